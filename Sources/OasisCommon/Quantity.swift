@@ -1,0 +1,130 @@
+public import OasisCBOR
+
+/// A non-negative arbitrary-precision integer (`quantity.Quantity`): token amounts.
+///
+/// CBOR: a byte string with the big-endian magnitude and no leading zeros (zero is the empty
+/// string, so `omitempty` leaves a zero quantity out). JSON: a decimal string.
+public struct Quantity: Hashable, Sendable, Comparable, CustomStringConvertible {
+    /// Big-endian magnitude without leading zero bytes.
+    public private(set) var magnitude: [UInt8]
+
+    public static let zero = Quantity(magnitude: [])
+
+    public init(_ value: UInt64 = 0) {
+        var bytes: [UInt8] = []
+        var v = value
+        while v > 0 {
+            bytes.insert(UInt8(truncatingIfNeeded: v), at: 0)
+            v >>= 8
+        }
+        magnitude = bytes
+    }
+
+    /// From big-endian bytes; leading zeros are dropped.
+    public init(bigEndian bytes: [UInt8]) {
+        magnitude = Array(bytes.drop(while: { $0 == 0 }))
+    }
+
+    private init(magnitude: [UInt8]) {
+        self.magnitude = magnitude
+    }
+
+    /// Parses a decimal string of any length.
+    public init(decimal text: String) throws(QuantityError) {
+        guard !text.isEmpty, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+            throw .invalidDecimal(text)
+        }
+        var bytes: [UInt8] = []  // little-endian while building
+        for digit in text.utf8 {
+            var carry = UInt32(digit - 0x30)
+            for i in bytes.indices {
+                let v = UInt32(bytes[i]) * 10 + carry
+                bytes[i] = UInt8(truncatingIfNeeded: v)
+                carry = v >> 8
+            }
+            while carry > 0 {
+                bytes.append(UInt8(truncatingIfNeeded: carry))
+                carry >>= 8
+            }
+        }
+        self.init(bigEndian: bytes.reversed())
+    }
+
+    public var isZero: Bool { magnitude.isEmpty }
+
+    /// The value when it fits in 64 bits.
+    public var uint64: UInt64? {
+        guard magnitude.count <= 8 else { return nil }
+        return magnitude.reduce(0) { $0 << 8 | UInt64($1) }
+    }
+
+    /// Decimal digits.
+    public var description: String {
+        if magnitude.isEmpty { return "0" }
+        var digits: [UInt8] = []
+        var number = magnitude
+        while !number.isEmpty {
+            var remainder: UInt32 = 0
+            var quotient: [UInt8] = []
+            for byte in number {
+                let v = remainder << 8 | UInt32(byte)
+                let q = UInt8(v / 10)
+                remainder = v % 10
+                if !(quotient.isEmpty && q == 0) { quotient.append(q) }
+            }
+            digits.append(UInt8(remainder) + 0x30)
+            number = quotient
+        }
+        return String(decoding: digits.reversed(), as: UTF8.self)
+    }
+
+    public static func < (a: Quantity, b: Quantity) -> Bool {
+        if a.magnitude.count != b.magnitude.count { return a.magnitude.count < b.magnitude.count }
+        return a.magnitude.lexicographicallyPrecedes(b.magnitude)
+    }
+}
+
+extension Quantity: GoEmptyCheckable {
+    /// A zero quantity's binary form is empty, so `omitempty` leaves it out.
+    public var isGoEmpty: Bool { isZero }
+}
+
+/// Why a quantity could not be read.
+public enum QuantityError: Error, Sendable, Hashable, CustomStringConvertible {
+    case invalidDecimal(String)
+
+    public var description: String {
+        switch self {
+        case .invalidDecimal(let t): "quantity: invalid decimal '\(t)' (expected non-negative digits)"
+        }
+    }
+}
+
+extension Quantity: Codable {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if decoder.isCBOR {
+            let bytes = try c.decode([UInt8].self)
+            guard bytes.first != 0 else {
+                throw DecodingError.dataCorruptedError(in: c, debugDescription: "quantity: leading zero byte")
+            }
+            self.init(bigEndian: bytes)
+        } else {
+            let text = try c.decode(String.self)
+            do {
+                try self.init(decimal: text)
+            } catch {
+                throw DecodingError.dataCorruptedError(in: c, debugDescription: error.description)
+            }
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        if encoder.isCBOR {
+            try c.encode(magnitude)
+        } else {
+            try c.encode(description)
+        }
+    }
+}
