@@ -1,23 +1,39 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-/// Settings every target of ours shares: Swift 6 language mode is the default for
-/// tools-version 6; these add the upcoming features we rely on.
+/// Settings every target of ours shares. Swift 6 language mode (complete concurrency
+/// checking) is the default for tools-version 6.
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
+
+let grdb = Target.Dependency.product(name: "GRDB", package: "GRDB.swift")
+let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics")
+let lifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let asyncAlgorithms = Target.Dependency.product(name: "AsyncAlgorithms", package: "swift-async-algorithms")
+let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
+let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
 
 let package = Package(
     name: "swift-runtime-registry",
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "RuntimeRegistry", targets: ["RuntimeRegistry"]),
+        .executable(name: "kv-runtime", targets: ["kv-runtime"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
     ],
     targets: [
+        // Foundation: wire format and common types.
         .target(name: "OasisCBOR", swiftSettings: strict),
         .target(
             name: "OasisCommon",
@@ -29,14 +45,66 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "ConsensusAPI", dependencies: ["OasisCBOR", "OasisCommon"], swiftSettings: strict),
+
+        // Per-runtime state.
+        .target(
+            name: "RuntimeStorage", dependencies: ["OasisCBOR", "OasisCommon", "ConsensusAPI"],
+            swiftSettings: strict),
+        .target(
+            name: "RuntimeStorageSQLite",
+            dependencies: ["RuntimeStorage", "OasisCBOR", "OasisCommon", "ConsensusAPI", grdb, logging],
+            swiftSettings: strict),
+        .target(
+            name: "RuntimeHistory",
+            dependencies: ["OasisCBOR", "OasisCommon", "ConsensusAPI", grdb, logging, lifecycle],
+            swiftSettings: strict),
+        .target(name: "RuntimeLocalStorage", dependencies: ["OasisCommon", grdb, logging], swiftSettings: strict),
+        .target(
+            name: "RuntimeTagIndexer",
+            dependencies: [
+                "OasisCBOR", "OasisCommon", "ConsensusAPI", "RuntimeHistory", "RuntimeStorage", grdb, logging,
+                lifecycle,
+            ],
+            swiftSettings: strict),
+
+        // Runtime Host Protocol and the reference runtime.
+        .target(
+            name: "RuntimeHostProtocol",
+            dependencies: [
+                "OasisCBOR", "OasisCommon", "ConsensusAPI", "RuntimeStorage", nioCore, nioPosix, logging, metrics,
+            ],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "kv-runtime",
+            dependencies: ["RuntimeHostProtocol", "RuntimeStorage", "OasisCBOR", "OasisCommon", "ConsensusAPI", logging],
+            swiftSettings: strict),
+
+        // The umbrella.
         .target(
             name: "RuntimeRegistry",
-            dependencies: ["OasisCBOR", "OasisCommon", "ConsensusAPI"],
+            dependencies: [
+                "OasisCBOR", "OasisCommon", "ConsensusAPI", "RuntimeStorage", "RuntimeStorageSQLite",
+                "RuntimeHistory", "RuntimeLocalStorage", "RuntimeTagIndexer", "RuntimeHostProtocol",
+            ],
             swiftSettings: strict
         ),
 
         .testTarget(name: "OasisCBORTests", dependencies: ["OasisCBOR"], swiftSettings: strict),
-        .testTarget(name: "OasisCommonTests", dependencies: ["OasisCommon"], swiftSettings: strict),
-        .testTarget(name: "ConsensusAPITests", dependencies: ["ConsensusAPI"], swiftSettings: strict),
+        .testTarget(name: "OasisCommonTests", dependencies: ["OasisCommon", "OasisCBOR"], swiftSettings: strict),
+        .testTarget(
+            name: "ConsensusAPITests", dependencies: ["ConsensusAPI", "OasisCBOR", "OasisCommon"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "RuntimeStorageTests",
+            dependencies: ["RuntimeStorage", "RuntimeStorageSQLite", "ConsensusAPI", "OasisCommon", "OasisCBOR"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "RuntimeHistoryTests",
+            dependencies: ["RuntimeHistory", "RuntimeLocalStorage", "RuntimeTagIndexer", "ConsensusAPI", "OasisCommon"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "RuntimeHostProtocolTests",
+            dependencies: ["RuntimeHostProtocol", "ConsensusAPI", "OasisCommon", "OasisCBOR"],
+            swiftSettings: strict),
     ]
 )

@@ -1,0 +1,1 @@
+// RuntimeHistory: see the module's files.

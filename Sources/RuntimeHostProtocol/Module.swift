@@ -1,0 +1,1 @@
+// RuntimeHostProtocol: see the module's files.

@@ -1,0 +1,1 @@
+// RuntimeLocalStorage: see the module's files.

@@ -1,0 +1,1 @@
+// RuntimeStorageSQLite: see the module's files.

@@ -1,0 +1,1 @@
+// RuntimeTagIndexer: see the module's files.
