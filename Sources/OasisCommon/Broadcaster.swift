@@ -31,12 +31,13 @@ public final class Broadcaster<Element: Sendable>: Sendable {
 
     /// Sends `value` to every current subscriber.
     public func publish(_ value: Element) {
-        let targets = state.withLock { s -> [AsyncStream<Element>.Continuation] in
-            guard !s.finished else { return [] }
+        // Yielding under the lock keeps every subscriber's order equal to publication order;
+        // `yield` never blocks and never calls back into this object.
+        state.withLock { s in
+            guard !s.finished else { return }
             s.latest = value
-            return Array(s.continuations.values)
+            for continuation in s.continuations.values { continuation.yield(value) }
         }
-        for continuation in targets { continuation.yield(value) }
     }
 
     /// Ends every subscription; later subscriptions end at once (after the replayed value).
@@ -52,15 +53,16 @@ public final class Broadcaster<Element: Sendable>: Sendable {
     /// A new subscription.
     public func subscribe() -> AsyncStream<Element> {
         let (stream, continuation) = AsyncStream<Element>.makeStream(bufferingPolicy: .unbounded)
-        let (id, replay, finished) = state.withLock { s -> (Int, Element?, Bool) in
+        let (id, finished) = state.withLock { s -> (Int, Bool) in
             s.nextID += 1
+            if replayLast, let latest = s.latest { continuation.yield(latest) }
             if !s.finished { s.continuations[s.nextID] = continuation }
-            return (s.nextID, replayLast ? s.latest : nil, s.finished)
+            return (s.nextID, s.finished)
         }
         continuation.onTermination = { [weak self] _ in
             _ = self?.state.withLock { $0.continuations.removeValue(forKey: id) }
         }
-        if let replay { continuation.yield(replay) }
+        // Finishing calls `onTermination`, which takes the lock: never under it.
         if finished { continuation.finish() }
         return stream
     }
