@@ -54,16 +54,20 @@ let package = Package(
             name: "RuntimeStorageSQLite",
             dependencies: ["RuntimeStorage", "OasisCBOR", "OasisCommon", "ConsensusAPI", grdb, logging],
             swiftSettings: strict),
+        // Shared opening of the per-runtime SQLite stores (WAL, durability, runtime-id stamp).
+        .target(name: "RuntimeSQLite", dependencies: ["OasisCommon", grdb], swiftSettings: strict),
         .target(
             name: "RuntimeHistory",
-            dependencies: ["OasisCBOR", "OasisCommon", "ConsensusAPI", grdb, logging, lifecycle],
+            dependencies: ["OasisCBOR", "OasisCommon", "ConsensusAPI", "RuntimeSQLite", grdb, logging, lifecycle],
             swiftSettings: strict),
-        .target(name: "RuntimeLocalStorage", dependencies: ["OasisCommon", grdb, logging], swiftSettings: strict),
+        .target(
+            name: "RuntimeLocalStorage", dependencies: ["OasisCommon", "RuntimeSQLite", grdb, logging],
+            swiftSettings: strict),
         .target(
             name: "RuntimeTagIndexer",
             dependencies: [
-                "OasisCBOR", "OasisCommon", "ConsensusAPI", "RuntimeHistory", "RuntimeStorage", grdb, logging,
-                lifecycle,
+                "OasisCBOR", "OasisCommon", "ConsensusAPI", "RuntimeHistory", "RuntimeStorage", "RuntimeSQLite", grdb,
+                logging, lifecycle,
             ],
             swiftSettings: strict),
 
