@@ -104,7 +104,10 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "RuntimeHistoryTests",
-            dependencies: ["RuntimeHistory", "RuntimeLocalStorage", "RuntimeTagIndexer", "ConsensusAPI", "OasisCommon"],
+            dependencies: [
+                "RuntimeHistory", "RuntimeLocalStorage", "RuntimeTagIndexer", "RuntimeStorage", "RuntimeSQLite",
+                "ConsensusAPI", "OasisCommon", "OasisCBOR", grdb, logging, lifecycle,
+            ],
             swiftSettings: strict),
         .testTarget(
             name: "RuntimeHostProtocolTests",

@@ -1,0 +1,26 @@
+public import OasisCommon
+import OasisCBOR
+
+/// The history's bookkeeping (oasis-core's `dbMetadata`): which runtime it belongs to, its
+/// schema version and how far it got. Its CBOR form is the one v21.1 stored under key `0x01`.
+public struct HistoryMetadata: Hashable, Sendable, Codable {
+    public var version: UInt64
+    public var runtimeID: Namespace
+    public var lastConsensusHeight: Int64
+    /// The round of the latest block; 0 for an empty history (which has no block 0).
+    public var lastRound: UInt64
+
+    public init(version: UInt64, runtimeID: Namespace, lastConsensusHeight: Int64, lastRound: UInt64) {
+        self.version = version
+        self.runtimeID = runtimeID
+        self.lastConsensusHeight = lastConsensusHeight
+        self.lastRound = lastRound
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case version
+        case runtimeID = "runtime_id"
+        case lastConsensusHeight = "last_consensus_height"
+        case lastRound = "last_round"
+    }
+}

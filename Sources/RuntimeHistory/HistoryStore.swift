@@ -1,0 +1,219 @@
+import ConsensusAPI
+import Foundation
+import GRDB
+import OasisCBOR
+import OasisCommon
+import RuntimeSQLite
+
+/// The SQL behind ``RuntimeHistory``: one `DatabasePool` on `history.sqlite`.
+///
+/// Schema (version 1):
+/// * `history_state(id = 1, last_round, last_consensus_height)`: the mutable part of v21.1's
+///   metadata record (runtime id and version live in the shared `store_meta` stamp);
+/// * `rounds(round INTEGER PRIMARY KEY, block BLOB NOT NULL, results BLOB)`: the CBOR
+///   `AnnotatedBlock` and the CBOR `RoundResults` of each round, `results` NULL when the
+///   commit carried none. One row per round keeps a commit to one insert and a prune to one
+///   range delete.
+final class HistoryStore: Sendable {
+    static let schemaVersion: Int64 = 1
+
+    static let descriptor = StoreDescriptor(
+        kind: "history", errorPrefix: "runtime/history", schemaVersion: schemaVersion,
+        durability: .powerLoss
+    ) { db in
+        try db.execute(sql: """
+            CREATE TABLE history_state(
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                last_round INTEGER NOT NULL,
+                last_consensus_height INTEGER NOT NULL);
+            INSERT INTO history_state(id, last_round, last_consensus_height) VALUES (1, 0, 0);
+            CREATE TABLE rounds(
+                round INTEGER PRIMARY KEY,
+                block BLOB NOT NULL,
+                results BLOB);
+            """)
+    }
+
+    struct State: Sendable {
+        var lastRound: UInt64
+        var lastConsensusHeight: Int64
+    }
+
+    let runtimeID: Namespace
+    private let store: StorePool
+
+    init(directory: String, fileName: String, runtimeID: Namespace) throws(HistoryError) {
+        do {
+            store = try StoreDatabase.open(
+                directory: directory, fileName: fileName, runtimeID: runtimeID, descriptor: Self.descriptor,
+                closedError: { HistoryError.closed })
+        } catch {
+            throw .open(error)
+        }
+        self.runtimeID = runtimeID
+    }
+
+    var path: String { store.path }
+
+    /// Closes the pool once; later operations fail with `closed`.
+    func close() throws {
+        try store.close()
+    }
+
+    // MARK: Writes
+
+    /// Records one round (v21.1's `Commit` rules 2 to 5), then calls `afterCommit` on the
+    /// writer queue.
+    func commit(
+        round: UInt64, height: Int64, block: Data, results: Data?,
+        afterCommit: @escaping @Sendable () -> Void
+    ) async throws {
+        guard let storedRound = Int64(exactly: round) else { throw HistoryError.roundTooLarge(round) }
+        try await store.write({ db in
+            let state = try Self.fetchState(db)
+            if height < state.lastConsensusHeight {
+                throw HistoryError.commitAtLowerConsensusHeight(current: state.lastConsensusHeight, wanted: height)
+            }
+            // v21.1's rule, quirk included: while the last height is 0 a duplicate or lower
+            // round is accepted and overwrites (see docs/HISTORY.md).
+            if round <= state.lastRound && state.lastConsensusHeight != 0 {
+                throw HistoryError.commitAtLowerRound(current: state.lastRound, wanted: round)
+            }
+            try db.cachedStatement(sql: "INSERT OR REPLACE INTO rounds(round, block, results) VALUES (?, ?, ?)")
+                .execute(arguments: [storedRound, block, results])
+            try db.cachedStatement(sql: """
+                UPDATE history_state SET last_round = ?, last_consensus_height = max(last_consensus_height, ?)
+                WHERE id = 1
+                """).execute(arguments: [storedRound, height])
+        }, afterCommit: { _ in afterCommit() })
+    }
+
+    func checkpoint(_ height: Int64) async throws {
+        try await store.write { db in
+            let state = try Self.fetchState(db)
+            if height < state.lastConsensusHeight {
+                throw HistoryError.checkpointAtLowerHeight(current: state.lastConsensusHeight, wanted: height)
+            }
+            try db.execute(sql: "UPDATE history_state SET last_consensus_height = ? WHERE id = 1", arguments: [height])
+        }
+    }
+
+    // MARK: Reads
+
+    static func fetchState(_ db: Database) throws -> State {
+        guard let row = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT last_round, last_consensus_height FROM history_state WHERE id = 1"))
+        else { throw HistoryError.corrupted(round: 0, reason: "the history_state row is missing") }
+        let lastRound: Int64 = row[0]
+        return State(lastRound: UInt64(lastRound), lastConsensusHeight: row[1])
+    }
+
+    func state() async throws -> State {
+        try await store.read { try Self.fetchState($0) }
+    }
+
+    /// The stored CBOR of `round`'s annotated block, or nil.
+    func blockBytes(round: UInt64) async throws -> [UInt8]? {
+        guard let storedRound = Int64(exactly: round) else { return nil }
+        return try await store.read { db in
+            try Self.fetchBlob(db, sql: "SELECT block FROM rounds WHERE round = ?", round: storedRound)
+        }
+    }
+
+    /// The stored CBOR of the latest annotated block, or nil.
+    func latestBlockBytes() async throws -> [UInt8]? {
+        try await store.read { db in
+            try Self.fetchBlob(
+                db, sql: "SELECT block FROM rounds WHERE round = (SELECT last_round FROM history_state WHERE id = 1)",
+                round: nil)
+        }
+    }
+
+    /// ``latestBlockBytes()`` without suspending, for use while opening.
+    func syncLatestBlockBytes() throws -> [UInt8]? {
+        if store.closed { throw HistoryError.closed }
+        return try store.pool.read { db in
+            try Self.fetchBlob(
+                db, sql: "SELECT block FROM rounds WHERE round = (SELECT last_round FROM history_state WHERE id = 1)",
+                round: nil)
+        }
+    }
+
+    /// `.none` when the round is missing, `.some(nil)` when it was committed without results.
+    func resultsBytes(round: UInt64) async throws -> [UInt8]?? {
+        guard let storedRound = Int64(exactly: round) else { return .none }
+        return try await store.read { db -> [UInt8]?? in
+            let statement = try db.cachedStatement(sql: "SELECT results FROM rounds WHERE round = ?")
+            let rows = try Row.fetchCursor(statement, arguments: [storedRound])
+            guard let row = try rows.next() else { return .none }
+            return .some(try row.withUnsafeData(atIndex: 0) { $0.map { [UInt8]($0) } })
+        }
+    }
+
+    /// Up to `limit` stored blocks above `round`, ascending.
+    func blocksBytes(after round: UInt64?, limit: Int) async throws -> [(round: UInt64, bytes: [UInt8])] {
+        let lower: Int64 = round.map { Int64(clamping: $0) } ?? -1
+        return try await store.read { db in
+            let statement = try db.cachedStatement(
+                sql: "SELECT round, block FROM rounds WHERE round > ? ORDER BY round LIMIT ?")
+            var result: [(round: UInt64, bytes: [UInt8])] = []
+            let rows = try Row.fetchCursor(statement, arguments: [lower, limit])
+            while let row = try rows.next() {
+                let r: Int64 = row[0]
+                result.append((UInt64(r), try row.withUnsafeData(atIndex: 1) { [UInt8]($0 ?? Data()) }))
+            }
+            return result
+        }
+    }
+
+    private static func fetchBlob(_ db: Database, sql: String, round: Int64?) throws -> [UInt8]? {
+        let statement = try db.cachedStatement(sql: sql)
+        let rows = try Row.fetchCursor(statement, arguments: round.map { [$0] } ?? [])
+        guard let row = try rows.next() else { return nil }
+        return try row.withUnsafeData(atIndex: 0) { $0.map { [UInt8]($0) } }
+    }
+
+    // MARK: Pruning
+
+    /// The rounds a keep-last(`numKept`) pass would prune, at most `limit` of them, ascending,
+    /// and whether more remain. The latest round is never among them.
+    func pruneCandidates(numKept: UInt64, limit: Int) async throws -> (latest: UInt64?, rounds: [UInt64], more: Bool) {
+        try await store.read { db in
+            let state = try Self.fetchState(db)
+            let latestExists = try Bool.fetchOne(
+                db, sql: "SELECT EXISTS (SELECT 1 FROM rounds WHERE round = ?)", arguments: [Int64(state.lastRound)]) ?? false
+            guard latestExists else { return (nil, [], false) }
+            let latest = state.lastRound
+            guard latest >= numKept else { return (latest, [], false) }
+            // With numKept 0, v21.1 pruned the latest round too; we keep it.
+            let cutoff = numKept == 0 ? (latest == 0 ? nil : latest - 1) : latest - numKept
+            guard let cutoff else { return (latest, [], false) }
+            let statement = try db.cachedStatement(
+                sql: "SELECT round FROM rounds WHERE round <= ? AND round != ? ORDER BY round LIMIT ?")
+            let found = try Int64.fetchAll(statement, arguments: [Int64(cutoff), Int64(latest), limit + 1])
+            let more = found.count > limit
+            return (latest, found.prefix(limit).map { UInt64($0) }, more)
+        }
+    }
+
+    /// Deletes `rounds` (ascending) in one transaction, never the current latest round.
+    func delete(rounds: ArraySlice<UInt64>) async throws -> Int {
+        guard let first = rounds.first, let last = rounds.last else { return 0 }
+        return try await store.write { db in
+            let guardLatest = "round != (SELECT last_round FROM history_state WHERE id = 1)"
+            if Int(last - first) + 1 == rounds.count {
+                // Contiguous: every round in [first, last] was offered, so one range delete is exact.
+                try db.cachedStatement(sql: "DELETE FROM rounds WHERE round BETWEEN ? AND ? AND \(guardLatest)")
+                    .execute(arguments: [Int64(first), Int64(last)])
+                return db.changesCount
+            }
+            let statement = try db.cachedStatement(sql: "DELETE FROM rounds WHERE round = ? AND \(guardLatest)")
+            var deleted = 0
+            for round in rounds {
+                try statement.execute(arguments: [Int64(round)])
+                deleted += db.changesCount
+            }
+            return deleted
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// RuntimeHistory: see the module's files.
