@@ -1,1 +1,0 @@
-// RuntimeLocalStorage: see the module's files.
