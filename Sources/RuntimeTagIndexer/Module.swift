@@ -1,1 +1,0 @@
-// RuntimeTagIndexer: see the module's files.

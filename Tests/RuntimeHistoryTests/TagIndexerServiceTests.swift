@@ -1,0 +1,212 @@
+import ConsensusAPI
+import OasisCommon
+import RuntimeHistory
+import RuntimeStorage
+import RuntimeTagIndexer
+import Testing
+
+/// A transaction source serving fixed rounds; rounds it does not know fail until `heal()`.
+final class FakeTransactionSource: TransactionSource {
+    let rounds: LockedBox<[UInt64: RoundTransactions]>
+    let reads = LockedBox<[UInt64]>([])
+
+    init(_ rounds: [UInt64: RoundTransactions] = [:]) {
+        self.rounds = LockedBox(rounds)
+    }
+
+    func transactions(for header: BlockHeader) async throws -> RoundTransactions {
+        reads.mutate { $0.append(header.round) }
+        guard let round = rounds.value[header.round] else { throw TestFailure("no transactions for round \(header.round)") }
+        return round
+    }
+}
+
+/// One transaction with tag `round` = `"r<round>"` for every round that has an I/O root.
+func taggedRound(_ round: UInt64) -> RoundTransactions {
+    let tx = TransactionArtifacts(input: Array("tx of round \(round)".utf8), batchOrder: 0)
+    return RoundTransactions(
+        transactions: [tx], tags: [TransactionTag(key: Array("round".utf8), value: Array("r\(round)".utf8), txHash: tx.hash)])
+}
+
+/// A block of `round` whose I/O root is not empty, so the indexer reads its transactions.
+func blockWithTransactions(_ id: Namespace, round: UInt64) -> AnnotatedBlock {
+    var block = makeBlock(id, round: round)
+    block.header.ioRoot = Hash.digest(Array("io \(round)".utf8))
+    return AnnotatedBlock(consensusHeight: Int64(round) + 1, block: block)
+}
+
+@Suite("Tag indexer service", .timeLimit(.minutes(1)))
+struct TagIndexerServiceTests {
+    let id = Namespace.test(seed: "tag indexer service ns")
+
+    func withIndexerRunning(_ indexer: TagIndexer, _ body: () async throws -> Void) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await indexer.run() }
+            try await body()
+            group.cancelAll()
+            try await group.waitForAll()
+        }
+    }
+
+    @Test("500 rounds committed while the indexer was stopped are all queryable after it starts")
+    func catchUpAfterDowntime() async throws {
+        try await withTemporaryDirectory { dir in
+            let history = try openHistory(dir, id)
+            defer { history.close() }
+            let source = FakeTransactionSource()
+            let backend = try SQLiteTagIndexBackend(directory: dir, runtimeID: id, logger: quietLogger)
+            defer { backend.close() }
+
+            // The indexer ran for the first 10 rounds, then the node was down for 490.
+            for round in UInt64(0)..<500 {
+                source.rounds.mutate { $0[round] = taggedRound(round) }
+                try await history.commit(blockWithTransactions(id, round: round), roundResults: nil)
+                if round == 9 {
+                    let indexer = TagIndexer(backend: backend, history: history, source: source, logger: quietLogger)
+                    try await withIndexerRunning(indexer) { try await backend.waitBlockIndexed(round: 9) }
+                }
+            }
+            #expect(try await backend.lastIndexedRound() == 9)
+
+            let indexer = TagIndexer(
+                backend: backend, history: history, source: source,
+                configuration: TagIndexer.Configuration(catchUpBatchSize: 64), logger: quietLogger)
+            try await withIndexerRunning(indexer) {
+                try await backend.waitBlockIndexed(round: 499)
+            }
+            for round in UInt64(0)..<500 {
+                let header = try await history.block(round: round).header
+                #expect(try await backend.queryBlock(hash: header.encodedHash()) == round)
+                let hit = try await backend.queryTxn(key: Array("round".utf8), value: Array("r\(round)".utf8))
+                #expect(hit.round == round)
+            }
+            // Catch-up read each missed round once: nothing before round 10 again.
+            #expect(source.reads.value.filter { $0 >= 10 }.count == 490)
+        }
+    }
+
+    @Test("after catching up, the indexer follows new commits; an empty I/O root indexes just the block")
+    func followsLiveBlocks() async throws {
+        try await withTemporaryDirectory { dir in
+            let history = try openHistory(dir, id)
+            defer { history.close() }
+            let source = FakeTransactionSource([1: taggedRound(1)])
+            let backend = try SQLiteTagIndexBackend(directory: dir, runtimeID: id, logger: quietLogger)
+            defer { backend.close() }
+            let indexer = TagIndexer(backend: backend, history: history, source: source, logger: quietLogger)
+            try await withIndexerRunning(indexer) {
+                var events = indexer.events().makeAsyncIterator()
+                #expect(await events.next() == .caughtUp(through: nil))
+                try await history.commit(annotated(id, round: 0, height: 1), roundResults: nil)
+                try await history.commit(blockWithTransactions(id, round: 1), roundResults: nil)
+                try await backend.waitBlockIndexed(round: 1)
+            }
+            #expect(source.reads.value == [1])  // round 0 had an empty I/O root
+            let block0 = try await history.block(round: 0)
+            #expect(try await backend.queryBlock(hash: block0.header.encodedHash()) == 0)
+            #expect(try await backend.queryTxn(key: Array("round".utf8), value: Array("r1".utf8)).round == 1)
+        }
+    }
+
+    @Test("a round whose transactions cannot be read is retried on the clock, then skipped")
+    func unreadableRoundSkipped() async throws {
+        try await withTemporaryDirectory { dir in
+            let history = try openHistory(dir, id)
+            defer { history.close() }
+            let clock = ManualClock()
+            let source = FakeTransactionSource([2: taggedRound(2)])
+            let backend = try SQLiteTagIndexBackend(directory: dir, runtimeID: id, logger: quietLogger)
+            defer { backend.close() }
+            let configuration = TagIndexer.Configuration(
+                retryInitialInterval: .seconds(1), retryMaxInterval: .seconds(2), retryMaxElapsed: .seconds(4))
+            let indexer = TagIndexer(
+                backend: backend, history: history, source: source, configuration: configuration, clock: clock,
+                logger: quietLogger)
+            try await withIndexerRunning(indexer) {
+                var events = indexer.events().makeAsyncIterator()
+                #expect(await events.next() == .caughtUp(through: nil))
+                try await history.commit(blockWithTransactions(id, round: 1), roundResults: nil)
+                // Waits of 1s, 1.5s, then 2s would pass the 4s budget: two retries, then skip.
+                for wait in [Duration.seconds(1), .milliseconds(1500)] {
+                    await clock.waitForSleepers(count: 1)
+                    clock.advance(by: wait)
+                }
+                let skipped = await events.next()
+                guard case .skipped(round: 1, _) = skipped else {
+                    Issue.record("expected round 1 to be skipped, got \(String(describing: skipped))")
+                    return
+                }
+                try await history.commit(blockWithTransactions(id, round: 2), roundResults: nil)
+                try await backend.waitBlockIndexed(round: 2)
+            }
+            #expect(source.reads.value == [1, 1, 1, 2])
+            await #expect(throws: CodedError.self) {
+                _ = try await backend.queryTxnByIndex(round: 1, index: 0)
+            }
+        }
+    }
+
+    @Test("pruned history rounds leave the index before they leave the history")
+    func pruneHandlerRemovesRounds() async throws {
+        try await withTemporaryDirectory { dir in
+            let history = try openHistory(dir, id, configuration: HistoryConfiguration(pruner: .keepLast(5)))
+            defer { history.close() }
+            let source = FakeTransactionSource()
+            let backend = try SQLiteTagIndexBackend(directory: dir, runtimeID: id, logger: quietLogger)
+            defer { backend.close() }
+            for round in UInt64(0)..<20 {
+                source.rounds.mutate { $0[round] = taggedRound(round) }
+                try await history.commit(blockWithTransactions(id, round: round), roundResults: nil)
+            }
+            let indexer = TagIndexer(backend: backend, history: history, source: source, logger: quietLogger)
+            #expect(history.pruner.handlerCount == 1)
+            try await withIndexerRunning(indexer) { try await backend.waitBlockIndexed(round: 19) }
+
+            let report = await history.pruner.prunePass()
+            #expect(report.rounds == Array(0...14))
+            for round in UInt64(0)...14 {
+                await #expect(throws: CodedError.self) {
+                    _ = try await backend.queryTxn(key: Array("round".utf8), value: Array("r\(round)".utf8))
+                }
+            }
+            for round in UInt64(15)...19 {
+                #expect(try await backend.queryTxn(key: Array("round".utf8), value: Array("r\(round)".utf8)).round == round)
+            }
+        }
+    }
+
+    @Test("a failing index prune vetoes the history prune")
+    func indexPruneFailureVetoes() async throws {
+        try await withTemporaryDirectory { dir in
+            let history = try openHistory(dir, id, configuration: HistoryConfiguration(pruner: .keepLast(1)))
+            defer { history.close() }
+            let backend = try SQLiteTagIndexBackend(directory: dir, runtimeID: id, logger: quietLogger)
+            _ = TagIndexer(backend: backend, history: history, source: FakeTransactionSource(), logger: quietLogger)
+            for round in UInt64(0)..<4 {
+                try await history.commit(annotated(id, round: round, height: 1), roundResults: nil)
+            }
+            backend.close()
+            let report = await history.pruner.prunePass()
+            guard case .vetoed = report.outcome else {
+                Issue.record("expected a veto, got \(report.outcome)")
+                return
+            }
+            _ = try await history.block(round: 0)
+        }
+    }
+
+    @Test("with the disabled backend the service starts nothing and waits for shutdown")
+    func disabledService() async throws {
+        try await withTemporaryDirectory { dir in
+            let history = try openHistory(dir, id)
+            defer { history.close() }
+            let source = FakeTransactionSource()
+            let indexer = TagIndexer(
+                backend: DisabledTagIndexBackend(), history: history, source: source, logger: quietLogger)
+            try await withIndexerRunning(indexer) {
+                try await history.commit(blockWithTransactions(id, round: 1), roundResults: nil)
+            }
+            #expect(source.reads.value.isEmpty)
+        }
+    }
+}
