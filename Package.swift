@@ -102,11 +102,15 @@ let package = Package(
             name: "RuntimeStorageTests",
             dependencies: ["RuntimeStorage", "RuntimeStorageSQLite", "ConsensusAPI", "OasisCommon", "OasisCBOR"],
             swiftSettings: strict),
+        // Commits rounds until killed; the durability test SIGKILLs it.
+        .executableTarget(
+            name: "history-crash-writer", dependencies: ["RuntimeHistory", "ConsensusAPI", "OasisCommon", logging],
+            swiftSettings: strict),
         .testTarget(
             name: "RuntimeHistoryTests",
             dependencies: [
                 "RuntimeHistory", "RuntimeLocalStorage", "RuntimeTagIndexer", "RuntimeStorage", "RuntimeSQLite",
-                "ConsensusAPI", "OasisCommon", "OasisCBOR", grdb, logging, lifecycle,
+                "ConsensusAPI", "OasisCommon", "OasisCBOR", "history-crash-writer", grdb, logging, lifecycle,
             ],
             swiftSettings: strict),
         .testTarget(
