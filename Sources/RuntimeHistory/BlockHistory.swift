@@ -14,6 +14,9 @@ public protocol BlockHistory: Sendable {
     /// round order; see ``RuntimeHistory/commit(_:roundResults:)`` for the exact rules.
     func commit(_ block: AnnotatedBlock, roundResults: RoundResults?) async throws
 
+    /// Records several rounds in order in one transaction; all or none.
+    func commit(_ batch: [HistoryCommit]) async throws
+
     /// Records that consensus reached `height` without a block for this runtime.
     func consensusCheckpoint(_ height: Int64) async throws
 
@@ -49,6 +52,17 @@ public protocol BlockHistory: Sendable {
 
     /// Closes the history. Idempotent; later calls fail with `HistoryError.closed`.
     func close()
+}
+
+/// One round for ``BlockHistory/commit(_:)``: a finalized block and its round results.
+public struct HistoryCommit: Hashable, Sendable {
+    public var block: AnnotatedBlock
+    public var roundResults: RoundResults?
+
+    public init(block: AnnotatedBlock, roundResults: RoundResults?) {
+        self.block = block
+        self.roundResults = roundResults
+    }
 }
 
 extension BlockHistory {

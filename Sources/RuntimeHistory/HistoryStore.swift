@@ -62,29 +62,40 @@ final class HistoryStore: Sendable {
 
     // MARK: Writes
 
-    /// Records one round (v21.1's `Commit` rules 2 to 5), then calls `afterCommit` on the
-    /// writer queue.
-    func commit(
-        round: UInt64, height: Int64, block: Data, results: Data?,
-        afterCommit: @escaping @Sendable () -> Void
-    ) async throws {
-        guard let storedRound = Int64(exactly: round) else { throw HistoryError.roundTooLarge(round) }
+    /// One encoded round to record.
+    struct EncodedRound: Sendable {
+        var round: UInt64
+        var height: Int64
+        var block: Data
+        var results: Data?
+    }
+
+    /// Records rounds in order in one transaction (v21.1's `Commit` rules 2 to 5 for each, as
+    /// if committed one by one; any refusal rolls back all of them), then calls `afterCommit`
+    /// on the writer queue.
+    func commit(_ rounds: [EncodedRound], afterCommit: @escaping @Sendable () -> Void) async throws {
+        for entry in rounds where Int64(exactly: entry.round) == nil { throw HistoryError.roundTooLarge(entry.round) }
         try await store.write({ db in
-            let state = try Self.fetchState(db)
-            if height < state.lastConsensusHeight {
-                throw HistoryError.commitAtLowerConsensusHeight(current: state.lastConsensusHeight, wanted: height)
+            var state = try Self.fetchState(db)
+            let insert = try db.cachedStatement(
+                sql: "INSERT OR REPLACE INTO rounds(round, block, results) VALUES (?, ?, ?)")
+            for entry in rounds {
+                if entry.height < state.lastConsensusHeight {
+                    throw HistoryError.commitAtLowerConsensusHeight(
+                        current: state.lastConsensusHeight, wanted: entry.height)
+                }
+                // v21.1's rule, quirk included: while the last height is 0 a duplicate or lower
+                // round is accepted and overwrites (see docs/HISTORY.md).
+                if entry.round <= state.lastRound && state.lastConsensusHeight != 0 {
+                    throw HistoryError.commitAtLowerRound(current: state.lastRound, wanted: entry.round)
+                }
+                try insert.execute(arguments: [Int64(entry.round), entry.block, entry.results])
+                state.lastRound = entry.round
+                state.lastConsensusHeight = max(state.lastConsensusHeight, entry.height)
             }
-            // v21.1's rule, quirk included: while the last height is 0 a duplicate or lower
-            // round is accepted and overwrites (see docs/HISTORY.md).
-            if round <= state.lastRound && state.lastConsensusHeight != 0 {
-                throw HistoryError.commitAtLowerRound(current: state.lastRound, wanted: round)
-            }
-            try db.cachedStatement(sql: "INSERT OR REPLACE INTO rounds(round, block, results) VALUES (?, ?, ?)")
-                .execute(arguments: [storedRound, block, results])
-            try db.cachedStatement(sql: """
-                UPDATE history_state SET last_round = ?, last_consensus_height = max(last_consensus_height, ?)
-                WHERE id = 1
-                """).execute(arguments: [storedRound, height])
+            try db.cachedStatement(
+                sql: "UPDATE history_state SET last_round = ?, last_consensus_height = ? WHERE id = 1"
+            ).execute(arguments: [Int64(state.lastRound), state.lastConsensusHeight])
         }, afterCommit: { _ in afterCommit() })
     }
 

@@ -17,6 +17,10 @@ public final class NopHistory: BlockHistory {
         throw HistoryError.notSupported
     }
 
+    public func commit(_ batch: [HistoryCommit]) async throws {
+        throw HistoryError.notSupported
+    }
+
     public func consensusCheckpoint(_ height: Int64) async throws {
         throw HistoryError.notSupported
     }

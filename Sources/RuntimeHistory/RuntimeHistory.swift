@@ -67,19 +67,32 @@ public final class RuntimeHistory: BlockHistory {
     /// On success the last round becomes the block's round, the last height grows to the
     /// block's height, the data is on disk, and watchers receive the block.
     public func commit(_ block: AnnotatedBlock, roundResults: RoundResults?) async throws {
-        guard let inner = block.block else { throw HistoryError.missingBlock(consensusHeight: block.consensusHeight) }
-        let header = inner.header
-        guard header.namespace == runtimeID else {
-            throw HistoryError.runtimeMismatch(expected: runtimeID, got: header.namespace)
-        }
+        try await commit([HistoryCommit(block: block, roundResults: roundResults)])
+    }
+
+    /// Records several rounds, in order, in one transaction: each must pass the rules of
+    /// ``commit(_:roundResults:)`` as if committed alone after the ones before it, and a refusal
+    /// commits none of them. One fsync for the whole batch, for catching up.
+    public func commit(_ batch: [HistoryCommit]) async throws {
+        guard !batch.isEmpty else { return }
         let encoder = CBOREncoder()
-        let blockBytes = Data(try encoder.encode(block))
-        let resultsBytes = try roundResults.map { Data(try encoder.encode($0)) }
+        var rounds: [HistoryStore.EncodedRound] = []
+        rounds.reserveCapacity(batch.count)
+        for entry in batch {
+            guard let inner = entry.block.block else {
+                throw HistoryError.missingBlock(consensusHeight: entry.block.consensusHeight)
+            }
+            guard inner.header.namespace == runtimeID else {
+                throw HistoryError.runtimeMismatch(expected: runtimeID, got: inner.header.namespace)
+            }
+            rounds.append(HistoryStore.EncodedRound(
+                round: inner.header.round, height: entry.block.consensusHeight,
+                block: Data(try encoder.encode(entry.block)),
+                results: try entry.roundResults.map { Data(try encoder.encode($0)) }))
+        }
         let blocks = self.blocks
-        try await store.commit(
-            round: header.round, height: block.consensusHeight, block: blockBytes, results: resultsBytes
-        ) {
-            blocks.publish(block)
+        try await store.commit(rounds) {
+            for entry in batch { blocks.publish(entry.block) }
         }
     }
 

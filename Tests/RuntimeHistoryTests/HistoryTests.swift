@@ -257,6 +257,31 @@ struct HistoryTests {
         }
     }
 
+    @Test("a batch commits its rounds in order; one refused round commits none of them")
+    func batchCommit() async throws {
+        try await withTemporaryDirectory { dir in
+            let history = try openHistory(dir, id)
+            defer { history.close() }
+            var watch = history.watchBlocks().makeAsyncIterator()
+            try await history.commit((1...5).map {
+                HistoryCommit(block: annotated(id, round: $0, height: Int64($0)), roundResults: twoMessages)
+            })
+            #expect(try await history.latestBlock().header.round == 5)
+            #expect(try await history.lastConsensusHeight() == 5)
+            for round in UInt64(1)...5 { #expect(await watch.next()?.block?.header.round == round) }
+
+            // Round 8 repeats inside the batch: the batch is refused as a whole.
+            await expectError("runtime/history: commit at lower round (current: 8 wanted: 8)") {
+                try await history.commit([6, 7, 8, 8, 9].map {
+                    HistoryCommit(block: annotated(id, round: $0, height: 10), roundResults: nil)
+                })
+            }
+            await expectNotFound { _ = try await history.block(round: 6) }
+            #expect(try await history.latestBlock().header.round == 5)
+            #expect(try await history.lastConsensusHeight() == 5)
+        }
+    }
+
     @Test("blocks after a round come back in ascending order, bounded by the limit")
     func blocksAfter() async throws {
         try await withTemporaryDirectory { dir in
