@@ -55,6 +55,8 @@ final class HistoryStore: Sendable {
 
     var path: String { store.path }
 
+    func writerSynchronous() throws -> Int { try store.writerSynchronous() }
+
     /// Closes the pool once; later operations fail with `closed`.
     func close() throws {
         try store.close()

@@ -172,6 +172,9 @@ public final class RuntimeHistory: BlockHistory {
         }
     }
 
+    /// The writer's `PRAGMA synchronous`, for tests.
+    func writerSynchronous() throws -> Int { try store.writerSynchronous() }
+
     private func decodeBlock(_ bytes: [UInt8], round: UInt64?) throws -> AnnotatedBlock {
         let annotated: AnnotatedBlock
         do {

@@ -120,6 +120,9 @@ public final class RuntimeLocalStorage: Sendable {
         }
     }
 
+    /// The writer's `PRAGMA synchronous`, for tests.
+    func writerSynchronous() throws -> Int { try store.writerSynchronous() }
+
     private func mapError(_ error: any Error, operation: String) -> any Error {
         if error is LocalStorageError || error is CancellationError { return error }
         logger.error("local storage \(operation) failed", metadata: ["error": "\(error)"])

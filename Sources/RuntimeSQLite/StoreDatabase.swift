@@ -99,12 +99,6 @@ package enum StoreDatabase {
         let path = URL(fileURLWithPath: directory).appendingPathComponent(fileName).path
         var configuration = Configuration()
         configuration.label = "\(descriptor.kind) \(runtimeID)"
-        let synchronous = descriptor.durability.pragma
-        configuration.prepareDatabase { db in
-            // Readers never write; the setting matters for the writer connection, and is
-            // harmless on the others.
-            try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
-        }
         func failure(_ reason: StoreOpenError.Reason) -> StoreOpenError {
             StoreOpenError(reason: reason, path: path, prefix: descriptor.errorPrefix)
         }
@@ -118,6 +112,9 @@ package enum StoreDatabase {
         let refusal: StoreOpenError.Reason?
         do {
             refusal = try pool.writeWithoutTransaction { db in
+                // Only the writer connection commits. GRDB sets NORMAL when it enables WAL, after
+                // `prepareDatabase` has run, so the store's setting is applied here.
+                try db.execute(sql: "PRAGMA synchronous = \(descriptor.durability.pragma)")
                 var refusal: StoreOpenError.Reason?
                 try db.inTransaction(.immediate) {
                     refusal = try checkStamp(db, runtimeID: runtimeID, descriptor: descriptor)

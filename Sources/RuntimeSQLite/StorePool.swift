@@ -55,6 +55,11 @@ package final class StorePool: Sendable {
         }
     }
 
+    /// The writer connection's `PRAGMA synchronous` (1 NORMAL, 2 FULL), for tests.
+    package func writerSynchronous() throws -> Int {
+        try pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") ?? -1 }
+    }
+
     /// Closes the connections the first time; later calls do nothing.
     package func close() throws {
         let first = isClosed.withLock { closed in

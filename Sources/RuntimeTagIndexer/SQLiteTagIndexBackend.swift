@@ -163,6 +163,9 @@ public final class SQLiteTagIndexBackend: TagIndexBackend {
         }
     }
 
+    /// The writer's `PRAGMA synchronous`, for tests.
+    func writerSynchronous() throws -> Int { try store.writerSynchronous() }
+
     // MARK: Queries
 
     public func queryBlock(hash blockHash: Hash) async throws -> UInt64 {

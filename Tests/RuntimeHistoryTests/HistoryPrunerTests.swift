@@ -21,12 +21,9 @@ struct HistoryPrunerTests {
     func withPrunerRunning(
         _ pruner: HistoryPruner, _ clock: ManualClock, _ body: () async throws -> Void
     ) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await pruner.run() }
+        try await withServiceRunning(pruner) {
             await clock.waitForSleepers(count: 1)
             try await body()
-            group.cancelAll()
-            try await group.waitForAll()
         }
     }
 

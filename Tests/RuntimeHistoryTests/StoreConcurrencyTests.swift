@@ -2,9 +2,9 @@ import ConsensusAPI
 import Foundation
 import GRDB
 import OasisCommon
-import RuntimeHistory
-import RuntimeLocalStorage
-import RuntimeTagIndexer
+@testable import RuntimeHistory
+@testable import RuntimeLocalStorage
+@testable import RuntimeTagIndexer
 import Testing
 
 /// Part 6 of the issue: every store closes cleanly and twice, works from many tasks at once,
@@ -29,6 +29,23 @@ struct StoreConcurrencyTests {
                 #expect(try await db.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") } == "wal", "\(file)")
                 try db.close()
             }
+        }
+    }
+
+    @Test("every store's writer fsyncs each commit (synchronous=FULL), although GRDB defaults WAL to NORMAL")
+    func synchronousFull() async throws {
+        try await withTemporaryDirectory { dir in
+            let history = try openHistory(dir, id)
+            let storage = try RuntimeLocalStorage(directory: dir, runtimeID: id, logger: quietLogger)
+            let index = try SQLiteTagIndexBackend(directory: dir, runtimeID: id, logger: quietLogger)
+            defer {
+                history.close()
+                storage.close()
+                index.close()
+            }
+            #expect(try history.writerSynchronous() == 2)
+            #expect(try storage.writerSynchronous() == 2)
+            #expect(try index.writerSynchronous() == 2)
         }
     }
 

@@ -3,6 +3,7 @@ import OasisCommon
 import RuntimeHistory
 import RuntimeStorage
 import RuntimeTagIndexer
+import ServiceLifecycle
 import Testing
 
 /// A transaction source serving fixed rounds; rounds it does not know fail until `heal()`.
@@ -39,15 +40,6 @@ func blockWithTransactions(_ id: Namespace, round: UInt64) -> AnnotatedBlock {
 struct TagIndexerServiceTests {
     let id = Namespace.test(seed: "tag indexer service ns")
 
-    func withIndexerRunning(_ indexer: TagIndexer, _ body: () async throws -> Void) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await indexer.run() }
-            try await body()
-            group.cancelAll()
-            try await group.waitForAll()
-        }
-    }
-
     @Test("500 rounds committed while the indexer was stopped are all queryable after it starts")
     func catchUpAfterDowntime() async throws {
         try await withTemporaryDirectory { dir in
@@ -63,7 +55,7 @@ struct TagIndexerServiceTests {
                 try await history.commit(blockWithTransactions(id, round: round), roundResults: nil)
                 if round == 9 {
                     let indexer = TagIndexer(backend: backend, history: history, source: source, logger: quietLogger)
-                    try await withIndexerRunning(indexer) { try await backend.waitBlockIndexed(round: 9) }
+                    try await withServiceRunning(indexer) { try await backend.waitBlockIndexed(round: 9) }
                 }
             }
             #expect(try await backend.lastIndexedRound() == 9)
@@ -71,7 +63,7 @@ struct TagIndexerServiceTests {
             let indexer = TagIndexer(
                 backend: backend, history: history, source: source,
                 configuration: TagIndexer.Configuration(catchUpBatchSize: 64), logger: quietLogger)
-            try await withIndexerRunning(indexer) {
+            try await withServiceRunning(indexer) {
                 try await backend.waitBlockIndexed(round: 499)
             }
             for round in UInt64(0)..<500 {
@@ -94,7 +86,7 @@ struct TagIndexerServiceTests {
             let backend = try SQLiteTagIndexBackend(directory: dir, runtimeID: id, logger: quietLogger)
             defer { backend.close() }
             let indexer = TagIndexer(backend: backend, history: history, source: source, logger: quietLogger)
-            try await withIndexerRunning(indexer) {
+            try await withServiceRunning(indexer) {
                 var events = indexer.events().makeAsyncIterator()
                 #expect(await events.next() == .caughtUp(through: nil))
                 try await history.commit(annotated(id, round: 0, height: 1), roundResults: nil)
@@ -122,7 +114,7 @@ struct TagIndexerServiceTests {
             let indexer = TagIndexer(
                 backend: backend, history: history, source: source, configuration: configuration, clock: clock,
                 logger: quietLogger)
-            try await withIndexerRunning(indexer) {
+            try await withServiceRunning(indexer) {
                 var events = indexer.events().makeAsyncIterator()
                 #expect(await events.next() == .caughtUp(through: nil))
                 try await history.commit(blockWithTransactions(id, round: 1), roundResults: nil)
@@ -160,7 +152,7 @@ struct TagIndexerServiceTests {
             }
             let indexer = TagIndexer(backend: backend, history: history, source: source, logger: quietLogger)
             #expect(history.pruner.handlerCount == 1)
-            try await withIndexerRunning(indexer) { try await backend.waitBlockIndexed(round: 19) }
+            try await withServiceRunning(indexer) { try await backend.waitBlockIndexed(round: 19) }
 
             let report = await history.pruner.prunePass()
             #expect(report.rounds == Array(0...14))
@@ -203,10 +195,40 @@ struct TagIndexerServiceTests {
             let source = FakeTransactionSource()
             let indexer = TagIndexer(
                 backend: DisabledTagIndexBackend(), history: history, source: source, logger: quietLogger)
-            try await withIndexerRunning(indexer) {
+            try await withServiceRunning(indexer) {
                 try await history.commit(blockWithTransactions(id, round: 1), roundResults: nil)
             }
             #expect(source.reads.value.isEmpty)
+        }
+    }
+
+    @Test("the pruner and the indexer run in a ServiceGroup and end on graceful shutdown")
+    func serviceGroup() async throws {
+        try await withTemporaryDirectory { dir in
+            let clock = ManualClock()
+            let history = try openHistory(
+                dir, id, configuration: HistoryConfiguration(pruner: .keepLast(2), pruneInterval: .seconds(5)),
+                clock: clock)
+            defer { history.close() }
+            let backend = try SQLiteTagIndexBackend(directory: dir, runtimeID: id, logger: quietLogger)
+            defer { backend.close() }
+            let indexer = TagIndexer(backend: backend, history: history, source: FakeTransactionSource(), logger: quietLogger)
+            let group = ServiceGroup(services: [history.pruner, indexer], logger: quietLogger)
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                var reports = history.pruner.reportsStream().makeAsyncIterator()
+                for round in UInt64(0)...9 {
+                    try await history.commit(annotated(id, round: round, height: 1), roundResults: nil)
+                }
+                try await backend.waitBlockIndexed(round: 9)
+                await clock.waitForSleepers(count: 1)
+                clock.advance(by: .seconds(5))
+                #expect(await reports.next()?.rounds == Array(0...7))
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+            }
+            await #expect(throws: CodedError.self) { _ = try await backend.queryTxnByIndex(round: 3, index: 0) }
+            #expect(try await backend.lastIndexedRound() == 9)
         }
     }
 }

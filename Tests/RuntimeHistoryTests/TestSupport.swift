@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import OasisCommon
 import RuntimeHistory
+import ServiceLifecycle
 import Synchronization
 import Testing
 
@@ -145,5 +146,15 @@ final class RecordingLogs: Sendable {
         func log(event: LogEvent) {
             sink.entries.mutate { $0.append(Entry(level: event.level, message: "\(event.message)")) }
         }
+    }
+}
+
+/// Runs `service` in a child task while `body` runs, then cancels it and waits for it to end.
+func withServiceRunning(_ service: some Service, _ body: () async throws -> Void) async throws {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await service.run() }
+        try await body()
+        group.cancelAll()
+        try await group.waitForAll()
     }
 }
