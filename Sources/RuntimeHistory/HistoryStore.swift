@@ -55,6 +55,8 @@ final class HistoryStore: Sendable {
 
     var path: String { store.path }
 
+    var isClosed: Bool { store.closed }
+
     func writerSynchronous() throws -> Int { try store.writerSynchronous() }
 
     /// Closes the pool once; later operations fail with `closed`.
@@ -121,31 +123,21 @@ final class HistoryStore: Sendable {
         return State(lastRound: UInt64(lastRound), lastConsensusHeight: row[1])
     }
 
-    func state() async throws -> State {
-        try await store.read { try Self.fetchState($0) }
+    func state() throws -> State {
+        try store.lookup { try Self.fetchState($0) }
     }
 
     /// The stored CBOR of `round`'s annotated block, or nil.
-    func blockBytes(round: UInt64) async throws -> [UInt8]? {
+    func blockBytes(round: UInt64) throws -> [UInt8]? {
         guard let storedRound = Int64(exactly: round) else { return nil }
-        return try await store.read { db in
+        return try store.lookup { db in
             try Self.fetchBlob(db, sql: "SELECT block FROM rounds WHERE round = ?", round: storedRound)
         }
     }
 
     /// The stored CBOR of the latest annotated block, or nil.
-    func latestBlockBytes() async throws -> [UInt8]? {
-        try await store.read { db in
-            try Self.fetchBlob(
-                db, sql: "SELECT block FROM rounds WHERE round = (SELECT last_round FROM history_state WHERE id = 1)",
-                round: nil)
-        }
-    }
-
-    /// ``latestBlockBytes()`` without suspending, for use while opening.
-    func syncLatestBlockBytes() throws -> [UInt8]? {
-        if store.closed { throw HistoryError.closed }
-        return try store.pool.read { db in
+    func latestBlockBytes() throws -> [UInt8]? {
+        try store.lookup { db in
             try Self.fetchBlob(
                 db, sql: "SELECT block FROM rounds WHERE round = (SELECT last_round FROM history_state WHERE id = 1)",
                 round: nil)
@@ -153,9 +145,9 @@ final class HistoryStore: Sendable {
     }
 
     /// `.none` when the round is missing, `.some(nil)` when it was committed without results.
-    func resultsBytes(round: UInt64) async throws -> [UInt8]?? {
+    func resultsBytes(round: UInt64) throws -> [UInt8]?? {
         guard let storedRound = Int64(exactly: round) else { return .none }
-        return try await store.read { db -> [UInt8]?? in
+        return try store.lookup { db -> [UInt8]?? in
             let statement = try db.cachedStatement(sql: "SELECT results FROM rounds WHERE round = ?")
             let rows = try Row.fetchCursor(statement, arguments: [storedRound])
             guard let row = try rows.next() else { return .none }

@@ -75,7 +75,7 @@ public final class RuntimeHistory: BlockHistory {
     /// commits none of them. One fsync for the whole batch, for catching up.
     public func commit(_ batch: [HistoryCommit]) async throws {
         guard !batch.isEmpty else { return }
-        let encoder = CBOREncoder()
+        let encoder = CBOREncoder()  // for round results, which are small
         var rounds: [HistoryStore.EncodedRound] = []
         rounds.reserveCapacity(batch.count)
         for entry in batch {
@@ -87,7 +87,7 @@ public final class RuntimeHistory: BlockHistory {
             }
             rounds.append(HistoryStore.EncodedRound(
                 round: inner.header.round, height: entry.block.consensusHeight,
-                block: Data(try encoder.encode(entry.block)),
+                block: Data(AnnotatedBlockCodec.encode(entry.block)),
                 results: try entry.roundResults.map { Data(try encoder.encode($0)) }))
         }
         let blocks = self.blocks
@@ -103,12 +103,12 @@ public final class RuntimeHistory: BlockHistory {
     }
 
     public func lastConsensusHeight() async throws -> Int64 {
-        try await store.state().lastConsensusHeight
+        try store.state().lastConsensusHeight
     }
 
     /// The bookkeeping record, in v21.1's `dbMetadata` shape.
     public func metadata() async throws -> HistoryMetadata {
-        let state = try await store.state()
+        let state = try store.state()
         return HistoryMetadata(
             version: Self.schemaVersion, runtimeID: runtimeID, lastConsensusHeight: state.lastConsensusHeight,
             lastRound: state.lastRound)
@@ -124,20 +124,26 @@ public final class RuntimeHistory: BlockHistory {
 
     public func annotatedBlock(round: UInt64) async throws -> AnnotatedBlock {
         try Task.checkCancellation()
-        guard let bytes = try await store.blockBytes(round: round) else { throw RoothashErrors.notFound }
+        guard let bytes = try store.blockBytes(round: round) else { throw RoothashErrors.notFound }
         return try decodeBlock(bytes, round: round)
     }
 
     /// On an empty history there is no latest block: `RoothashErrors.notFound`.
+    ///
+    /// Served from memory: the watch's replayed value *is* the latest committed block, since it
+    /// is seeded from the file on open and replaced on the writer queue right after each commit
+    /// (this process is the file's only writer, and pruning never removes the latest block).
     public func latestAnnotatedBlock() async throws -> AnnotatedBlock {
         try Task.checkCancellation()
-        guard let bytes = try await store.latestBlockBytes() else { throw RoothashErrors.notFound }
+        if store.isClosed { throw HistoryError.closed }
+        if let latest = blocks.latest { return latest }
+        guard let bytes = try store.latestBlockBytes() else { throw RoothashErrors.notFound }
         return try decodeBlock(bytes, round: nil)
     }
 
     public func roundResults(round: UInt64) async throws -> RoundResults? {
         try Task.checkCancellation()
-        switch try await store.resultsBytes(round: round) {
+        switch try store.resultsBytes(round: round) {
         case .none:
             throw RoothashErrors.notFound
         case .some(.none):
@@ -177,10 +183,14 @@ public final class RuntimeHistory: BlockHistory {
 
     private func decodeBlock(_ bytes: [UInt8], round: UInt64?) throws -> AnnotatedBlock {
         let annotated: AnnotatedBlock
-        do {
-            annotated = try Self.decoder.decode(AnnotatedBlock.self, from: bytes)
-        } catch {
-            throw HistoryError.corrupted(round: round ?? 0, reason: "annotated block: \(error)")
+        if let fast = AnnotatedBlockCodec.decode(bytes) {
+            annotated = fast
+        } else {
+            do {
+                annotated = try Self.decoder.decode(AnnotatedBlock.self, from: bytes)
+            } catch {
+                throw HistoryError.corrupted(round: round ?? 0, reason: "annotated block: \(error)")
+            }
         }
         guard annotated.block != nil else {
             throw HistoryError.corrupted(round: round ?? 0, reason: "annotated block without a block")
@@ -190,7 +200,7 @@ public final class RuntimeHistory: BlockHistory {
 
     /// The latest block, read synchronously while opening.
     private static func syncLatest(_ store: HistoryStore) throws -> AnnotatedBlock? {
-        guard let bytes = try store.syncLatestBlockBytes() else { return nil }
-        return try decoder.decode(AnnotatedBlock.self, from: bytes)
+        guard let bytes = try store.latestBlockBytes() else { return nil }
+        return try AnnotatedBlockCodec.decode(bytes) ?? decoder.decode(AnnotatedBlock.self, from: bytes)
     }
 }

@@ -31,6 +31,22 @@ package final class StorePool: Sendable {
         }
     }
 
+    /// Runs `body`, which must execute a **single** statement, on a reader connection without
+    /// suspending: the statement's own implicit transaction gives it a consistent snapshot.
+    ///
+    /// For point lookups on the hot path. It blocks the calling thread for the lookup — a few
+    /// microseconds of SQLite page-cache work, never a wait for a writer in WAL mode — which
+    /// costs far less than the two thread hops of an asynchronous read (about 10× the lookup
+    /// itself here). Longer reads use ``read(_:)``.
+    package func lookup<T>(_ body: (Database) throws -> T) throws -> T {
+        if closed { throw closedError() }
+        do {
+            return try pool.unsafeRead(body)
+        } catch {
+            throw closed ? closedError() : error
+        }
+    }
+
     /// Runs `body` in a write transaction, then `afterCommit` on the writer queue, so whatever
     /// `afterCommit` publishes comes out in commit order.
     @discardableResult

@@ -282,6 +282,32 @@ struct HistoryTests {
         }
     }
 
+    @Test("the latest block (served from memory) always equals the stored latest round")
+    func latestMatchesStore() async throws {
+        try await withTemporaryDirectory { dir in
+            var history = try openHistory(dir, id, configuration: HistoryConfiguration(pruner: .keepLast(1)))
+            func check(_ expected: UInt64, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+                let stored = try await history.block(round: try await history.metadata().lastRound)
+                #expect(try await history.latestBlock() == stored, sourceLocation: sourceLocation)
+                #expect(stored.header.round == expected, sourceLocation: sourceLocation)
+            }
+            try await history.commit(annotated(id, round: 7, height: 0), roundResults: nil)
+            try await check(7)
+            try await history.commit(annotated(id, round: 3, height: 0), roundResults: nil)  // height-0 rule
+            try await check(3)
+            _ = try? await history.commit(annotated(id, round: 2, height: -1), roundResults: nil)  // refused
+            try await check(3)
+            try await history.commit([4, 5, 6].map { HistoryCommit(block: annotated(id, round: $0, height: 2), roundResults: nil) })
+            try await check(6)
+            await history.pruner.prunePass()
+            try await check(6)
+            history.close()
+            history = try openHistory(dir, id)
+            try await check(6)
+            history.close()
+        }
+    }
+
     @Test("blocks after a round come back in ascending order, bounded by the limit")
     func blocksAfter() async throws {
         try await withTemporaryDirectory { dir in
