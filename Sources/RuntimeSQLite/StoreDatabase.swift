@@ -129,7 +129,12 @@ package enum StoreDatabase {
             try? pool.close()
             throw failure(refusal)
         }
-        return StorePool(pool: pool, closedError: closedError)
+        do {
+            return try StorePool(pool: pool, closedError: closedError)
+        } catch {
+            try? pool.close()
+            throw failure(.openFailed(String(describing: error)))
+        }
     }
 
     private static func checkStamp(
