@@ -22,6 +22,8 @@ let package = Package(
     products: [
         .library(name: "RuntimeRegistry", targets: ["RuntimeRegistry"]),
         .executable(name: "kv-runtime", targets: ["kv-runtime"]),
+        // For Benchmarks/ (a separate package): the history without the rest of the node.
+        .library(name: "RuntimeState", targets: ["RuntimeHistory", "ConsensusAPI", "OasisCommon", "OasisCBOR"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),

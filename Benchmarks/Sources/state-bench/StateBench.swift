@@ -1,0 +1,420 @@
+// state-bench: the runtime history against raw SQLite, same shapes, same run.
+//
+//   cd Benchmarks && swift run -c release state-bench [--json] [--cache DIR]
+//
+// Figures: commit one round per transaction, commit in batches of 100 and 1000, `block(round)`
+// on a 1,000,000-round history (built once and cached), `latestBlock`, and a keep-last prune
+// of 100,000 rounds. The baseline runs the same shapes through the sqlite3 C API on a
+// `blocks(round INTEGER PRIMARY KEY, data BLOB)` table with the same synchronous setting.
+import CSQLiteBaseline
+import ConsensusAPI
+import Foundation
+import Logging
+import OasisCBOR
+import OasisCommon
+import RuntimeHistory
+
+@main
+struct StateBench {
+    static func main() async throws {
+        let options = Options(CommandLine.arguments.dropFirst())
+        let bench = Bench(options: options)
+        try await bench.run()
+    }
+}
+
+struct Options {
+    var json = false
+    var cache = "/tmp/state-bench-cache"
+    /// Rounds in the lookup database.
+    var lookupRounds: Int64 = 1_000_000
+    var singleCommits: Int64 = 2_000
+    var batch100Commits: Int64 = 20_000
+    var batch1000Commits: Int64 = 200_000
+    var lookups = 200_000
+    var pruneRounds: Int64 = 100_000
+    /// Run only the figures whose group is listed (commit, lookup, prune).
+    var only: Set<String> = ["commit", "lookup", "prune"]
+
+    init(_ arguments: ArraySlice<String>) {
+        var rest = arguments.makeIterator()
+        while let argument = rest.next() {
+            switch argument {
+            case "--json": json = true
+            case "--cache": cache = rest.next() ?? cache
+            case "--only": only = Set((rest.next() ?? "").split(separator: ",").map(String.init))
+            case "--quick":
+                lookupRounds = 100_000
+                singleCommits = 200
+                batch100Commits = 2_000
+                batch1000Commits = 20_000
+                lookups = 20_000
+                pruneRounds = 20_000
+            default:
+                FileHandle.standardError.write(Data("usage: state-bench [--json] [--cache DIR] [--quick] [--only commit,lookup,prune]\n".utf8))
+                exit(2)
+            }
+        }
+    }
+}
+
+/// One line of the report.
+struct Figure: Codable {
+    var name: String
+    var unit: String
+    var ours: Double
+    var baseline: Double
+    /// ours ÷ baseline for rates, ours ÷ baseline for latencies.
+    var ratio: Double
+    var goal: String
+    var met: Bool
+    var detail: String
+    var rssBeforeMiB: Double
+    var rssAfterMiB: Double
+}
+
+/// The runtime all benchmark blocks belong to.
+let runtimeID = Namespace.test(seed: "state bench ns")
+
+/// A ~1 KiB block: a header with six storage signatures whose bytes vary by round.
+func benchBlock(round: UInt64) -> AnnotatedBlock {
+    var state = round &* 0x9E37_79B9_7F4A_7C15 | 1
+    func bytes(_ n: Int) -> [UInt8] {
+        (0..<n).map { _ in
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            return UInt8(truncatingIfNeeded: state)
+        }
+    }
+    var block = Block.genesis(namespace: runtimeID, timestamp: 1_700_000_000 + round)
+    block.header.round = round
+    block.header.stateRoot = try! Hash(bytes: bytes(32))
+    block.header.ioRoot = try! Hash(bytes: bytes(32))
+    block.header.storageSignatures = (0..<6).map { _ in
+        Signature(publicKey: try! PublicKey(bytes: bytes(32)), signature: try! RawSignature(bytes: bytes(64)))
+    }
+    return AnnotatedBlock(consensusHeight: Int64(round) + 1, block: block)
+}
+
+/// Resident set size of this process, MiB.
+func residentMiB() -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+        let kib = Double(line.split(separator: " ").dropFirst().first ?? "")
+    else { return 0 }
+    return kib / 1024
+}
+
+func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
+func percentile(_ sorted: [Double], _ p: Double) -> Double {
+    sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+}
+
+final class Bench {
+    let options: Options
+    let clock = ContinuousClock()
+    let logger = Logger(label: "state-bench") { _ in SwiftLogNoOpLogHandler() }
+    var figures: [Figure] = []
+
+    init(options: Options) {
+        self.options = options
+    }
+
+    func note(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+
+    func directory(_ name: String, fresh: Bool) throws -> String {
+        let path = options.cache + "/" + name
+        if fresh { try? FileManager.default.removeItem(atPath: path) }
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    func openHistory(_ dir: String, pruner: PrunerStrategy = .none, maxRoundsPerPass: Int = 10_000) throws -> RuntimeHistory {
+        try RuntimeHistory(
+            directory: dir, runtimeID: runtimeID,
+            configuration: HistoryConfiguration(pruner: pruner, maxRoundsPerPass: maxRoundsPerPass, deleteBatchSize: 1_000),
+            logger: logger)
+    }
+
+    func openBaseline(_ path: String, fresh: Bool) throws -> OpaquePointer {
+        guard let handle = baseline_open(path, "FULL", fresh ? 1 : 0) else {
+            throw BenchError("cannot open the baseline database \(path)")
+        }
+        return handle
+    }
+
+    func run() async throws {
+        note("state-bench: cache \(options.cache)")
+        let blobLength = try CBOREncoder().encode(benchBlock(round: 123_456)).count
+        note("block CBOR size: \(blobLength) bytes")
+        let blob = (0..<blobLength).map { UInt8(truncatingIfNeeded: $0 &* 131) }
+
+        if options.only.contains("commit") { try await commitFigures(blob: blob) }
+        if options.only.contains("lookup") { try await lookupFigures(blob: blob) }
+        if options.only.contains("prune") { try await pruneFigure(blob: blob) }
+
+        if options.json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(figures), as: UTF8.self))
+        } else {
+            printTable()
+        }
+    }
+
+    // MARK: Commits
+
+    func commitFigures(blob: [UInt8]) async throws {
+        for (name, count, perTxn) in [
+            ("commit, 1 round/txn", options.singleCommits, Int64(1)),
+            ("commit, 100 rounds/txn", options.batch100Commits, Int64(100)),
+            ("commit, 1000 rounds/txn", options.batch1000Commits, Int64(1000)),
+        ] {
+            let rssBefore = residentMiB()
+            let dir = try directory("commit", fresh: true)
+            let history = try openHistory(dir)
+            var latencies: [Double] = []
+            latencies.reserveCapacity(Int(count / perTxn))
+            // Only the commit calls are timed: a caller has its blocks already.
+            var committing = Duration.zero
+            var rssSamples: [Double] = []  // every quarter of the run: memory must stay flat
+            var round: Int64 = 0
+            while round < count {
+                if round % max(count / 4, 1) == 0 { rssSamples.append(residentMiB()) }
+                let end = min(round + perTxn, count)
+                let batch = (round..<end).map { HistoryCommit(block: benchBlock(round: UInt64($0)), roundResults: nil) }
+                let before = clock.now
+                if perTxn == 1 {
+                    try await history.commit(batch[0].block, roundResults: nil)
+                } else {
+                    try await history.commit(batch)
+                }
+                let took = clock.now - before
+                committing += took
+                latencies.append(seconds(took) * 1e6)
+                round = end
+            }
+            let ours = Double(count) / seconds(committing)
+            history.close()
+            let rssAfter = residentMiB()
+
+            let raw = try openBaseline(dir + "/raw.sqlite", fresh: true)
+            let rawStart = clock.now
+            guard baseline_insert(raw, 0, count, perTxn, blob, Int32(blob.count)) == 0 else {
+                throw BenchError("baseline insert failed")
+            }
+            let baselineRate = Double(count) / seconds(clock.now - rawStart)
+            baseline_close(raw)
+
+            latencies.sort()
+            add(Figure(
+                name: name, unit: "rounds/s", ours: ours, baseline: baselineRate, ratio: ours / baselineRate,
+                goal: "≥ 50% of raw", met: ours >= 0.5 * baselineRate,
+                detail: String(
+                    format: "%lld rounds; per call median %.0f µs, p99 %.0f µs; RSS by quarter %@ MiB", count,
+                    percentile(latencies, 0.5), percentile(latencies, 0.99),
+                    rssSamples.map { String(format: "%.1f", $0) }.joined(separator: ", ")),
+                rssBeforeMiB: rssBefore, rssAfterMiB: rssAfter))
+        }
+        try? FileManager.default.removeItem(atPath: options.cache + "/commit")
+    }
+
+    // MARK: Lookups
+
+    /// The cached 1,000,000-round databases, built once (ours in batches of 1000).
+    func lookupDatabases(blob: [UInt8]) async throws -> (ours: String, raw: String) {
+        let dir = try directory("lookup-\(options.lookupRounds)", fresh: false)
+        let marker = dir + "/complete"
+        if FileManager.default.fileExists(atPath: marker) {
+            note("using the cached \(options.lookupRounds)-round databases in \(dir)")
+            return (dir, dir + "/raw.sqlite")
+        }
+        note("building \(options.lookupRounds)-round databases in \(dir) (once)")
+        _ = try directory("lookup-\(options.lookupRounds)", fresh: true)
+        let history = try openHistory(dir)
+        var round: Int64 = 0
+        while round < options.lookupRounds {
+            let end = min(round + 1000, options.lookupRounds)
+            try await history.commit((round..<end).map {
+                HistoryCommit(block: benchBlock(round: UInt64($0)), roundResults: nil)
+            })
+            round = end
+        }
+        history.close()
+        let raw = try openBaseline(dir + "/raw.sqlite", fresh: true)
+        guard baseline_insert(raw, 0, options.lookupRounds, 1000, blob, Int32(blob.count)) == 0,
+            baseline_checkpoint(raw) == 0
+        else { throw BenchError("baseline build failed") }
+        baseline_close(raw)
+        guard FileManager.default.createFile(atPath: marker, contents: Data()) else {
+            throw BenchError("cannot write \(marker)")
+        }
+        return (dir, dir + "/raw.sqlite")
+    }
+
+    func lookupFigures(blob: [UInt8]) async throws {
+        let (oursDir, rawPath) = try await lookupDatabases(blob: blob)
+        var generator = SplitMix(seed: 42)
+        let rounds = (0..<options.lookups).map { _ in Int64(generator.next() % UInt64(options.lookupRounds)) }
+
+        // block(round)
+        var rssBefore = residentMiB()
+        let history = try openHistory(oursDir)
+        var latencies: [Double] = []
+        latencies.reserveCapacity(rounds.count)
+        var checksum: UInt64 = 0
+        for round in rounds.prefix(10_000) {  // warm the page cache and statement caches
+            checksum &+= try await history.block(round: UInt64(round)).header.timestamp
+        }
+        var start = clock.now
+        for round in rounds {
+            let before = clock.now
+            let block = try await history.block(round: UInt64(round))
+            latencies.append(seconds(clock.now - before) * 1e6)
+            checksum &+= block.header.timestamp
+        }
+        let oursLookup = seconds(clock.now - start) / Double(rounds.count) * 1e6
+        var rssAfter = residentMiB()
+
+        let raw = try openBaseline(rawPath, fresh: false)
+        var rawChecksum: UInt64 = 0
+        _ = baseline_lookup(raw, Array(rounds.prefix(10_000)), 10_000, &rawChecksum)
+        start = clock.now
+        guard baseline_lookup(raw, rounds, Int64(rounds.count), &rawChecksum) == 0 else {
+            throw BenchError("baseline lookup failed")
+        }
+        let rawLookup = seconds(clock.now - start) / Double(rounds.count) * 1e6
+        latencies.sort()
+        add(Figure(
+            name: "block(round), \(options.lookupRounds) rounds", unit: "µs/op", ours: oursLookup, baseline: rawLookup,
+            ratio: oursLookup / rawLookup, goal: "≤ 3× raw", met: oursLookup <= 3 * rawLookup,
+            detail: String(
+                format: "%d random lookups; median %.2f µs, p99 %.2f µs (includes CBOR decoding)", rounds.count,
+                percentile(latencies, 0.5), percentile(latencies, 0.99)),
+            rssBeforeMiB: rssBefore, rssAfterMiB: rssAfter))
+
+        // latestBlock
+        rssBefore = residentMiB()
+        latencies.removeAll(keepingCapacity: true)
+        start = clock.now
+        for _ in 0..<options.lookups {
+            let before = clock.now
+            let block = try await history.latestBlock()
+            latencies.append(seconds(clock.now - before) * 1e6)
+            checksum &+= block.header.round
+        }
+        let oursLatest = seconds(clock.now - start) / Double(options.lookups) * 1e6
+        rssAfter = residentMiB()
+        history.close()
+        start = clock.now
+        guard baseline_latest(raw, Int64(options.lookups), &rawChecksum) == 0 else {
+            throw BenchError("baseline latest failed")
+        }
+        let rawLatest = seconds(clock.now - start) / Double(options.lookups) * 1e6
+        baseline_close(raw)
+        latencies.sort()
+        add(Figure(
+            name: "latestBlock, \(options.lookupRounds) rounds", unit: "µs/op", ours: oursLatest, baseline: rawLatest,
+            ratio: oursLatest / rawLatest, goal: "≤ 3× raw", met: oursLatest <= 3 * rawLatest,
+            detail: String(
+                format: "%d calls; median %.2f µs, p99 %.2f µs", options.lookups, percentile(latencies, 0.5),
+                percentile(latencies, 0.99)),
+            rssBeforeMiB: rssBefore, rssAfterMiB: rssAfter))
+        note("checksums \(checksum) \(rawChecksum)")
+    }
+
+    // MARK: Prune
+
+    func pruneFigure(blob: [UInt8]) async throws {
+        let kept: Int64 = 1_000
+        let total = options.pruneRounds + kept
+        let dir = try directory("prune", fresh: true)
+        let history = try openHistory(dir, pruner: .keepLast(UInt64(kept - 1)), maxRoundsPerPass: Int(options.pruneRounds))
+        var round: Int64 = 0
+        while round < total {
+            let end = min(round + 1000, total)
+            try await history.commit((round..<end).map {
+                HistoryCommit(block: benchBlock(round: UInt64($0)), roundResults: nil)
+            })
+            round = end
+        }
+        let rssBefore = residentMiB()
+        var start = clock.now
+        let report = await history.pruner.prunePass()
+        let oursSeconds = seconds(clock.now - start)
+        let rssAfter = residentMiB()
+        guard report.outcome == .pruned, report.deleted == Int(options.pruneRounds) else {
+            throw BenchError("prune pass: \(report.outcome), deleted \(report.deleted)")
+        }
+        history.close()
+
+        let raw = try openBaseline(dir + "/raw.sqlite", fresh: true)
+        guard baseline_insert(raw, 0, total, 1000, blob, Int32(blob.count)) == 0 else {
+            throw BenchError("baseline insert failed")
+        }
+        start = clock.now
+        let deleted = baseline_prune(raw, 0, options.pruneRounds, 1000)
+        let rawSeconds = seconds(clock.now - start)
+        baseline_close(raw)
+        guard deleted == options.pruneRounds else { throw BenchError("baseline pruned \(deleted)") }
+
+        let ours = Double(options.pruneRounds) / oursSeconds
+        let rawRate = Double(options.pruneRounds) / rawSeconds
+        add(Figure(
+            name: "keep-last prune, \(options.pruneRounds) rounds", unit: "rounds/s", ours: ours, baseline: rawRate,
+            ratio: ours / rawRate, goal: "≥ 50% of raw and ≥ 60,000/s", met: ours >= 0.5 * rawRate && ours >= 60_000,
+            detail: "one pass, \(report.batches) delete transactions of 1000 rounds",
+            rssBeforeMiB: rssBefore, rssAfterMiB: rssAfter))
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    // MARK: Report
+
+    func add(_ figure: Figure) {
+        figures.append(figure)
+        note(String(format: "%@: ours %.1f, raw %.1f %@", figure.name, figure.ours, figure.baseline, figure.unit))
+    }
+
+    func printTable() {
+        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+        let header = [pad("figure", 34), pad("ours", 14), pad("baseline", 14), pad("ratio", 8), pad("goal", 28), "verdict"]
+        print(header.joined(separator: " "))
+        print(String(repeating: "-", count: 110))
+        for f in figures {
+            let format = f.unit == "µs/op" ? "%.2f %@" : "%.0f %@"
+            print([
+                pad(f.name, 34), pad(String(format: format, f.ours, f.unit), 14),
+                pad(String(format: format, f.baseline, f.unit), 14), pad(String(format: "%.2f", f.ratio), 8),
+                pad(f.goal, 28), f.met ? "met" : "MISSED",
+            ].joined(separator: " "))
+        }
+        print("")
+        for f in figures {
+            print(String(format: "%@: %@; RSS %.1f → %.1f MiB", f.name, f.detail, f.rssBeforeMiB, f.rssAfterMiB))
+        }
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A small deterministic generator for the lookup rounds.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
