@@ -19,12 +19,11 @@ public struct Bytes32: Hashable, Sendable, Comparable {
         var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
         var i = 0
         for b in bytes {
-            let v = UInt64(b)
             switch i >> 3 {
-            case 0: words.0 = words.0 << 8 | v
-            case 1: words.1 = words.1 << 8 | v
-            case 2: words.2 = words.2 << 8 | v
-            default: words.3 = words.3 << 8 | v
+            case 0: words.0 = words.0 << 8 | UInt64(b)
+            case 1: words.1 = words.1 << 8 | UInt64(b)
+            case 2: words.2 = words.2 << 8 | UInt64(b)
+            default: words.3 = words.3 << 8 | UInt64(b)
             }
             i += 1
         }
