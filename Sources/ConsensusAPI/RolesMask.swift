@@ -6,6 +6,7 @@ public import OasisCBOR
 /// to 31 are reserved. v21.1 gives the mask no text marshaler, so CBOR and JSON carry the integer,
 /// and JSON map keys (an entity whitelist's `max_nodes`) are decimal strings.
 public struct RolesMask: OptionSet, Hashable, Sendable, Codable, CustomStringConvertible {
+    /// The value Go stores.
     public var rawValue: UInt32
 
     public init(rawValue: UInt32) {

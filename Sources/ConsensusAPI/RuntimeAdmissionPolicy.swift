@@ -161,6 +161,7 @@ public struct ValidatorSetConstraint: Hashable, Sendable, Codable {
 
 /// At most `limit` nodes per entity are eligible (`registry.MaxNodesConstraint`).
 public struct MaxNodesConstraint: Hashable, Sendable {
+    /// The most eligible nodes per entity.
     public var limit: UInt16
 
     public init(limit: UInt16 = 0) {
@@ -179,6 +180,7 @@ extension MaxNodesConstraint: Codable {
 
 /// The candidate pool must hold at least `limit` nodes (`registry.MinPoolSizeConstraint`).
 public struct MinPoolSizeConstraint: Hashable, Sendable {
+    /// The fewest candidate nodes.
     public var limit: UInt16
 
     public init(limit: UInt16 = 0) {

@@ -2,6 +2,7 @@
 ///
 /// There is no text marshaler in oasis-core, so CBOR and JSON both carry the integer.
 public struct RuntimeKind: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
+    /// The value Go stores.
     public var rawValue: UInt32
 
     public init(rawValue: UInt32) {
@@ -49,6 +50,7 @@ public struct RuntimeKind: RawRepresentable, Hashable, Sendable, Codable, Custom
 ///
 /// CBOR carries the integer, JSON the text (`entity`, `runtime`, `consensus`).
 public struct RuntimeGovernanceModel: TextRepresentedEnum, Comparable {
+    /// The value Go stores.
     public var rawValue: UInt8
 
     public init(rawValue: UInt8) {

@@ -1,6 +1,7 @@
 /// The job a committee does (`scheduler.CommitteeKind`, a u8): a key of a descriptor's
 /// `constraints`.
 public struct CommitteeKind: TextRepresentedEnum, Comparable {
+    /// The value Go stores.
     public var rawValue: UInt8
 
     public init(rawValue: UInt8) {
@@ -45,6 +46,7 @@ public struct CommitteeKind: TextRepresentedEnum, Comparable {
 
 /// A node's role in a committee (`scheduler.Role`, a u8): the inner key of `constraints`.
 public struct Role: TextRepresentedEnum, Comparable {
+    /// The value Go stores.
     public var rawValue: UInt8
 
     public init(rawValue: UInt8) {

@@ -4,6 +4,7 @@ public import OasisCommon
 /// The kind of a staking threshold (`staking.ThresholdKind`, a Go `int`): the key of a
 /// runtime's `staking.thresholds`.
 public struct ThresholdKind: TextRepresentedEnum, Comparable {
+    /// The value Go stores.
     public var rawValue: Int
 
     public init(rawValue: Int) {
@@ -53,6 +54,7 @@ public struct ThresholdKind: TextRepresentedEnum, Comparable {
 /// Why a node is slashed (`staking.SlashReason`, a u8): the key of a runtime's
 /// `staking.slashing`.
 public struct SlashReason: TextRepresentedEnum, Comparable {
+    /// The value Go stores.
     public var rawValue: UInt8
 
     public init(rawValue: UInt8) {
@@ -226,7 +228,9 @@ extension StakingAddress: Codable {
 
 /// A transfer from the sender's general account (`staking.Transfer`).
 public struct Transfer: Hashable, Sendable {
+    /// The receiving account.
     public var to: StakingAddress
+    /// The amount in base units.
     public var amount: Quantity
 
     public init(to: StakingAddress = .zero, amount: Quantity = .zero) {
@@ -237,7 +241,9 @@ public struct Transfer: Hashable, Sendable {
 
 /// A withdrawal from an account that gave the sender an allowance (`staking.Withdraw`).
 public struct Withdraw: Hashable, Sendable {
+    /// The account that gave the allowance.
     public var from: StakingAddress
+    /// The amount in base units.
     public var amount: Quantity
 
     public init(from: StakingAddress = .zero, amount: Quantity = .zero) {
@@ -248,7 +254,9 @@ public struct Withdraw: Hashable, Sendable {
 
 /// Stake put into an escrow account (`staking.Escrow`).
 public struct Escrow: Hashable, Sendable {
+    /// The escrow account.
     public var account: StakingAddress
+    /// The amount in base units.
     public var amount: Quantity
 
     public init(account: StakingAddress = .zero, amount: Quantity = .zero) {
@@ -259,7 +267,9 @@ public struct Escrow: Hashable, Sendable {
 
 /// Shares reclaimed from an escrow account (`staking.ReclaimEscrow`).
 public struct ReclaimEscrow: Hashable, Sendable {
+    /// The escrow account.
     public var account: StakingAddress
+    /// The number of shares to reclaim.
     public var shares: Quantity
 
     public init(account: StakingAddress = .zero, shares: Quantity = .zero) {

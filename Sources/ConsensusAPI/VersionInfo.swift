@@ -37,6 +37,7 @@ extension VersionInfo: Codable {
 /// An SGX measurement register value: MRENCLAVE or MRSIGNER (`sgx.MrEnclave`, `sgx.MrSigner`),
 /// 32 bytes, written as a byte string. ``description`` is lowercase hex.
 public struct SGXMeasurement: Hashable, Sendable, CustomStringConvertible {
+    /// The 32 bytes, inline.
     public private(set) var raw: Bytes32
 
     public init(raw: Bytes32) {
@@ -76,7 +77,9 @@ extension SGXMeasurement: Codable {
 /// CBOR writes the map `{mr_enclave, mr_signer}`; Go's JSON uses the type's text marshaler,
 /// standard base64 of the 64 concatenated bytes.
 public struct EnclaveIdentity: Hashable, Sendable {
+    /// The enclave's MRENCLAVE.
     public var mrEnclave: SGXMeasurement
+    /// The enclave signer's MRSIGNER.
     public var mrSigner: SGXMeasurement
 
     public init(mrEnclave: SGXMeasurement = SGXMeasurement(raw: .zero),
