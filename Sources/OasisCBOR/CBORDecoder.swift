@@ -198,7 +198,7 @@ final class _CBORDecoderImpl: Decoder {
             return v
         case .negativeInt(let n):
             // value = -1 - n
-            guard I.isSigned, n < UInt64(Int64.max), let v = I(exactly: -1 - Int64(n)) else {
+            guard I.isSigned, n <= UInt64(Int64.max), let v = I(exactly: -1 - Int64(n)) else {
                 throw error(.invalidValue, "-\(n &+ 1) does not fit \(I.self)", extra: key)
             }
             return v
