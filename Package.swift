@@ -95,6 +95,8 @@ let package = Package(
             name: "ConsensusAPITests", dependencies: ["ConsensusAPI", "OasisCBOR", "OasisCommon"],
             swiftSettings: strict),
         .testTarget(
+            name: "RuntimeRegistryTests", dependencies: ["RuntimeRegistry"], swiftSettings: strict),
+        .testTarget(
             name: "RuntimeStorageTests",
             dependencies: ["RuntimeStorage", "RuntimeStorageSQLite", "ConsensusAPI", "OasisCommon", "OasisCBOR"],
             swiftSettings: strict),
