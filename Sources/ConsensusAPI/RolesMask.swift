@@ -86,7 +86,11 @@ extension RolesMask: CodingKeyRepresentable {
     public var codingKey: any CodingKey { AnyCodingKey(String(rawValue)) }
 
     public init?<T: CodingKey>(codingKey: T) {
-        guard let value = UInt32(codingKey.stringValue) else { return nil }
+        // Plain digits only, as Go's strconv.ParseUint (Swift's parser would also take a "+").
+        let text = codingKey.stringValue
+        guard text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+            let value = UInt32(text)
+        else { return nil }
         self.init(rawValue: value)
     }
 }

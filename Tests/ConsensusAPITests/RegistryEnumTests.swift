@@ -101,6 +101,19 @@ struct RegistryEnumTests {
         #expect(errorText { _ = try RolesMask(string: "") } == "node: invalid role: ''")
     }
 
+    @Test("roles masks are decimal JSON map keys, read as strictly as Go reads them")
+    func rolesMaskJSONKeys() throws {
+        let config = EntityWhitelistConfig(maxNodes: [.keyManager: 2])
+        #expect(String(decoding: try JSONEncoder().encode(config), as: UTF8.self) == #"{"max_nodes":{"4":2}}"#)
+        #expect(try JSONDecoder().decode(EntityWhitelistConfig.self, from: Data(#"{"max_nodes":{"4":2}}"#.utf8)) == config)
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode(EntityWhitelistConfig.self, from: Data(#"{"max_nodes":{"+4":2}}"#.utf8))
+        }
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode(EntityWhitelistConfig.self, from: Data(#"{"max_nodes":{"key-manager":2}}"#.utf8))
+        }
+    }
+
     @Test("a single role is exactly one bit that is not reserved")
     func singleRole() {
         #expect(RolesMask.storageWorker.isSingleRole)
