@@ -1,0 +1,255 @@
+public import ConsensusAPI
+import OasisCBOR
+public import OasisCommon
+
+/// Apply one write log to one root (`storage.ApplyRequest`).
+public struct ApplyRequest: Hashable, Sendable {
+    public var namespace: Namespace
+    public var rootType: RootType
+    public var srcRound: UInt64
+    /// The root the write log applies to; the empty hash for an empty tree.
+    public var srcRoot: Hash
+    public var dstRound: UInt64
+    /// The root the result must have.
+    public var dstRoot: Hash
+    public var writeLog: WriteLog
+
+    public init(namespace: Namespace, rootType: RootType, srcRound: UInt64, srcRoot: Hash,
+                dstRound: UInt64, dstRoot: Hash, writeLog: WriteLog) {
+        self.namespace = namespace
+        self.rootType = rootType
+        self.srcRound = srcRound
+        self.srcRoot = srcRoot
+        self.dstRound = dstRound
+        self.dstRoot = dstRoot
+        self.writeLog = writeLog
+    }
+}
+
+extension ApplyRequest: Codable {
+    enum CodingKeys: String, CodingKey {
+        case namespace, rootType = "root_type", srcRound = "src_round", srcRoot = "src_root"
+        case dstRound = "dst_round", dstRoot = "dst_root", writeLog = "writelog"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        namespace = try c.decode(Namespace.self, forKey: .namespace, orZero: Namespace(unchecked: .zero))
+        rootType = try c.decode(RootType.self, forKey: .rootType, orZero: .invalid)
+        srcRound = try c.decode(UInt64.self, forKey: .srcRound, orZero: 0)
+        srcRoot = try c.decode(Hash.self, forKey: .srcRoot, orZero: .zero)
+        dstRound = try c.decode(UInt64.self, forKey: .dstRound, orZero: 0)
+        dstRoot = try c.decode(Hash.self, forKey: .dstRoot, orZero: .zero)
+        writeLog = try c.decode(WriteLog.self, forKey: .writeLog, orZero: [])
+    }
+}
+
+/// One operation of an ``ApplyBatchRequest`` (`storage.ApplyOp`).
+public struct ApplyOp: Hashable, Sendable {
+    public var rootType: RootType
+    public var srcRound: UInt64
+    public var srcRoot: Hash
+    public var dstRoot: Hash
+    public var writeLog: WriteLog
+
+    public init(rootType: RootType, srcRound: UInt64, srcRoot: Hash, dstRoot: Hash, writeLog: WriteLog) {
+        self.rootType = rootType
+        self.srcRound = srcRound
+        self.srcRoot = srcRoot
+        self.dstRoot = dstRoot
+        self.writeLog = writeLog
+    }
+}
+
+extension ApplyOp: Codable {
+    enum CodingKeys: String, CodingKey {
+        case rootType = "root_type", srcRound = "src_round", srcRoot = "src_root", dstRoot = "dst_root"
+        case writeLog = "writelog"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        rootType = try c.decode(RootType.self, forKey: .rootType, orZero: .invalid)
+        srcRound = try c.decode(UInt64.self, forKey: .srcRound, orZero: 0)
+        srcRoot = try c.decode(Hash.self, forKey: .srcRoot, orZero: .zero)
+        dstRoot = try c.decode(Hash.self, forKey: .dstRoot, orZero: .zero)
+        writeLog = try c.decode(WriteLog.self, forKey: .writeLog, orZero: [])
+    }
+}
+
+/// Apply several write logs, all landing in one round, atomically (`storage.ApplyBatchRequest`).
+public struct ApplyBatchRequest: Hashable, Sendable {
+    public var namespace: Namespace
+    public var dstRound: UInt64
+    public var ops: [ApplyOp]
+
+    public init(namespace: Namespace, dstRound: UInt64, ops: [ApplyOp]) {
+        self.namespace = namespace
+        self.dstRound = dstRound
+        self.ops = ops
+    }
+
+    /// The single-root request of one of the operations.
+    public func request(for op: ApplyOp) -> ApplyRequest {
+        ApplyRequest(namespace: namespace, rootType: op.rootType, srcRound: op.srcRound, srcRoot: op.srcRoot,
+                     dstRound: dstRound, dstRoot: op.dstRoot, writeLog: op.writeLog)
+    }
+}
+
+extension ApplyBatchRequest: Codable {
+    enum CodingKeys: String, CodingKey { case namespace, dstRound = "dst_round", ops }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        namespace = try c.decode(Namespace.self, forKey: .namespace, orZero: Namespace(unchecked: .zero))
+        dstRound = try c.decode(UInt64.self, forKey: .dstRound, orZero: 0)
+        ops = try c.decode([ApplyOp].self, forKey: .ops, orZero: [])
+    }
+}
+
+/// Paging of a diff (`storage.SyncOptions`).
+public struct GetDiffOptions: Hashable, Sendable {
+    /// Only keys not less than this one.
+    public var offsetKey: [UInt8]
+    /// At most this many entries; 0 for no limit.
+    public var limit: UInt64
+
+    public init(offsetKey: [UInt8] = [], limit: UInt64 = 0) {
+        self.offsetKey = offsetKey
+        self.limit = limit
+    }
+}
+
+extension GetDiffOptions: Codable {
+    enum CodingKeys: String, CodingKey { case offsetKey = "offset_key", limit }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        offsetKey = try c.decodeBytes(forKey: .offsetKey)
+        limit = try c.decode(UInt64.self, forKey: .limit, orZero: 0)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeBytes(offsetKey, forKey: .offsetKey)
+        try c.encode(limit, forKey: .limit)
+    }
+}
+
+/// The changes between two roots (`storage.GetDiffRequest`).
+public struct GetDiffRequest: Hashable, Sendable {
+    public var startRoot: StorageRoot
+    public var endRoot: StorageRoot
+    public var options: GetDiffOptions
+
+    public init(startRoot: StorageRoot, endRoot: StorageRoot, options: GetDiffOptions = GetDiffOptions()) {
+        self.startRoot = startRoot
+        self.endRoot = endRoot
+        self.options = options
+    }
+}
+
+extension GetDiffRequest: Codable {
+    enum CodingKeys: String, CodingKey { case startRoot = "start_root", endRoot = "end_root", options }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        startRoot = try c.decode(StorageRoot.self, forKey: .startRoot, orZero: StorageRoot())
+        endRoot = try c.decode(StorageRoot.self, forKey: .endRoot, orZero: StorageRoot())
+        options = try c.decode(GetDiffOptions.self, forKey: .options, orZero: GetDiffOptions())
+    }
+}
+
+/// List a runtime's checkpoints (`checkpoint.GetCheckpointsRequest`).
+public struct GetCheckpointsRequest: Hashable, Sendable {
+    public var version: UInt16
+    public var namespace: Namespace
+    /// Only checkpoints of this round, when set.
+    public var rootVersion: UInt64?
+
+    public init(version: UInt16 = 1, namespace: Namespace, rootVersion: UInt64? = nil) {
+        self.version = version
+        self.namespace = namespace
+        self.rootVersion = rootVersion
+    }
+}
+
+extension GetCheckpointsRequest: Codable {
+    enum CodingKeys: String, CodingKey { case version, namespace, rootVersion = "root_version" }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        version = try c.decode(UInt16.self, forKey: .version, orZero: 0)
+        namespace = try c.decode(Namespace.self, forKey: .namespace, orZero: Namespace(unchecked: .zero))
+        rootVersion = try c.decodeIfPresent(UInt64.self, forKey: .rootVersion)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(version, forKey: .version)
+        try c.encode(namespace, forKey: .namespace)
+        try c.encodeIfPresent(rootVersion, forKey: .rootVersion)
+    }
+}
+
+/// A checkpoint: a root and the digests of its chunks (`checkpoint.Metadata`).
+public struct CheckpointMetadata: Hashable, Sendable, Codable {
+    public var version: UInt16
+    public var root: StorageRoot
+    public var chunks: [Hash]
+
+    public init(version: UInt16 = 1, root: StorageRoot, chunks: [Hash]) {
+        self.version = version
+        self.root = root
+        self.chunks = chunks
+    }
+}
+
+/// One chunk of a checkpoint (`checkpoint.ChunkMetadata`).
+public struct ChunkMetadata: Hashable, Sendable {
+    public var version: UInt16
+    public var root: StorageRoot
+    public var index: UInt64
+    public var digest: Hash
+
+    public init(version: UInt16 = 1, root: StorageRoot, index: UInt64, digest: Hash) {
+        self.version = version
+        self.root = root
+        self.index = index
+        self.digest = digest
+    }
+}
+
+extension ChunkMetadata: Codable {
+    enum CodingKeys: String, CodingKey { case version, root, index, digest }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        version = try c.decode(UInt16.self, forKey: .version, orZero: 0)
+        root = try c.decode(StorageRoot.self, forKey: .root, orZero: StorageRoot())
+        index = try c.decode(UInt64.self, forKey: .index, orZero: 0)
+        digest = try c.decode(Hash.self, forKey: .digest, orZero: .zero)
+    }
+}
+
+/// A storage receipt: the body a storage node vouches for, and its signature when it has a
+/// signing key (`storage.Receipt`). The local backend has none and returns unsigned bodies;
+/// see ``requireSigned()``.
+public struct Receipt: Hashable, Sendable {
+    public var body: StorageReceiptBody
+    /// The signature over the body under the context `oasis-core/storage: receipt`; `nil`
+    /// when the backend holds no key.
+    public var signature: Signature?
+
+    public init(body: StorageReceiptBody, signature: Signature? = nil) {
+        self.body = body
+        self.signature = signature
+    }
+
+    /// The receipt, when it is signed; otherwise `storage: unable to provide proofs`, the
+    /// answer v21.1 gives where a signed receipt is required.
+    public func requireSigned() throws(CodedError) -> Receipt {
+        guard signature != nil else { throw StorageErrors.cantProve }
+        return self
+    }
+}
