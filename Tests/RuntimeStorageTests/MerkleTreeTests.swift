@@ -242,3 +242,86 @@ struct MerkleTreeTests {
         }
     }
 }
+
+@Suite("Merkle trie depth")
+struct MerkleTreeDepthTests {
+    @Test("keys that each extend the previous one build a deep trie that still applies, proves and diffs")
+    func deepTrie() async throws {
+        let count = 3000
+        let log = (1...count).map { WriteLogEntry(key: [UInt8](repeating: 0x61, count: $0), value: [UInt8(truncatingIfNeeded: $0)]) }
+        let tree = try MerkleTree().applying(log)
+        let key = [UInt8](repeating: 0x61, count: count / 2)
+        #expect(try ProofResponse(proof: tree.proveGet(key)).verifyGet(key: key, trustedRoot: tree.hash) == [UInt8(truncatingIfNeeded: count / 2)])
+        let changed = try tree.applying([WriteLogEntry(key: [0x61], value: []), WriteLogEntry(key: [0x62], value: [1])])
+        #expect(try tree.diff(to: changed) == [WriteLogEntry(key: [0x61], value: []), WriteLogEntry(key: [0x62], value: [1])])
+        #expect(try changed.iterate().count == count)
+    }
+}
+
+/// A node store in a dictionary that counts how many nodes were read from it.
+final class CountingNodeStore: MerkleNodeSource {
+    var records: [Hash: MerkleNode.Record] = [:]
+    var reads = 0
+
+    /// Stores every in-memory node of `tree`; returns the tree as a stored root.
+    func store(_ tree: MerkleTree) -> MerkleTree {
+        tree.forEachNodeInMemory { node in
+            guard records[node.hash] == nil, let record = node.record else { return false }
+            records[node.hash] = record
+            return true
+        }
+        return MerkleTree(storedRoot: tree.hash)
+    }
+
+    func node(_ hash: Hash) throws -> MerkleNode {
+        reads += 1
+        guard let record = records[hash] else { throw MerkleError.missingNode(hash) }
+        return MerkleNode(record: record)
+    }
+
+    /// The number of nodes on the longest root-to-leaf path.
+    func height(_ hash: Hash) -> Int {
+        guard case .branch(_, let left, let right)? = records[hash] else { return 1 }
+        return 1 + max(height(left), height(right))
+    }
+}
+
+@Suite("Merkle trie incremental update")
+struct MerkleTreeIncrementalTests {
+    @Test("applying a few changes to a large stored tree reads and writes only the changed paths")
+    func incrementalApply() throws {
+        var generator = SeededGenerator(seed: 11)
+        let size = 4000
+        let log = (0..<size).map { _ in
+            WriteLogEntry(key: (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }, value: [1, 2, 3])
+        }
+        let store = CountingNodeStore()
+        let stored = store.store(try MerkleTree().applying(log))
+        #expect(store.records.count == 2 * size - 1)
+        let height = store.height(stored.hash)
+
+        let changes: WriteLog = [
+            WriteLogEntry(key: log[10].key, value: [9]),  // update
+            WriteLogEntry(key: log[20].key, value: []),  // delete
+            WriteLogEntry(key: Array(log[30].key.prefix(31)), value: [7]),  // insert next to a key
+            WriteLogEntry(key: [0x00], value: [8]),  // insert at the edge
+        ]
+        store.reads = 0
+        let updated = try stored.applying(changes, nodes: store)
+        var created = 0
+        updated.forEachNodeInMemory { _ in
+            created += 1
+            return true
+        }
+        #expect(store.reads <= changes.count * height, "read \(store.reads) nodes for height \(height)")
+        #expect(created <= changes.count * (height + 1), "made \(created) nodes for height \(height)")
+        #expect(store.reads < size / 20)
+
+        var model = DictionaryModel()
+        model.apply(log)
+        model.apply(changes)
+        #expect(updated.hash == (try MerkleTree().applying(model.sorted)).hash)
+        #expect(try updated.get(log[10].key, nodes: store) == [9])
+        #expect(try updated.get(log[20].key, nodes: store) == nil)
+    }
+}
