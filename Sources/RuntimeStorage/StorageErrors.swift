@@ -53,6 +53,7 @@ public struct RuntimeNotSupportedError: Error, Sendable, Hashable, CustomStringC
     /// The runtime asked for.
     public var runtime: Namespace
 
+    /// The error for `runtime`.
     public init(runtime: Namespace) {
         self.runtime = runtime
     }

@@ -4,16 +4,22 @@ public import OasisCommon
 
 /// Apply one write log to one root (`storage.ApplyRequest`).
 public struct ApplyRequest: Hashable, Sendable {
+    /// The runtime whose storage this is (the router routes by it).
     public var namespace: Namespace
+    /// State or I/O.
     public var rootType: RootType
+    /// The round of the source root.
     public var srcRound: UInt64
     /// The root the write log applies to; the empty hash for an empty tree.
     public var srcRoot: Hash
+    /// The round the result is stored under.
     public var dstRound: UInt64
     /// The root the result must have.
     public var dstRoot: Hash
+    /// The changes, in order (an empty value deletes).
     public var writeLog: WriteLog
 
+    /// A request with every field given.
     public init(namespace: Namespace, rootType: RootType, srcRound: UInt64, srcRoot: Hash,
                 dstRound: UInt64, dstRoot: Hash, writeLog: WriteLog) {
         self.namespace = namespace
@@ -46,12 +52,18 @@ extension ApplyRequest: Codable {
 
 /// One operation of an ``ApplyBatchRequest`` (`storage.ApplyOp`).
 public struct ApplyOp: Hashable, Sendable {
+    /// State or I/O.
     public var rootType: RootType
+    /// The round of the source root.
     public var srcRound: UInt64
+    /// The root the write log applies to; the empty hash for an empty tree.
     public var srcRoot: Hash
+    /// The root the result must have.
     public var dstRoot: Hash
+    /// The changes, in order (an empty value deletes).
     public var writeLog: WriteLog
 
+    /// An operation with every field given.
     public init(rootType: RootType, srcRound: UInt64, srcRoot: Hash, dstRoot: Hash, writeLog: WriteLog) {
         self.rootType = rootType
         self.srcRound = srcRound
@@ -79,10 +91,14 @@ extension ApplyOp: Codable {
 
 /// Apply several write logs, all landing in one round, atomically (`storage.ApplyBatchRequest`).
 public struct ApplyBatchRequest: Hashable, Sendable {
+    /// The runtime whose storage this is (the router routes by it).
     public var namespace: Namespace
+    /// The round every result is stored under.
     public var dstRound: UInt64
+    /// The operations, applied in order.
     public var ops: [ApplyOp]
 
+    /// A request with every field given.
     public init(namespace: Namespace, dstRound: UInt64, ops: [ApplyOp]) {
         self.namespace = namespace
         self.dstRound = dstRound
@@ -114,6 +130,7 @@ public struct GetDiffOptions: Hashable, Sendable {
     /// At most this many entries; 0 for no limit.
     public var limit: UInt64
 
+    /// Options; the defaults ask for the whole diff.
     public init(offsetKey: [UInt8] = [], limit: UInt64 = 0) {
         self.offsetKey = offsetKey
         self.limit = limit
@@ -138,10 +155,14 @@ extension GetDiffOptions: Codable {
 
 /// The changes between two roots (`storage.GetDiffRequest`).
 public struct GetDiffRequest: Hashable, Sendable {
+    /// The tree the diff starts from (the router routes by its namespace).
     public var startRoot: StorageRoot
+    /// The tree the diff leads to.
     public var endRoot: StorageRoot
+    /// Paging.
     public var options: GetDiffOptions
 
+    /// A request with every field given.
     public init(startRoot: StorageRoot, endRoot: StorageRoot, options: GetDiffOptions = GetDiffOptions()) {
         self.startRoot = startRoot
         self.endRoot = endRoot
@@ -162,11 +183,14 @@ extension GetDiffRequest: Codable {
 
 /// List a runtime's checkpoints (`checkpoint.GetCheckpointsRequest`).
 public struct GetCheckpointsRequest: Hashable, Sendable {
+    /// The checkpoint format version.
     public var version: UInt16
+    /// The runtime (the router routes by it).
     public var namespace: Namespace
     /// Only checkpoints of this round, when set.
     public var rootVersion: UInt64?
 
+    /// A request with every field given.
     public init(version: UInt16 = 1, namespace: Namespace, rootVersion: UInt64? = nil) {
         self.version = version
         self.namespace = namespace
@@ -194,10 +218,14 @@ extension GetCheckpointsRequest: Codable {
 
 /// A checkpoint: a root and the digests of its chunks (`checkpoint.Metadata`).
 public struct CheckpointMetadata: Hashable, Sendable, Codable {
+    /// The checkpoint format version.
     public var version: UInt16
+    /// The root the checkpoint restores.
     public var root: StorageRoot
+    /// The digests of the chunks, in order.
     public var chunks: [Hash]
 
+    /// Metadata with every field given.
     public init(version: UInt16 = 1, root: StorageRoot, chunks: [Hash]) {
         self.version = version
         self.root = root
@@ -207,11 +235,16 @@ public struct CheckpointMetadata: Hashable, Sendable, Codable {
 
 /// One chunk of a checkpoint (`checkpoint.ChunkMetadata`).
 public struct ChunkMetadata: Hashable, Sendable {
+    /// The checkpoint format version.
     public var version: UInt16
+    /// The checkpoint's root (the router routes by its namespace).
     public var root: StorageRoot
+    /// The chunk's position in the checkpoint.
     public var index: UInt64
+    /// The chunk's digest.
     public var digest: Hash
 
+    /// Metadata with every field given.
     public init(version: UInt16 = 1, root: StorageRoot, index: UInt64, digest: Hash) {
         self.version = version
         self.root = root
@@ -236,11 +269,13 @@ extension ChunkMetadata: Codable {
 /// signing key (`storage.Receipt`). The local backend has none and returns unsigned bodies;
 /// see ``requireSigned()``.
 public struct Receipt: Hashable, Sendable {
+    /// What the receipt vouches for: the runtime, the round, and the roots with their types.
     public var body: StorageReceiptBody
     /// The signature over the body under the context `oasis-core/storage: receipt`; `nil`
     /// when the backend holds no key.
     public var signature: Signature?
 
+    /// A receipt, unsigned unless a signature is given.
     public init(body: StorageReceiptBody, signature: Signature? = nil) {
         self.body = body
         self.signature = signature

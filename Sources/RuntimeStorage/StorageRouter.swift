@@ -14,15 +14,18 @@ public struct StorageBackendTable: StorageBackendLookup {
     /// The backends by runtime.
     public var backends: [Namespace: any StorageBackend]
 
+    /// A table of `backends`.
     public init(_ backends: [Namespace: any StorageBackend]) {
         self.backends = backends
     }
 
+    /// The backend of `runtime`, or ``RuntimeNotSupportedError``.
     public func storageBackend(for runtime: Namespace) throws -> any StorageBackend {
         guard let backend = backends[runtime] else { throw RuntimeNotSupportedError(runtime: runtime) }
         return backend
     }
 
+    /// Every backend, in namespace order.
     public func allStorageBackends() throws -> [any StorageBackend] {
         backends.sorted { $0.key < $1.key }.map(\.value)
     }
