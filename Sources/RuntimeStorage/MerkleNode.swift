@@ -97,7 +97,10 @@ public final class MerkleNode: Sendable {
 /// A reference from a tree to a subtree: the node itself, or only its hash when the node lives
 /// in a database (or, in a tree rebuilt from a proof, was pruned from the proof).
 public enum MerkleLink: Sendable {
+    /// The subtree's root node, in memory.
     case node(MerkleNode)
+    /// Only the subtree's hash: its nodes are in a ``MerkleNodeSource`` (or, in a tree rebuilt
+    /// from a proof, were left out of the proof).
     case stored(Hash)
 
     /// The subtree's hash.

@@ -135,6 +135,10 @@ struct SQLiteStorageBackendTests {
             try await backend.apply(ApplyRequest(namespace: runtimeA, rootType: .state, srcRound: 2, srcRoot: .empty,
                                                  dstRound: 1, dstRoot: .empty, writeLog: []))
         }
+        let subtree = await #expect(throws: CodedError.self) {
+            try await backend.syncGet(SyncGetRequest(tree: TreeID(root: root(.empty, round: 0), position: unknown)))
+        }
+        #expect(subtree?.matches(StorageErrors.unsupported) == true)
         await #expect(throws: StorageBackendError.invalidRootType(.invalid)) {
             try await backend.syncGet(SyncGetRequest(tree: TreeID(root: root(.empty, round: 0, type: .invalid))))
         }
