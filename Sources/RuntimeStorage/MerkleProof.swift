@@ -186,3 +186,36 @@ extension ProofResponse {
         try verifyPrefixes(request.prefixes, limit: request.limit, trustedRoot: request.tree.root.hash)
     }
 }
+
+/// The nodes revealed by verified proofs, as a node source: enough to apply a write log to a
+/// tree a runtime does not hold, given a get proof for every key the log writes (the path to
+/// each key is all that applying it reads). Values are never needed for that.
+public struct ProvenNodes: MerkleNodeSource, Sendable {
+    private var nodes: [Hash: MerkleNode] = [:]
+
+    /// No nodes yet.
+    public init() {}
+
+    /// How many nodes are known.
+    public var count: Int { nodes.count }
+
+    /// Adds every node `proof` revealed. The proof was checked against its root, so each node
+    /// is genuine wherever it came from.
+    public mutating func insert(_ proof: VerifiedProof) {
+        var pending: [MerkleLink] = proof.tree.map { [$0] } ?? []
+        while let link = pending.popLast() {
+            guard case .node(let node) = link else { continue }
+            if nodes[node.hash] == nil { nodes[node.hash] = node }
+            if case .branch(_, let left, let right) = node.content {
+                pending.append(left)
+                pending.append(right)
+            }
+        }
+    }
+
+    /// The node, or ``MerkleError/proofIncomplete`` when no proof revealed it.
+    public func node(_ hash: Hash) throws -> MerkleNode {
+        guard let node = nodes[hash] else { throw MerkleError.proofIncomplete }
+        return node
+    }
+}

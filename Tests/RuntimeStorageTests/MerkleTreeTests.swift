@@ -325,3 +325,28 @@ struct MerkleTreeIncrementalTests {
         #expect(try updated.get(log[20].key, nodes: store) == nil)
     }
 }
+
+@Suite("Merkle trie from proofs")
+struct ProvenNodesTests {
+    @Test("a write log applies to a tree known only through get proofs of its keys")
+    func applyFromProofs() throws {
+        var random = RandomWrites(seed: 31)
+        var full = MerkleTree()
+        for _ in 0..<20 { try full.apply(random.writeLog(maxCount: 20)) }
+        for _ in 0..<10 {
+            let log = random.writeLog(maxCount: 10)
+            var nodes = ProvenNodes()
+            for entry in log {
+                nodes.insert(try VerifiedProof(full.proveGet(entry.key), trustedRoot: full.hash))
+            }
+            let remote = try MerkleTree(storedRoot: full.hash).applying(log, nodes: nodes)
+            full = try full.applying(log)
+            #expect(remote.hash == full.hash)
+        }
+        // Without a proof for a written key, applying fails instead of guessing.
+        try #require(full.hash != .empty)
+        #expect(throws: MerkleError.proofIncomplete) {
+            try MerkleTree(storedRoot: full.hash).applying([WriteLogEntry(key: bytes("not written"), value: [1])], nodes: ProvenNodes())
+        }
+    }
+}
