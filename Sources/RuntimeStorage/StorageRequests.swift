@@ -265,6 +265,10 @@ extension ChunkMetadata: Codable {
     }
 }
 
+/// What a storage receipt vouches for (`storage.ReceiptBody`): the type lives in
+/// `ConsensusAPI` because block headers check it.
+public typealias ReceiptBody = StorageReceiptBody
+
 /// A storage receipt: the body a storage node vouches for, and its signature when it has a
 /// signing key (`storage.Receipt`). The local backend has none and returns unsigned bodies;
 /// see ``requireSigned()``.
