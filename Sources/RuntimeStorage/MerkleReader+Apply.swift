@@ -50,9 +50,7 @@ extension MerkleReader {
             let entry = writeLog[index]
             changes.append(Change(key: entry.key, value: entry.value.isEmpty ? nil : entry.value, divergence: nil, leafKey: []))
         }
-        guard let root else {
-            return build(changes.compactMap { c in c.value.map { Item.leaf(key: c.key, value: $0) } }[...])
-        }
+        guard let root else { return try merge(nil, changes[...]) }
         for i in changes.indices {
             var node = try self.node(root)
             while case .branch(let bit, let left, let right) = node.content {
