@@ -33,17 +33,22 @@ public final class MerkleNode: Sendable {
     /// A leaf for `key` holding `value`.
     static func leaf(key: [UInt8], value: [UInt8]) -> MerkleNode {
         let valueHash = Hash.digest(value)
-        return MerkleNode(hash: leafHash(key: key, valueHash: valueHash), content: .leaf(key: key, value: value, valueHash: valueHash))
+        return MerkleNode(
+            hash: leafHash(key: key, valueHash: valueHash), content: .leaf(key: key, value: value, valueHash: valueHash)
+        )
     }
 
     /// A leaf whose value a proof withheld.
     static func withheldLeaf(key: [UInt8], valueHash: Hash) -> MerkleNode {
-        MerkleNode(hash: leafHash(key: key, valueHash: valueHash), content: .leaf(key: key, value: nil, valueHash: valueHash))
+        MerkleNode(
+            hash: leafHash(key: key, valueHash: valueHash), content: .leaf(key: key, value: nil, valueHash: valueHash))
     }
 
     /// A branch over two non-empty subtrees.
     static func branch(bit: UInt32, left: MerkleLink, right: MerkleLink) -> MerkleNode {
-        MerkleNode(hash: branchHash(bit: bit, left: left.hash, right: right.hash), content: .branch(bit: bit, left: left, right: right))
+        MerkleNode(
+            hash: branchHash(bit: bit, left: left.hash, right: right.hash),
+            content: .branch(bit: bit, left: left, right: right))
     }
 
     /// Rebuilds a node from what a database stored; its children stay unresolved until read.
@@ -51,10 +56,13 @@ public final class MerkleNode: Sendable {
         switch record {
         case .leaf(let key, let value):
             let valueHash = Hash.digest(value)
-            self.init(hash: Self.leafHash(key: key, valueHash: valueHash), content: .leaf(key: key, value: value, valueHash: valueHash))
+            self.init(
+                hash: Self.leafHash(key: key, valueHash: valueHash),
+                content: .leaf(key: key, value: value, valueHash: valueHash))
         case .branch(let bit, let left, let right):
-            self.init(hash: Self.branchHash(bit: bit, left: left, right: right),
-                      content: .branch(bit: bit, left: .stored(left), right: .stored(right)))
+            self.init(
+                hash: Self.branchHash(bit: bit, left: left, right: right),
+                content: .branch(bit: bit, left: .stored(left), right: .stored(right)))
         }
     }
 

@@ -30,7 +30,11 @@ extension MerkleReader {
                 entry = [showValue ? MerkleProofTag.leaf : MerkleProofTag.withheldLeaf]
                 entry.appendBigEndian(UInt32(key.count))
                 entry.append(contentsOf: key)
-                if showValue, let value { entry.append(contentsOf: value) } else { entry.append(contentsOf: valueHash.bytes) }
+                if showValue, let value {
+                    entry.append(contentsOf: value)
+                } else {
+                    entry.append(contentsOf: valueHash.bytes)
+                }
             case .branch(let bit, let left, let right):
                 entry = [MerkleProofTag.branch]
                 entry.appendBigEndian(bit)
@@ -100,15 +104,20 @@ public struct VerifiedProof: Sendable {
             var complete: MerkleLink
             switch tag {
             case MerkleProofTag.branch:
-                guard entry.count == 5 else { throw MerkleError.malformedProof("branch entry \(index) has \(entry.count) bytes") }
+                guard entry.count == 5 else {
+                    throw MerkleError.malformedProof("branch entry \(index) has \(entry.count) bytes")
+                }
                 let bit = readUInt32(entry, at: 1)
                 if let parent = open.last, bit <= parent.bit {
-                    throw MerkleError.malformedProof("branch entry \(index) splits at bit \(bit), not below its parent's \(parent.bit)")
+                    throw MerkleError.malformedProof(
+                        "branch entry \(index) splits at bit \(bit), not below its parent's \(parent.bit)")
                 }
                 open.append((bit, nil))
                 continue
             case MerkleProofTag.leaf, MerkleProofTag.withheldLeaf:
-                guard entry.count >= 5 else { throw MerkleError.malformedProof("leaf entry \(index) has \(entry.count) bytes") }
+                guard entry.count >= 5 else {
+                    throw MerkleError.malformedProof("leaf entry \(index) has \(entry.count) bytes")
+                }
                 let keyLength = Int(readUInt32(entry, at: 1))
                 guard entry.count - 5 >= keyLength else {
                     throw MerkleError.malformedProof("leaf entry \(index) is shorter than its key length \(keyLength)")
@@ -116,14 +125,21 @@ public struct VerifiedProof: Sendable {
                 let key = Array(entry[5..<(5 + keyLength)])
                 let rest = Array(entry[(5 + keyLength)...])
                 if tag == MerkleProofTag.leaf {
-                    guard !rest.isEmpty else { throw MerkleError.malformedProof("leaf entry \(index) has an empty value") }
+                    guard !rest.isEmpty else {
+                        throw MerkleError.malformedProof("leaf entry \(index) has an empty value")
+                    }
                     complete = .node(.leaf(key: key, value: rest))
                 } else {
-                    guard rest.count == 32 else { throw MerkleError.malformedProof("withheld leaf entry \(index) has a \(rest.count)-byte value hash") }
+                    guard rest.count == 32 else {
+                        throw MerkleError.malformedProof(
+                            "withheld leaf entry \(index) has a \(rest.count)-byte value hash")
+                    }
                     complete = .node(.withheldLeaf(key: key, valueHash: try Hash(bytes: rest)))
                 }
             case MerkleProofTag.pruned:
-                guard entry.count == 33 else { throw MerkleError.malformedProof("pruned entry \(index) has \(entry.count) bytes") }
+                guard entry.count == 33 else {
+                    throw MerkleError.malformedProof("pruned entry \(index) has \(entry.count) bytes")
+                }
                 complete = .stored(try Hash(bytes: Array(entry[1...])))
             default:
                 throw MerkleError.malformedProof("entry \(index) has unknown tag \(tag)")

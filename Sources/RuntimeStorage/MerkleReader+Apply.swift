@@ -48,7 +48,8 @@ extension MerkleReader {
         for (position, index) in order.enumerated() {
             if position + 1 < order.count && writeLog[order[position + 1]].key == writeLog[index].key { continue }
             let entry = writeLog[index]
-            changes.append(Change(key: entry.key, value: entry.value.isEmpty ? nil : entry.value, divergence: nil, leafKey: []))
+            changes.append(
+                Change(key: entry.key, value: entry.value.isEmpty ? nil : entry.value, divergence: nil, leafKey: []))
         }
         guard let root else { return try merge(nil, changes[...]) }
         for i in changes.indices {

@@ -49,20 +49,26 @@ public struct MerkleTree: Sendable {
     }
 
     /// Up to `count` entries in key order, from the first key not less than `start`.
-    public func iterate(from start: [UInt8] = [], count: Int = .max, nodes: (any MerkleNodeSource)? = nil) throws -> [WriteLogEntry] {
+    public func iterate(from start: [UInt8] = [], count: Int = .max, nodes: (any MerkleNodeSource)? = nil) throws
+        -> [WriteLogEntry]
+    {
         try MerkleReader(source: nodes).iterate(root, from: start, count: count)
     }
 
     /// Each prefix's entries in turn, at most `limit` in all (0: no limit).
-    public func prefixes(_ prefixes: [[UInt8]], limit: Int = 0, nodes: (any MerkleNodeSource)? = nil) throws -> [WriteLogEntry] {
+    public func prefixes(_ prefixes: [[UInt8]], limit: Int = 0, nodes: (any MerkleNodeSource)? = nil) throws
+        -> [WriteLogEntry]
+    {
         try MerkleReader(source: nodes).prefixes(root, prefixes, limit: limit)
     }
 
     /// The write log that turns this tree into `other`, in key order: a set for each added or
     /// changed key, an empty value for each removed one; only keys not less than `offsetKey`,
     /// at most `limit` entries (0: no limit). Identical subtrees are skipped without reading.
-    public func diff(to other: MerkleTree, offsetKey: [UInt8] = [], limit: Int = 0,
-                     nodes: (any MerkleNodeSource)? = nil) throws -> WriteLog {
+    public func diff(
+        to other: MerkleTree, offsetKey: [UInt8] = [], limit: Int = 0,
+        nodes: (any MerkleNodeSource)? = nil
+    ) throws -> WriteLog {
         try MerkleReader(source: nodes).diff(from: root, to: other.root, offsetKey: offsetKey, limit: limit)
     }
 
@@ -79,14 +85,18 @@ public struct MerkleTree: Sendable {
     }
 
     /// A proof of the first `max(1, prefetch)` entries from `start`.
-    public func proveIterate(from start: [UInt8], prefetch: UInt16, nodes: (any MerkleNodeSource)? = nil) throws -> Proof {
+    public func proveIterate(from start: [UInt8], prefetch: UInt16, nodes: (any MerkleNodeSource)? = nil) throws
+        -> Proof
+    {
         let reader = MerkleReader(source: nodes, recording: true)
         _ = try reader.iterate(root, from: start, count: Self.iterateCount(prefetch))
         return reader.proof(of: root)
     }
 
     /// A proof of the entries under `prefixes`, at most `limit` in all (0: no limit).
-    public func provePrefixes(_ prefixes: [[UInt8]], limit: UInt16, nodes: (any MerkleNodeSource)? = nil) throws -> Proof {
+    public func provePrefixes(_ prefixes: [[UInt8]], limit: UInt16, nodes: (any MerkleNodeSource)? = nil) throws
+        -> Proof
+    {
         let reader = MerkleReader(source: nodes, recording: true)
         _ = try reader.prefixes(root, prefixes, limit: Int(limit))
         return reader.proof(of: root)

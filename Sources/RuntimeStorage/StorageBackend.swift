@@ -32,7 +32,9 @@ public protocol StorageBackend: Sendable {
 extension StorageBackend {
     /// Every entry of the tree at `root` from `start` on, read in verified pages of `pageSize`
     /// through ``syncIterate(_:)``: what a reader of a whole I/O tree (the tag indexer) wants.
-    public func entries(at root: StorageRoot, from start: [UInt8] = [], pageSize: UInt16 = 512) async throws -> [WriteLogEntry] {
+    public func entries(at root: StorageRoot, from start: [UInt8] = [], pageSize: UInt16 = 512) async throws
+        -> [WriteLogEntry]
+    {
         var out: [WriteLogEntry] = []
         var next = start
         let size = max(pageSize, 1)

@@ -6,13 +6,17 @@ public enum StorageErrors {
     /// The module name the errors are registered under.
     public static let module = "storage"
     /// Code 1: the backend cannot sign receipts (it has no key).
-    public static let cantProve = CodedError.register(module: module, code: 1, message: "storage: unable to provide proofs")
+    public static let cantProve = CodedError.register(
+        module: module, code: 1, message: "storage: unable to provide proofs")
     /// Code 2: a receipt was asked for no roots at all.
-    public static let noRoots = CodedError.register(module: module, code: 2, message: "storage: no roots to generate receipt for")
+    public static let noRoots = CodedError.register(
+        module: module, code: 2, message: "storage: no roots to generate receipt for")
     /// Code 3: applying a write log gave another root than the request expected.
-    public static let expectedRootMismatch = CodedError.register(module: module, code: 3, message: "storage: expected root mismatch")
+    public static let expectedRootMismatch = CodedError.register(
+        module: module, code: 3, message: "storage: expected root mismatch")
     /// Code 4: the backend does not implement the method (checkpoints, for now).
-    public static let unsupported = CodedError.register(module: module, code: 4, message: "storage: method not supported by backend")
+    public static let unsupported = CodedError.register(
+        module: module, code: 4, message: "storage: method not supported by backend")
     /// Code 5: a request asked for more than the backend gives in one answer.
     public static let limitReached = CodedError.register(module: module, code: 5, message: "storage: limit reached")
 }

@@ -20,8 +20,10 @@ public struct ApplyRequest: Hashable, Sendable {
     public var writeLog: WriteLog
 
     /// A request with every field given.
-    public init(namespace: Namespace, rootType: RootType, srcRound: UInt64, srcRoot: Hash,
-                dstRound: UInt64, dstRoot: Hash, writeLog: WriteLog) {
+    public init(
+        namespace: Namespace, rootType: RootType, srcRound: UInt64, srcRoot: Hash,
+        dstRound: UInt64, dstRoot: Hash, writeLog: WriteLog
+    ) {
         self.namespace = namespace
         self.rootType = rootType
         self.srcRound = srcRound
@@ -107,8 +109,9 @@ public struct ApplyBatchRequest: Hashable, Sendable {
 
     /// The single-root request of one of the operations.
     public func request(for op: ApplyOp) -> ApplyRequest {
-        ApplyRequest(namespace: namespace, rootType: op.rootType, srcRound: op.srcRound, srcRoot: op.srcRoot,
-                     dstRound: dstRound, dstRoot: op.dstRoot, writeLog: op.writeLog)
+        ApplyRequest(
+            namespace: namespace, rootType: op.rootType, srcRound: op.srcRound, srcRoot: op.srcRoot,
+            dstRound: dstRound, dstRoot: op.dstRoot, writeLog: op.writeLog)
     }
 }
 

@@ -68,7 +68,9 @@ public struct StorageRouter: StorageBackend {
         try await backend(request.namespace).getCheckpoints(request)
     }
 
-    public func getCheckpointChunk(_ chunk: ChunkMetadata, to write: @Sendable ([UInt8]) async throws -> Void) async throws {
+    public func getCheckpointChunk(_ chunk: ChunkMetadata, to write: @Sendable ([UInt8]) async throws -> Void)
+        async throws
+    {
         try await backend(chunk.root.namespace).getCheckpointChunk(chunk, to: write)
     }
 

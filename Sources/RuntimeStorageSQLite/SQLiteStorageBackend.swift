@@ -52,12 +52,13 @@ public final class SQLiteStorageBackend: StorageBackend {
     }
 
     private static func prepareSchema(_ db: Database, runtime: Namespace) throws {
-        try db.execute(sql: """
-            CREATE TABLE IF NOT EXISTS meta (
-                name TEXT NOT NULL PRIMARY KEY,
-                value BLOB NOT NULL
-            ) WITHOUT ROWID
-            """)
+        try db.execute(
+            sql: """
+                CREATE TABLE IF NOT EXISTS meta (
+                    name TEXT NOT NULL PRIMARY KEY,
+                    value BLOB NOT NULL
+                ) WITHOUT ROWID
+                """)
         let storedRuntime = try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE name = 'runtime_id'")
         let storedSchema = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE name = 'schema_version'")
         if let storedRuntime {
@@ -70,25 +71,27 @@ public final class SQLiteStorageBackend: StorageBackend {
             return
         }
         // Leaves hold key and value; branches the split bit and their children's hashes.
-        try db.execute(sql: """
-            CREATE TABLE nodes (
-                hash BLOB NOT NULL PRIMARY KEY,
-                kind INTEGER NOT NULL,
-                bit INTEGER,
-                left BLOB,
-                right BLOB,
-                key BLOB,
-                value BLOB
-            );
-            CREATE TABLE roots (
-                root_type INTEGER NOT NULL,
-                hash BLOB NOT NULL,
-                round INTEGER NOT NULL,
-                PRIMARY KEY (root_type, hash, round)
-            ) WITHOUT ROWID;
-            """)
-        try db.execute(sql: "INSERT INTO meta (name, value) VALUES ('runtime_id', ?), ('schema_version', ?)",
-                       arguments: [Data(runtime.bytes), schemaVersion])
+        try db.execute(
+            sql: """
+                CREATE TABLE nodes (
+                    hash BLOB NOT NULL PRIMARY KEY,
+                    kind INTEGER NOT NULL,
+                    bit INTEGER,
+                    left BLOB,
+                    right BLOB,
+                    key BLOB,
+                    value BLOB
+                );
+                CREATE TABLE roots (
+                    root_type INTEGER NOT NULL,
+                    hash BLOB NOT NULL,
+                    round INTEGER NOT NULL,
+                    PRIMARY KEY (root_type, hash, round)
+                ) WITHOUT ROWID;
+                """)
+        try db.execute(
+            sql: "INSERT INTO meta (name, value) VALUES ('runtime_id', ?), ('schema_version', ?)",
+            arguments: [Data(runtime.bytes), schemaVersion])
     }
 
     private func database() throws -> DatabasePool {
@@ -110,7 +113,8 @@ public final class SQLiteStorageBackend: StorageBackend {
         try checkRead(request.tree)
         return try await database().read { [namespace] db in
             let tree = try Self.tree(at: request.tree.root, namespace: namespace, in: db)
-            return ProofResponse(proof: try tree.provePrefixes(request.prefixes, limit: request.limit, nodes: StoredNodes(db: db)))
+            return ProofResponse(
+                proof: try tree.provePrefixes(request.prefixes, limit: request.limit, nodes: StoredNodes(db: db)))
         }
     }
 
@@ -118,7 +122,8 @@ public final class SQLiteStorageBackend: StorageBackend {
         try checkRead(request.tree)
         return try await database().read { [namespace] db in
             let tree = try Self.tree(at: request.tree.root, namespace: namespace, in: db)
-            return ProofResponse(proof: try tree.proveIterate(from: request.key, prefetch: request.prefetch, nodes: StoredNodes(db: db)))
+            return ProofResponse(
+                proof: try tree.proveIterate(from: request.key, prefetch: request.prefetch, nodes: StoredNodes(db: db)))
         }
     }
 
@@ -126,15 +131,17 @@ public final class SQLiteStorageBackend: StorageBackend {
         try await database().read { [namespace] db in
             let start = try Self.tree(at: request.startRoot, namespace: namespace, in: db)
             let end = try Self.tree(at: request.endRoot, namespace: namespace, in: db)
-            return try start.diff(to: end, offsetKey: request.options.offsetKey,
-                                  limit: Int(clamping: request.options.limit), nodes: StoredNodes(db: db))
+            return try start.diff(
+                to: end, offsetKey: request.options.offsetKey,
+                limit: Int(clamping: request.options.limit), nodes: StoredNodes(db: db))
         }
     }
 
     /// Reads start at a tree's root; a position inside the tree is not supported yet.
     private func checkRead(_ tree: TreeID) throws {
         guard tree.position == .zero || tree.position == tree.root.hash else {
-            throw StorageErrors.unsupported.wrapping("reads from position \(tree.position) below root \(tree.root.hash)")
+            throw StorageErrors.unsupported.wrapping(
+                "reads from position \(tree.position) below root \(tree.root.hash)")
         }
     }
 
@@ -144,7 +151,9 @@ public final class SQLiteStorageBackend: StorageBackend {
             throw StorageBackendError.namespaceMismatch(expected: namespace, got: root.namespace)
         }
         guard root.type == .state || root.type == .io else { throw StorageBackendError.invalidRootType(root.type) }
-        guard try hasRoot(type: root.type, hash: root.hash, in: db) else { throw StorageBackendError.rootNotFound(root) }
+        guard try hasRoot(type: root.type, hash: root.hash, in: db) else {
+            throw StorageBackendError.rootNotFound(root)
+        }
         return MerkleTree(storedRoot: root.hash)
     }
 
@@ -161,8 +170,12 @@ public final class SQLiteStorageBackend: StorageBackend {
     public func apply(_ request: ApplyRequest) async throws -> [Receipt] {
         try await database().write { [namespace, logger] db in
             try Self.apply(request, namespace: namespace, in: db, logger: logger)
-            return [Receipt(body: StorageReceiptBody(
-                namespace: request.namespace, round: request.dstRound, rootTypes: [request.rootType], roots: [request.dstRoot]))]
+            return [
+                Receipt(
+                    body: StorageReceiptBody(
+                        namespace: request.namespace, round: request.dstRound, rootTypes: [request.rootType],
+                        roots: [request.dstRoot]))
+            ]
         }
     }
 
@@ -172,9 +185,12 @@ public final class SQLiteStorageBackend: StorageBackend {
             for op in request.ops {
                 try Self.apply(request.request(for: op), namespace: namespace, in: db, logger: logger)
             }
-            return [Receipt(body: StorageReceiptBody(
-                namespace: request.namespace, round: request.dstRound,
-                rootTypes: request.ops.map(\.rootType), roots: request.ops.map(\.dstRoot)))]
+            return [
+                Receipt(
+                    body: StorageReceiptBody(
+                        namespace: request.namespace, round: request.dstRound,
+                        rootTypes: request.ops.map(\.rootType), roots: request.ops.map(\.dstRoot)))
+            ]
         }
     }
 
@@ -189,14 +205,18 @@ public final class SQLiteStorageBackend: StorageBackend {
         guard request.srcRound <= request.dstRound else {
             throw StorageBackendError.roundWentBackwards(source: request.srcRound, destination: request.dstRound)
         }
-        let recordRoot = try db.cachedStatement(sql: "INSERT OR IGNORE INTO roots (root_type, hash, round) VALUES (?, ?, ?)")
-        let rootArguments: StatementArguments = [Int64(request.rootType.rawValue), Data(request.dstRoot.bytes), Int64(bitPattern: request.dstRound)]
+        let recordRoot = try db.cachedStatement(
+            sql: "INSERT OR IGNORE INTO roots (root_type, hash, round) VALUES (?, ?, ?)")
+        let rootArguments: StatementArguments = [
+            Int64(request.rootType.rawValue), Data(request.dstRoot.bytes), Int64(bitPattern: request.dstRound),
+        ]
         if try hasRoot(type: request.rootType, hash: request.dstRoot, in: db) {
             // Already have it: nothing to compute, only note the round.
             try recordRoot.execute(arguments: rootArguments)
             return
         }
-        let source = StorageRoot(namespace: namespace, version: request.srcRound, type: request.rootType, hash: request.srcRoot)
+        let source = StorageRoot(
+            namespace: namespace, version: request.srcRound, type: request.rootType, hash: request.srcRoot)
         guard try hasRoot(type: request.rootType, hash: request.srcRoot, in: db) else {
             throw StorageBackendError.rootNotFound(source)
         }
@@ -206,9 +226,10 @@ public final class SQLiteStorageBackend: StorageBackend {
             throw StorageErrors.expectedRootMismatch.wrapping("expected \(request.dstRoot), got \(tree.hash)")
         }
         var written = 0
-        let insert = try db.cachedStatement(sql: """
-            INSERT OR IGNORE INTO nodes (hash, kind, bit, left, right, key, value) VALUES (?, ?, ?, ?, ?, ?, ?)
-            """)
+        let insert = try db.cachedStatement(
+            sql: """
+                INSERT OR IGNORE INTO nodes (hash, kind, bit, left, right, key, value) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """)
         try tree.forEachNodeInMemory { node in
             guard let record = node.record else { return false }
             let hash = Data(node.hash.bytes)
@@ -216,7 +237,9 @@ public final class SQLiteStorageBackend: StorageBackend {
             case .leaf(let key, let value):
                 try insert.execute(arguments: [hash, StoredNodes.leafKind, nil, nil, nil, Data(key), Data(value)])
             case .branch(let bit, let left, let right):
-                try insert.execute(arguments: [hash, StoredNodes.branchKind, Int64(bit), Data(left.bytes), Data(right.bytes), nil, nil])
+                try insert.execute(arguments: [
+                    hash, StoredNodes.branchKind, Int64(bit), Data(left.bytes), Data(right.bytes), nil, nil,
+                ])
             }
             // A node already stored brings its whole subtree with it.
             guard db.changesCount > 0 else { return false }
@@ -224,10 +247,14 @@ public final class SQLiteStorageBackend: StorageBackend {
             return true
         }
         try recordRoot.execute(arguments: rootArguments)
-        logger.debug("storage applied write log", metadata: [
-            "runtime.id": "\(namespace)", "storage.round": "\(request.dstRound)", "storage.root_type": "\(request.rootType)",
-            "storage.root": "\(request.dstRoot)", "storage.entries": "\(request.writeLog.count)", "storage.new_nodes": "\(written)",
-        ])
+        logger.debug(
+            "storage applied write log",
+            metadata: [
+                "runtime.id": "\(namespace)", "storage.round": "\(request.dstRound)",
+                "storage.root_type": "\(request.rootType)",
+                "storage.root": "\(request.dstRoot)", "storage.entries": "\(request.writeLog.count)",
+                "storage.new_nodes": "\(written)",
+            ])
     }
 
     // MARK: Checkpoints
@@ -238,7 +265,9 @@ public final class SQLiteStorageBackend: StorageBackend {
     }
 
     /// Not supported yet: `storage: method not supported by backend`.
-    public func getCheckpointChunk(_ chunk: ChunkMetadata, to write: @Sendable ([UInt8]) async throws -> Void) async throws {
+    public func getCheckpointChunk(_ chunk: ChunkMetadata, to write: @Sendable ([UInt8]) async throws -> Void)
+        async throws
+    {
         throw StorageErrors.unsupported.wrapping("checkpoints are not supported yet")
     }
 
@@ -247,15 +276,17 @@ public final class SQLiteStorageBackend: StorageBackend {
     /// Closes the database; calls after this fail with ``StorageBackendError/closed``.
     /// Calling it again does nothing.
     public func cleanup() async {
-        guard let pool = pool.withLock({ current -> DatabasePool? in
+        let taken = pool.withLock { current -> DatabasePool? in
             defer { current = nil }
             return current
-        }) else { return }
+        }
+        guard let pool = taken else { return }
         do {
             try pool.close()
             logger.debug("storage closed", metadata: ["runtime.id": "\(namespace)"])
         } catch {
-            logger.error("storage did not close cleanly", metadata: ["runtime.id": "\(namespace)", "error": "\(error)"])
+            logger.error(
+                "storage did not close cleanly", metadata: ["runtime.id": "\(namespace)", "error": "\(error)"])
         }
     }
 
@@ -273,7 +304,8 @@ struct StoredNodes: MerkleNodeSource {
     let db: Database
 
     func node(_ hash: Hash) throws -> MerkleNode {
-        let statement = try db.cachedStatement(sql: "SELECT kind, bit, left, right, key, value FROM nodes WHERE hash = ?")
+        let statement = try db.cachedStatement(
+            sql: "SELECT kind, bit, left, right, key, value FROM nodes WHERE hash = ?")
         guard let row = try Row.fetchOne(statement, arguments: [Data(hash.bytes)]) else {
             throw MerkleError.missingNode(hash)
         }
@@ -286,8 +318,10 @@ struct StoredNodes: MerkleNodeSource {
         let bit: Int64 = row[1]
         let left: Data = row[2]
         let right: Data = row[3]
-        return MerkleNode(record: .branch(bit: UInt32(truncatingIfNeeded: bit), left: try Hash(bytes: Array(left)),
-                                          right: try Hash(bytes: Array(right))))
+        return MerkleNode(
+            record: .branch(
+                bit: UInt32(truncatingIfNeeded: bit), left: try Hash(bytes: Array(left)),
+                right: try Hash(bytes: Array(right))))
     }
 }
 
