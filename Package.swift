@@ -98,7 +98,7 @@ let package = Package(
             name: "RuntimeRegistryTests", dependencies: ["RuntimeRegistry"], swiftSettings: strict),
         .testTarget(
             name: "RuntimeStorageTests",
-            dependencies: ["RuntimeStorage", "RuntimeStorageSQLite", "ConsensusAPI", "OasisCommon", "OasisCBOR"],
+            dependencies: ["RuntimeStorage", "RuntimeStorageSQLite", "ConsensusAPI", "OasisCommon", "OasisCBOR", logging],
             swiftSettings: strict),
         .testTarget(
             name: "RuntimeHistoryTests",
