@@ -1,3 +1,4 @@
+public import ConsensusAPI
 public import OasisCommon
 
 /// The entries of a ``Proof`` (docs/STORAGE.md §5): the part of the tree a query read, in

@@ -1,3 +1,4 @@
+import ConsensusAPI
 import OasisCommon
 
 extension MerkleReader {

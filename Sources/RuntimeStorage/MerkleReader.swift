@@ -1,3 +1,4 @@
+import ConsensusAPI
 import OasisCommon
 
 /// Reads one tree for one operation: resolves links through the node source (once per node),

@@ -1,3 +1,4 @@
+public import ConsensusAPI
 public import OasisCommon
 
 /// One version of a key/value set and its Merkle commitment (docs/STORAGE.md).

@@ -1,3 +1,4 @@
+import ConsensusAPI
 public import OasisCommon
 
 /// Where the router finds each runtime's backend: the runtime registry, or a fixed table.
