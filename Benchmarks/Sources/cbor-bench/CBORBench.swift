@@ -15,7 +15,8 @@ struct CBORBench {
 
     static func item<T: Codable & Equatable>(_ name: String, _ value: T) throws -> Item {
         let bytes = try CBOREncoder().encode(value)
-        precondition(try CBORDecoder().decode(T.self, from: bytes) == value, "\(name) does not round-trip")
+        let decoded = try CBORDecoder().decode(T.self, from: bytes)
+        precondition(decoded == value, "\(name) does not round-trip")
         return Item(
             name: name, bytes: bytes,
             encode: { try CBOREncoder().encode(value) },
@@ -25,6 +26,15 @@ struct CBORBench {
     static func main() throws {
         let json = CommandLine.arguments.contains("--json")
         let items = try Samples.items()
+        // `--profile NAME encode|decode`: loop one operation for a profiler.
+        if let i = CommandLine.arguments.firstIndex(of: "--profile") {
+            let item = items.first { $0.name == CommandLine.arguments[i + 1] }!
+            let decode = CommandLine.arguments[i + 2] == "decode"
+            for _ in 0..<200_000 {
+                if decode { try item.decode() } else { _ = try item.encode() }
+            }
+            return
+        }
 
         // cbor2 on the same bytes.
         let script = Bundle.module.url(forResource: "cbor2_bench", withExtension: "py")!
