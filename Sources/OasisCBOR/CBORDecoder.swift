@@ -148,7 +148,7 @@ final class _CBORDecoderImpl: Decoder {
             case .null: return Data() as! T
             default: break
             }
-        } else if let dictionaryType = T.self as? any _CBORDictionaryDecodable.Type {
+        } else if TypeTraits.isCBORDictionary(T.self), let dictionaryType = T.self as? any _CBORDictionaryDecodable.Type {
             let decoder = _CBORDecoderImpl(value: value, options: options, parent: parent, key: key)
             guard case .map(let entries) = value else { throw decoder.mismatch("map", value) }
             return try dictionaryType._fromCBOR(entries, decoder: decoder) as! T

@@ -13,22 +13,30 @@ public struct Bytes32: Hashable, Sendable, Comparable {
     /// `nil` unless `bytes` has exactly 32 elements.
     public init?(_ bytes: some Collection<UInt8>) {
         guard bytes.count == 32 else { return nil }
-        var words: [UInt64] = [0, 0, 0, 0]
-        for (i, b) in bytes.enumerated() {
-            words[i >> 3] = words[i >> 3] << 8 | UInt64(b)
+        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        var i = 0
+        for b in bytes {
+            switch i >> 3 {
+            case 0: words.0 = words.0 << 8 | UInt64(b)
+            case 1: words.1 = words.1 << 8 | UInt64(b)
+            case 2: words.2 = words.2 << 8 | UInt64(b)
+            default: words.3 = words.3 << 8 | UInt64(b)
+            }
+            i += 1
         }
-        self.init(w0: words[0], w1: words[1], w2: words[2], w3: words[3])
+        self.init(w0: words.0, w1: words.1, w2: words.2, w3: words.3)
     }
 
     /// The 32 bytes in order.
     public var bytes: [UInt8] {
-        var out = [UInt8](repeating: 0, count: 32)
-        for (i, word) in [w0, w1, w2, w3].enumerated() {
-            for j in 0..<8 {
-                out[i * 8 + j] = UInt8(truncatingIfNeeded: word >> UInt64(56 - 8 * j))
+        [UInt8](unsafeUninitializedCapacity: 32) { buffer, count in
+            for (i, word) in [w0, w1, w2, w3].enumerated() {
+                for j in 0..<8 {
+                    buffer[i * 8 + j] = UInt8(truncatingIfNeeded: word >> UInt64(56 - 8 * j))
+                }
             }
+            count = 32
         }
-        return out
     }
 
     /// The first byte.
