@@ -95,14 +95,16 @@ let package = Package(
             swiftSettings: strict
         ),
 
-        .testTarget(name: "OasisCBORTests", dependencies: ["OasisCBOR"], swiftSettings: strict),
+        .testTarget(name: "OasisCBORTests", dependencies: ["OasisCBOR"], exclude: ["peers"], swiftSettings: strict),
         .testTarget(name: "OasisCommonTests", dependencies: ["OasisCommon", "OasisCBOR"], swiftSettings: strict),
         .testTarget(
             name: "ConsensusAPITests", dependencies: ["ConsensusAPI", "OasisCBOR", "OasisCommon"],
             swiftSettings: strict),
         .testTarget(
+            name: "RuntimeRegistryTests", dependencies: ["RuntimeRegistry"], swiftSettings: strict),
+        .testTarget(
             name: "RuntimeStorageTests",
-            dependencies: ["RuntimeStorage", "RuntimeStorageSQLite", "ConsensusAPI", "OasisCommon", "OasisCBOR"],
+            dependencies: ["RuntimeStorage", "RuntimeStorageSQLite", "ConsensusAPI", "OasisCommon", "OasisCBOR", logging],
             swiftSettings: strict),
         // Commits rounds until killed; the durability test SIGKILLs it.
         .executableTarget(

@@ -1,28 +1,32 @@
 // swift-tools-version: 6.1
-// Benchmarks live in their own package so `swift test` at the root never builds them.
-// Run: cd Benchmarks && swift run -c release state-bench [--json]
-import Foundation
+// Benchmarks for swift-runtime-registry. A separate package so the root's `swift test` never
+// builds them; run them in release mode (scripts/bench).
 import PackageDescription
-
-/// SwiftPM names a path dependency after its folder, which differs between checkouts
-/// (`main`, a worktree, CI's clone), so the root package's name is taken from the path.
-let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().lastPathComponent
 
 let package = Package(
     name: "swift-runtime-registry-benchmarks",
     platforms: [.macOS(.v15)],
     dependencies: [
-        .package(path: ".."),
+        .package(name: "swift-runtime-registry", path: ".."),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
-        // The raw-SQLite baseline: the same shapes through the sqlite3 C API, no Swift in between.
+        .target(name: "BenchSupport"),
+        .executableTarget(
+            name: "cbor-bench",
+            dependencies: [
+                "BenchSupport",
+                .product(name: "RuntimeRegistry", package: "swift-runtime-registry"),
+            ],
+            resources: [.copy("cbor2_bench.py")]
+        ),
+        // The raw-SQLite baseline of state-bench: the same shapes through the sqlite3 C API.
         .target(name: "CSQLiteBaseline", linkerSettings: [.linkedLibrary("sqlite3")]),
         .executableTarget(
             name: "state-bench",
             dependencies: [
-                "CSQLiteBaseline",
-                .product(name: "RuntimeState", package: root),
+                "BenchSupport", "CSQLiteBaseline",
+                .product(name: "RuntimeState", package: "swift-runtime-registry"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

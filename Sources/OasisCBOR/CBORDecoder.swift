@@ -148,7 +148,7 @@ final class _CBORDecoderImpl: Decoder {
             case .null: return Data() as! T
             default: break
             }
-        } else if let dictionaryType = T.self as? any _CBORDictionaryDecodable.Type {
+        } else if TypeTraits.isCBORDictionary(T.self), let dictionaryType = T.self as? any _CBORDictionaryDecodable.Type {
             let decoder = _CBORDecoderImpl(value: value, options: options, parent: parent, key: key)
             guard case .map(let entries) = value else { throw decoder.mismatch("map", value) }
             return try dictionaryType._fromCBOR(entries, decoder: decoder) as! T
@@ -198,7 +198,7 @@ final class _CBORDecoderImpl: Decoder {
             return v
         case .negativeInt(let n):
             // value = -1 - n
-            guard I.isSigned, n < UInt64(Int64.max), let v = I(exactly: -1 - Int64(n)) else {
+            guard I.isSigned, n <= UInt64(Int64.max), let v = I(exactly: -1 - Int64(n)) else {
                 throw error(.invalidValue, "-\(n &+ 1) does not fit \(I.self)", extra: key)
             }
             return v

@@ -251,7 +251,7 @@ final class _CBOREncoderImpl: Encoder {
         if T.self == Int64.self { return .int(value as! Int64) }
         if T.self == Int.self { return .int(value as! Int) }
         if T.self == Bool.self { return .bool(value as! Bool) }
-        if let dictionary = value as? any _CBORDictionaryEncodable {
+        if TypeTraits.isCBORDictionary(T.self), let dictionary = value as? any _CBORDictionaryEncodable {
             let host = _CBOREncoderImpl(parent: parent, key: key)
             return .map(MapStorage(entries: try dictionary._cborEntries(parent: host)))
         }

@@ -1,3 +1,4 @@
+public import ConsensusAPI
 import OasisCBOR
 public import OasisCommon
 

@@ -6,6 +6,7 @@
 // on a 1,000,000-round history (built once and cached), `latestBlock`, and a keep-last prune
 // of 100,000 rounds. The baseline runs the same shapes through the sqlite3 C API on a
 // `blocks(round INTEGER PRIMARY KEY, data BLOB)` table with the same synchronous setting.
+import BenchSupport
 import CSQLiteBaseline
 import ConsensusAPI
 import Foundation
@@ -58,19 +59,34 @@ struct Options {
     }
 }
 
-/// One line of the report.
-struct Figure: Codable {
-    var name: String
-    var unit: String
-    var ours: Double
-    var baseline: Double
-    /// ours ÷ baseline for rates, ours ÷ baseline for latencies.
-    var ratio: Double
-    var goal: String
-    var met: Bool
+/// One measured figure: the shared `BenchRow` plus what this benchmark adds (how it was
+/// measured, memory before and after).
+struct Figure {
+    var row: BenchRow
     var detail: String
     var rssBeforeMiB: Double
     var rssAfterMiB: Double
+
+    /// A rate (higher is better): the goal is at least `minShare` of the baseline's rate, and
+    /// `minRate` when given. The row's ratio is the slowdown, baseline ÷ ours.
+    static func rate(
+        _ name: String, ours: Double, baseline: Double, minShare: Double, minRate: Double? = nil, detail: String,
+        rss: (Double, Double)
+    ) -> Figure {
+        var row = BenchRow(
+            figure: name, ours: ours, baseline: baseline, unit: "rounds/s", lowerIsBetter: false, maxRatio: 1 / minShare)
+        row.goal = "≥ \(Int(minShare * 100))% of raw" + (minRate.map { " and ≥ \(Int($0))/s" } ?? "")
+        row.met = ours >= minShare * baseline && ours >= (minRate ?? 0)
+        return Figure(row: row, detail: detail, rssBeforeMiB: rss.0, rssAfterMiB: rss.1)
+    }
+
+    /// A latency (lower is better): the goal is at most `maxRatio` times the baseline's.
+    static func latency(_ name: String, ours: Double, baseline: Double, maxRatio: Double, detail: String,
+                        rss: (Double, Double)) -> Figure {
+        var row = BenchRow(figure: name, ours: ours, baseline: baseline, unit: "µs/op", maxRatio: maxRatio)
+        row.goal = "≤ \(Int(maxRatio))× raw"
+        return Figure(row: row, detail: detail, rssBeforeMiB: rss.0, rssAfterMiB: rss.1)
+    }
 }
 
 /// The runtime all benchmark blocks belong to.
@@ -159,13 +175,7 @@ final class Bench {
         if options.only.contains("lookup") { try await lookupFigures(blob: blob) }
         if options.only.contains("prune") { try await pruneFigure(blob: blob) }
 
-        if options.json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(figures), as: UTF8.self))
-        } else {
-            printTable()
-        }
+        printReport()
     }
 
     // MARK: Commits
@@ -220,14 +230,13 @@ final class Bench {
             let oursRate = Double(count) / seconds(ours)
             let baselineRate = Double(count) / seconds(baseline)
             latencies.sort()
-            add(Figure(
-                name: name, unit: "rounds/s", ours: oursRate, baseline: baselineRate, ratio: oursRate / baselineRate,
-                goal: "≥ 50% of raw", met: oursRate >= 0.5 * baselineRate,
+            add(Figure.rate(
+                name, ours: oursRate, baseline: baselineRate, minShare: 0.5,
                 detail: String(
                     format: "%lld rounds; per call median %.0f µs, p99 %.0f µs; RSS after each fifth %@ MiB", count,
                     percentile(latencies, 0.5), percentile(latencies, 0.99),
                     rssSamples.map { String(format: "%.1f", $0) }.joined(separator: ", ")),
-                rssBeforeMiB: rssBefore, rssAfterMiB: residentMiB()))
+                rss: (rssBefore, residentMiB())))
         }
         try? FileManager.default.removeItem(atPath: options.cache + "/commit")
     }
@@ -304,13 +313,12 @@ final class Bench {
         let oursLookup = seconds(ours) / Double(rounds.count) * 1e6
         let rawLookup = seconds(baseline) / Double(rounds.count) * 1e6
         latencies.sort()
-        add(Figure(
-            name: "block(round), \(options.lookupRounds) rounds", unit: "µs/op", ours: oursLookup, baseline: rawLookup,
-            ratio: oursLookup / rawLookup, goal: "≤ 3× raw", met: oursLookup <= 3 * rawLookup,
+        add(Figure.latency(
+            "block(round), \(options.lookupRounds) rounds", ours: oursLookup, baseline: rawLookup, maxRatio: 3,
             detail: String(
                 format: "%d random lookups; median %.2f µs, p99 %.2f µs (includes CBOR decoding)", rounds.count,
                 percentile(latencies, 0.5), percentile(latencies, 0.99)),
-            rssBeforeMiB: rssBefore, rssAfterMiB: rssAfter))
+            rss: (rssBefore, rssAfter)))
 
         // latestBlock
         rssBefore = residentMiB()
@@ -337,13 +345,12 @@ final class Bench {
         let oursLatest = seconds(ours) / Double(calls * Int(Self.slices)) * 1e6
         let rawLatest = seconds(baseline) / Double(calls * Int(Self.slices)) * 1e6
         latencies.sort()
-        add(Figure(
-            name: "latestBlock, \(options.lookupRounds) rounds", unit: "µs/op", ours: oursLatest, baseline: rawLatest,
-            ratio: oursLatest / rawLatest, goal: "≤ 3× raw", met: oursLatest <= 3 * rawLatest,
+        add(Figure.latency(
+            "latestBlock, \(options.lookupRounds) rounds", ours: oursLatest, baseline: rawLatest, maxRatio: 3,
             detail: String(
                 format: "%d calls; median %.2f µs, p99 %.2f µs (ours from memory, raw from SQLite)", calls * Int(Self.slices),
                 percentile(latencies, 0.5), percentile(latencies, 0.99)),
-            rssBeforeMiB: rssBefore, rssAfterMiB: rssAfter))
+            rss: (rssBefore, rssAfter)))
         note("checksums \(checksum) \(rawChecksum)")
     }
 
@@ -390,12 +397,11 @@ final class Bench {
         baseline_close(raw)
         let oursRate = Double(slice * Self.slices) / seconds(ours)
         let rawRate = Double(slice * Self.slices) / seconds(baseline)
-        add(Figure(
-            name: "keep-last prune, \(options.pruneRounds) rounds", unit: "rounds/s", ours: oursRate, baseline: rawRate,
-            ratio: oursRate / rawRate, goal: "≥ 50% of raw and ≥ 60,000/s",
-            met: oursRate >= 0.5 * rawRate && oursRate >= 60_000,
+        add(Figure.rate(
+            "keep-last prune, \(options.pruneRounds) rounds", ours: oursRate, baseline: rawRate, minShare: 0.5,
+            minRate: 60_000,
             detail: "\(Self.slices) passes of \(slice) rounds, \(batches) delete transactions of 1000 rounds",
-            rssBeforeMiB: rssBefore, rssAfterMiB: rssAfter))
+            rss: (rssBefore, rssAfter)))
         try? FileManager.default.removeItem(atPath: dir)
     }
 
@@ -403,25 +409,22 @@ final class Bench {
 
     func add(_ figure: Figure) {
         figures.append(figure)
-        note(String(format: "%@: ours %.1f, raw %.1f %@", figure.name, figure.ours, figure.baseline, figure.unit))
+        note(String(format: "%@: ours %.1f, raw %.1f %@", figure.row.figure, figure.row.ours, figure.row.baseline,
+                    figure.row.unit))
     }
 
-    func printTable() {
-        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
-        let header = [pad("figure", 34), pad("ours", 14), pad("baseline", 14), pad("ratio", 8), pad("goal", 28), "verdict"]
-        print(header.joined(separator: " "))
-        print(String(repeating: "-", count: 110))
-        for f in figures {
-            let format = f.unit == "µs/op" ? "%.2f %@" : "%.0f %@"
-            print([
-                pad(f.name, 34), pad(String(format: format, f.ours, f.unit), 14),
-                pad(String(format: format, f.baseline, f.unit), 14), pad(String(format: "%.2f", f.ratio), 8),
-                pad(f.goal, 28), f.met ? "met" : "MISSED",
-            ].joined(separator: " "))
+    /// The shared table (or JSON), then how each figure was measured and the memory it used
+    /// (to standard error with `--json`, so standard output stays JSON).
+    func printReport() {
+        report(figures.map(\.row), json: options.json)
+        let details = figures.map {
+            String(format: "%@: %@; RSS %.1f → %.1f MiB", $0.row.figure, $0.detail, $0.rssBeforeMiB, $0.rssAfterMiB)
         }
-        print("")
-        for f in figures {
-            print(String(format: "%@: %@; RSS %.1f → %.1f MiB", f.name, f.detail, f.rssBeforeMiB, f.rssAfterMiB))
+        if options.json {
+            note(details.joined(separator: "\n"))
+        } else {
+            print("")
+            for line in details { print(line) }
         }
     }
 }

@@ -1,0 +1,137 @@
+import BenchSupport
+import Foundation
+import RuntimeRegistry
+
+/// Encode and decode of the node's hot CBOR types, against cbor2's native extension on the same
+/// bytes in the same run. Goal: ours at least as fast (ratio ≤ 1).
+@main
+struct CBORBench {
+    struct Item {
+        let name: String
+        let bytes: [UInt8]
+        let encode: () throws -> [UInt8]
+        let decode: () throws -> Void
+    }
+
+    static func item<T: Codable & Equatable>(_ name: String, _ value: T) throws -> Item {
+        let bytes = try CBOREncoder().encode(value)
+        let decoded = try CBORDecoder().decode(T.self, from: bytes)
+        precondition(decoded == value, "\(name) does not round-trip")
+        return Item(
+            name: name, bytes: bytes,
+            encode: { try CBOREncoder().encode(value) },
+            decode: { _ = try CBORDecoder().decode(T.self, from: bytes) })
+    }
+
+    static func main() throws {
+        let json = CommandLine.arguments.contains("--json")
+        let items = try Samples.items()
+        // `--profile NAME encode|decode`: loop one operation for a profiler.
+        if let i = CommandLine.arguments.firstIndex(of: "--profile") {
+            let item = items.first { $0.name == CommandLine.arguments[i + 1] }!
+            let decode = CommandLine.arguments[i + 2] == "decode"
+            for _ in 0..<200_000 {
+                if decode { try item.decode() } else { _ = try item.encode() }
+            }
+            return
+        }
+
+        // cbor2 on the same bytes.
+        let script = Bundle.module.url(forResource: "cbor2_bench", withExtension: "py")!
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script.path]
+        let input = Pipe()
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+        input.fileHandleForWriting.write(Data(items.map { "\($0.name) \(Hex.encode($0.bytes))\n" }.joined().utf8))
+        try input.fileHandleForWriting.close()
+        let pythonOut = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { fatalError("cbor2 benchmark failed; pip install cbor2") }
+        var theirs: [String: (encode: Double, decode: Double)] = [:]
+        for line in pythonOut.split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            theirs[String(parts[0])] = (Double(parts[1])!, Double(parts[2])!)
+        }
+
+        var rows: [BenchRow] = []
+        for item in items {
+            let enc = try medianNanoseconds { _ = try item.encode() }
+            let dec = try medianNanoseconds { try item.decode() }
+            let base = theirs[item.name]!
+            rows.append(BenchRow(
+                figure: "CBOR encode \(item.name) (\(item.bytes.count) B)", ours: enc, baseline: base.encode,
+                unit: "ns", maxRatio: 1.0))
+            rows.append(BenchRow(
+                figure: "CBOR decode \(item.name) (\(item.bytes.count) B)", ours: dec, baseline: base.decode,
+                unit: "ns", maxRatio: 1.0))
+        }
+        report(rows, json: json)
+    }
+}
+
+enum Samples {
+    static func items() throws -> [CBORBench.Item] {
+        let ns = Namespace.test(seed: "bench")
+        let genesis = Block.genesis(namespace: ns, timestamp: 1_700_000_000)
+        var header = Block.empty(after: genesis, timestamp: 1_700_000_006, type: .normal).header
+        header.ioRoot = Hash.digest(Array("io".utf8))
+        header.stateRoot = Hash.digest(Array("state".utf8))
+        let results = RoundResults(
+            messages: [MessageEvent(module: "staking", code: 1, index: 0)],
+            goodComputeEntities: [.filled(lastByte: 1), .filled(lastByte: 2)])
+        return [
+            try CBORBench.item("runtime-descriptor", descriptor()),
+            try CBORBench.item("block-header", header),
+            try CBORBench.item("round-results", results),
+        ]
+    }
+}
+
+extension Samples {
+    /// A descriptor with every field set (SGX constraints, whitelist, constraints, staking).
+    static func descriptor() throws -> RuntimeDescriptor {
+        let entity = PublicKey.filled(lastByte: 5)
+        let enclave = EnclaveIdentity(
+            mrEnclave: SGXMeasurement(raw: Bytes32([UInt8](repeating: 0xaa, count: 32))!),
+            mrSigner: SGXMeasurement(raw: Bytes32([UInt8](repeating: 0xbb, count: 32))!))
+        return RuntimeDescriptor(
+            descriptorVersion: 2, id: .test(seed: "bench"), entityID: entity,
+            genesis: RuntimeGenesis(
+                stateRoot: .empty, state: [WriteLogEntry(key: Array("key".utf8), value: Array("value".utf8))],
+                storageReceipts: [Signature(publicKey: .filled(lastByte: 9), signature: .zero)], round: 7),
+            kind: .compute, teeHardware: .intelSGX,
+            versions: VersionInfo(
+                version: Version(major: 1, minor: 2, patch: 3),
+                tee: try CBOREncoder().encode(SGXConstraints(enclaves: [enclave]))),
+            keyManager: .test(seed: "km", keyManager: true),
+            executor: ExecutorParameters(
+                groupSize: 3, groupBackupSize: 2, allowedStragglers: 1, roundTimeout: 20, maxMessages: 128),
+            txnScheduler: TxnSchedulerParameters(
+                algorithm: "simple", batchFlushTimeout: .milliseconds(1500), maxBatchSize: 100,
+                maxBatchSizeBytes: 16_777_216, proposerTimeout: 5),
+            storage: StorageParameters(
+                groupSize: 2, minWriteReplication: 1, maxApplyWriteLogEntries: 100_000, maxApplyOps: 2,
+                checkpointInterval: 10_000, checkpointNumKept: 2, checkpointChunkSize: 8_388_608),
+            admissionPolicy: RuntimeAdmissionPolicy(
+                entityWhitelist: EntityWhitelistRuntimeAdmissionPolicy(entities: [
+                    entity: EntityWhitelistConfig(maxNodes: [.computeWorker: 3, .storageWorker: 1])
+                ])),
+            constraints: [
+                .executor: [
+                    .worker: SchedulingConstraints(
+                        validatorSet: ValidatorSetConstraint(), maxNodes: MaxNodesConstraint(limit: 2),
+                        minPoolSize: MinPoolSizeConstraint(limit: 5)),
+                    .backupWorker: SchedulingConstraints(minPoolSize: MinPoolSizeConstraint(limit: 1)),
+                ],
+            ],
+            staking: RuntimeStakingParameters(
+                thresholds: [.nodeCompute: Quantity(1000), .nodeStorage: Quantity(5)],
+                slashing: [.runtimeEquivocation: Slash(amount: Quantity(100), freezeInterval: 1)],
+                rewardSlashEquivocationRuntimePercent: 10, rewardSlashBadResultsRuntimePercent: 20),
+            governanceModel: .runtime)
+    }
+}

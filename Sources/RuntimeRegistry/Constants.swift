@@ -1,0 +1,77 @@
+public import OasisCommon
+
+/// A node supports at most this many runtimes.
+public let maxRuntimeCount = 64
+
+/// The directory under the data directory that holds one state directory per runtime.
+public let runtimesDir = "runtimes"
+
+/// The local-storage database in a runtime's state directory. oasis-core names its badger
+/// directory `worker-local-storage.badger.db`; ours is one SQLite file.
+public let localStorageFile = "local-storage.sqlite"
+
+/// The seed's configuration keys (`runtime.*`), with the same strings.
+public enum ConfigKey {
+    /// IDs of the supported runtimes (`<hex-id>[:<value>]`, repeatable).
+    public static let supported = "runtime.supported"
+    /// `mock`, `unconfined` or `sandboxed`.
+    public static let provisioner = "runtime.provisioner"
+    /// Runtime binaries, `<hex-id>=<path>`.
+    public static let paths = "runtime.paths"
+    /// The bubblewrap binary.
+    public static let sandboxBinary = "runtime.sandbox.binary"
+    /// The SGX loader binary.
+    public static let sgxLoader = "runtime.sgx.loader"
+    /// Per-runtime SIGSTRUCT paths, `<hex-id>=<path>`.
+    public static let sgxSignatures = "runtime.sgx.signatures"
+    /// `none` or `keep_last`.
+    public static let historyPrunerStrategy = "runtime.history.pruner.strategy"
+    /// How often the pruner runs (at least 1s).
+    public static let historyPrunerInterval = "runtime.history.pruner.interval"
+    /// Rounds kept by `keep_last`.
+    public static let historyPrunerKeepLastNum = "runtime.history.pruner.num_kept"
+    /// `""` (disabled) or `sqlite` (`bleve` is accepted as an alias).
+    public static let tagIndexerBackend = "runtime.history.tag_indexer.backend"
+    /// The unsafe debug opt-in that `mock` and `unconfined` require.
+    public static let debugDontBlameOasis = "debug.dont_blame_oasis"
+}
+
+/// How runtime binaries are started.
+public enum RuntimeProvisionerKind: String, Sendable, CaseIterable {
+    /// No process: a fake runtime for tests of the layers above (needs the debug flag).
+    case mock
+    /// A plain child process without a sandbox (needs the debug flag).
+    case unconfined
+    /// A child process inside bubblewrap with a seccomp filter (the default).
+    case sandboxed
+}
+
+/// The plain errors of the registry, with oasis-core's messages.
+public enum RegistryError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// `runtime/registry: runtime host not configured`
+    case runtimeHostNotConfigured
+    /// `malformed runtime map item: <item>`
+    case malformedRuntimeMapItem(String)
+    /// `runtime/registry: runtime <hex> is not supported`
+    case runtimeNotSupported(Namespace)
+    /// `runtime/registry: too many registered runtimes`
+    case tooManyRuntimes
+    /// `runtime/registry: runtime already registered: <hex>`
+    case runtimeAlreadyRegistered(Namespace)
+    /// `runtime storage backend already assigned`
+    case storageAlreadyAssigned
+    /// `runtime storage accessed before initialization`
+    case storageNotInitialized
+
+    public var description: String {
+        switch self {
+        case .runtimeHostNotConfigured: "runtime/registry: runtime host not configured"
+        case .malformedRuntimeMapItem(let item): "malformed runtime map item: \(item)"
+        case .runtimeNotSupported(let id): "runtime/registry: runtime \(id) is not supported"
+        case .tooManyRuntimes: "runtime/registry: too many registered runtimes"
+        case .runtimeAlreadyRegistered(let id): "runtime/registry: runtime already registered: \(id)"
+        case .storageAlreadyAssigned: "runtime storage backend already assigned"
+        case .storageNotInitialized: "runtime storage accessed before initialization"
+        }
+    }
+}

@@ -1,0 +1,50 @@
+public import ConsensusAPI
+
+/// A runtime's storage, in the method set of oasis-core v21.1's `storage.Backend` (core.md §8.1).
+///
+/// Every read answers with a proof against the root it names (``VerifiedProof`` checks one);
+/// writes apply write logs from one root to the next. Implementations are safe to call from
+/// many tasks at once.
+public protocol StorageBackend: Sendable {
+    /// A proof of one key's value or absence (`SyncGet`).
+    func syncGet(_ request: SyncGetRequest) async throws -> ProofResponse
+    /// A proof of the entries under some prefixes (`SyncGetPrefixes`).
+    func syncGetPrefixes(_ request: SyncGetPrefixesRequest) async throws -> ProofResponse
+    /// A proof of the entries from a key on (`SyncIterate`).
+    func syncIterate(_ request: SyncIterateRequest) async throws -> ProofResponse
+    /// The checkpoints of a runtime (`GetCheckpoints`).
+    func getCheckpoints(_ request: GetCheckpointsRequest) async throws -> [CheckpointMetadata]
+    /// Writes one checkpoint chunk through `write` (`GetCheckpointChunk`).
+    func getCheckpointChunk(_ chunk: ChunkMetadata, to write: @Sendable ([UInt8]) async throws -> Void) async throws
+    /// Applies one write log and vouches for the resulting root (`Apply`).
+    func apply(_ request: ApplyRequest) async throws -> [Receipt]
+    /// Applies several write logs into one round, all or none (`ApplyBatch`).
+    func applyBatch(_ request: ApplyBatchRequest) async throws -> [Receipt]
+    /// The write log from one root to another (`GetDiff`).
+    func getDiff(_ request: GetDiffRequest) async throws -> WriteLog
+    /// Releases the backend's resources; later calls fail (`Cleanup`).
+    func cleanup() async
+    /// Returns once the backend can serve requests (`Initialized`); throws when the calling
+    /// task is cancelled first.
+    func initialized() async throws
+}
+
+extension StorageBackend {
+    /// Every entry of the tree at `root` from `start` on, read in verified pages of `pageSize`
+    /// through ``syncIterate(_:)``: what a reader of a whole I/O tree (the tag indexer) wants.
+    public func entries(at root: StorageRoot, from start: [UInt8] = [], pageSize: UInt16 = 512) async throws
+        -> [WriteLogEntry]
+    {
+        var out: [WriteLogEntry] = []
+        var next = start
+        let size = max(pageSize, 1)
+        while true {
+            let request = SyncIterateRequest(tree: TreeID(root: root, position: root.hash), key: next, prefetch: size)
+            let page = try await syncIterate(request).verify(request)
+            out.append(contentsOf: page)
+            guard page.count == Int(size), let last = page.last else { return out }
+            // The smallest key after `last`.
+            next = last.key + [0]
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// RuntimeStorageSQLite: see the module's files.

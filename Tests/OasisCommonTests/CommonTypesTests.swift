@@ -1,0 +1,153 @@
+import Foundation
+import OasisCBOR
+import OasisCommon
+import Testing
+
+@Suite("Hash, Version, Quantity and friends")
+struct CommonTypesTests {
+    @Test("SHA-512/256 matches FIPS 180-4 and the empty hash is not the zero hash")
+    func hashes() throws {
+        #expect(Hash.digest(Array("abc".utf8)).description == "53048e2681941ef99b2e29b76b4c7dabe4c2d0c634fc6d46e0e2f13107e7af23")
+        #expect(Hash.empty.description == "c672b8d1ef56ed28ab87c3622c5114069bdd3ad7b8f9737498d0c01ecef0967a")
+        #expect(Hash.empty.isEmpty && !Hash.zero.isEmpty)
+        #expect(Hash.digest(parts: [Array("a".utf8), Array("bc".utf8)]) == Hash.digest(Array("abc".utf8)))
+        #expect(try Hash(hex: Hash.empty.description.uppercased()) == .empty)
+        #expect(throws: HashError.malformed) { try Hash(bytes: [1, 2]) }
+        let json = try JSONEncoder().encode([Hash.empty])
+        #expect(String(decoding: json, as: UTF8.self) == "[\"\(Hash.empty.base64)\"]")
+        #expect(try JSONDecoder().decode([Hash].self, from: json) == [Hash.empty])
+    }
+
+    @Test("versions pack into u64 and unpack with the 8-bit quirk (70)")
+    func versionPacking() throws {
+        #expect(Version(major: 1, minor: 2, patch: 3).packed == 4_295_098_371)
+        #expect(Version(major: 4).packed == 17_179_869_184)
+        #expect(Version(packed: Version(major: 1, minor: 300, patch: 2).packed) == Version(major: 1, minor: 44, patch: 2))
+        #expect(throws: VersionError.zero) { try Version().validateBasic() }
+        #expect("\(VersionError.zero)" == "invalid version: 0.0.0")
+        #expect(Version.runtimeHostProtocol.packed == 8_589_934_592)
+        #expect(Version(major: 2, minor: 9).isCompatible(with: .runtimeHostProtocol))
+        #expect(try Version(parsing: "1.2.3") == Version(major: 1, minor: 2, patch: 3))
+    }
+
+    @Test("versions encode with zero components left out (71)")
+    func versionCBOR() throws {
+        #expect(Hex.encode(try CBOREncoder().encode(Version())) == "a0")
+        #expect(Hex.encode(try CBOREncoder().encode(Version(major: 1, minor: 2, patch: 3)))
+            == "a3656d616a6f7201656d696e6f720265706174636803")
+        #expect(try CBORDecoder().decode(Version.self, from: [0xa0]) == Version())
+    }
+
+    @Test("quantities are big-endian magnitudes in CBOR and decimal strings in JSON")
+    func quantities() throws {
+        #expect(try CBOREncoder().encode(Quantity.zero) == [0x40])
+        #expect(try CBOREncoder().encode(Quantity(256)) == [0x42, 0x01, 0x00])
+        let big = try Quantity(decimal: "340282366920938463463374607431768211456")  // 2^128
+        #expect(big.magnitude == [1] + [UInt8](repeating: 0, count: 16))
+        #expect(big.description == "340282366920938463463374607431768211456")
+        #expect(try CBORDecoder().decode(Quantity.self, from: try CBOREncoder().encode(big)) == big)
+        #expect(throws: (any Error).self) { try CBORDecoder().decode(Quantity.self, from: [0x42, 0x00, 0x01]) }
+        #expect(throws: QuantityError.self) { try Quantity(decimal: "-5") }
+        let json = try JSONEncoder().encode([Quantity(1_000_000)])
+        #expect(String(decoding: json, as: UTF8.self) == "[\"1000000\"]")
+        #expect(Quantity(5) > Quantity(4) && Quantity(256) > Quantity(255))
+    }
+
+    @Test("TEE hardware parses case-insensitively (65)")
+    func teeHardware() throws {
+        #expect(try TEEHardware(string: "") == .invalid)
+        #expect(try TEEHardware(string: "INTEL-SGX") == .intelSGX)
+        #expect(throws: TEEHardwareError.self) { try TEEHardware(string: "sgx") }
+        #expect("\(TEEHardwareError.invalid("sgx"))" == "node: invalid TEE implementation")
+        #expect(TEEHardware(rawValue: 7).description == "[unsupported TEEHardware]")
+    }
+
+    @Test("base64 is strict: padding required, no stray bits")
+    func base64() {
+        #expect(Base64.encode([]) == "")
+        #expect(Base64.encode(Array("f".utf8)) == "Zg==")
+        #expect(Base64.encode(Array("fo".utf8)) == "Zm8=")
+        #expect(Base64.decode("Zm9v") == Array("foo".utf8))
+        #expect(Base64.decode("Zg") == nil)
+        #expect(Base64.decode("Zh==") == nil)
+        #expect(Base64.decode("Z===") == nil)
+    }
+
+    @Test("coded errors match by module and code and wrap with context")
+    func codedErrors() {
+        let base = CodedError.register(module: "test/common", code: 1, message: "test: invalid argument")
+        let wrapped = base.wrapping("no runtime given")
+        #expect(wrapped.description == "test: invalid argument: no runtime given")
+        #expect(wrapped.matches(base))
+        #expect(CodedError.registered(module: "test/common", code: 1) == base)
+        #expect(CodedError.register(module: "test/common", code: 1, message: "other") == base)
+    }
+}
+
+@Suite("Broadcaster and ManualClock")
+struct ConcurrencyToolsTests {
+    @Test("a replaying broadcaster gives new subscribers the latest value, then every later one in order")
+    func replayLast() async {
+        let broadcaster = Broadcaster<Int>(replayLast: true)
+        broadcaster.publish(1)
+        broadcaster.publish(2)
+        let stream = broadcaster.subscribe()
+        broadcaster.publish(3)
+        broadcaster.finish()
+        var seen: [Int] = []
+        for await value in stream { seen.append(value) }
+        #expect(seen == [2, 3])
+    }
+
+    @Test("a subscription ends when its consumer stops")
+    func unsubscribe() async {
+        let broadcaster = Broadcaster<Int>(replayLast: false)
+        do {
+            let stream = broadcaster.subscribe()
+            #expect(broadcaster.subscriberCount == 1)
+            broadcaster.publish(1)
+            for await _ in stream { break }
+        }
+        // The stream was dropped and the iterator ended: the subscriber is gone.
+        broadcaster.publish(2)
+        #expect(broadcaster.subscriberCount == 0)
+    }
+
+    @Test("sleepers wake only when the manual clock reaches their deadline")
+    func manualClock() async throws {
+        let clock = ManualClock()
+        let woke = Broadcaster<Int>(replayLast: true)
+        let events = woke.subscribe()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await clock.sleep(for: .seconds(10))
+                woke.publish(10)
+            }
+            group.addTask {
+                try await clock.sleep(for: .seconds(5))
+                woke.publish(5)
+            }
+            await clock.waitForSleepers(count: 2)
+            clock.advance(by: .seconds(4))
+            #expect(clock.sleepers == 2)
+            clock.advance(by: .seconds(1))
+            var iterator = events.makeAsyncIterator()
+            #expect(await iterator.next() == 5)
+            #expect(clock.sleepers == 1)
+            clock.advance(by: .seconds(5))
+            #expect(await iterator.next() == 10)
+            try await group.waitForAll()
+        }
+    }
+
+    @Test("cancelling a sleeper ends its sleep with CancellationError")
+    func cancelSleep() async {
+        let clock = ManualClock()
+        let task = Task { try await clock.sleep(for: .seconds(60)) }
+        await clock.waitForSleepers()
+        task.cancel()
+        let result = await task.result
+        #expect(throws: CancellationError.self) { try result.get() }
+        #expect(clock.sleepers == 0)
+    }
+}
