@@ -56,9 +56,12 @@ public protocol BlockHistory: Sendable {
 
 /// One round for ``BlockHistory/commit(_:)``: a finalized block and its round results.
 public struct HistoryCommit: Hashable, Sendable {
+    /// The finalized block with its consensus height.
     public var block: AnnotatedBlock
+    /// What consensus recorded about the round; `nil` when unknown.
     public var roundResults: RoundResults?
 
+    /// A round to commit.
     public init(block: AnnotatedBlock, roundResults: RoundResults?) {
         self.block = block
         self.roundResults = roundResults

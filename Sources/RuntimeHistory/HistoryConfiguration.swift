@@ -9,6 +9,7 @@ public enum PrunerStrategy: Sendable, Hashable, CustomStringConvertible {
 
     /// The configuration names, `none` and `keep_last`.
     public static let noneName = "none"
+    /// The configuration name of ``keepLast(_:)``.
     public static let keepLastName = "keep_last"
 
     /// Parses `runtime.history.pruner.strategy` (case-insensitive).
@@ -35,6 +36,7 @@ public struct HistoryConfiguration: Sendable, Hashable {
     /// The default interval, as oasis-core's `NewDefaultConfig` (the node flag default is 2m).
     public static let defaultPruneInterval = Duration.seconds(10)
 
+    /// Which rounds the pruner removes; `none` keeps everything.
     public var pruner: PrunerStrategy
     /// How often the pruner service runs a pass. Must be positive.
     public var pruneInterval: Duration
@@ -44,6 +46,7 @@ public struct HistoryConfiguration: Sendable, Hashable {
     /// Rounds deleted per write transaction; a commit waits for at most one such batch.
     public var deleteBatchSize: Int
 
+    /// The defaults are v21.1's `NewDefaultConfig` (keep everything, 10s) plus our pass bounds.
     public init(
         pruner: PrunerStrategy = .none, pruneInterval: Duration = Self.defaultPruneInterval,
         maxRoundsPerPass: Int = 10_000, deleteBatchSize: Int = 1_000

@@ -17,9 +17,13 @@ import Synchronization
 /// Unlike v21.1, a pass runs on every tick with work to do, not only after a fresh commit, so a
 /// vetoed or partial pass is retried on the next tick.
 public final class HistoryPruner: Service, Sendable {
+    /// Which rounds a pass removes.
     public let strategy: PrunerStrategy
+    /// The time between passes of the service.
     public let interval: Duration
+    /// The most rounds one pass offers to the handlers and deletes.
     public let maxRoundsPerPass: Int
+    /// Rounds deleted per write transaction.
     public let deleteBatchSize: Int
 
     private let store: HistoryStore?

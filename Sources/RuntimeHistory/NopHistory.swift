@@ -5,9 +5,12 @@ public import OasisCommon
 /// A history that keeps nothing (oasis-core's `history.NewNop`): every operation but
 /// ``runtimeID`` fails with `HistoryError.notSupported`, and its pruner never prunes.
 public final class NopHistory: BlockHistory {
+    /// The runtime this (empty) history stands for.
     public let runtimeID: Namespace
+    /// A pruner with the `none` strategy.
     public let pruner: HistoryPruner
 
+    /// A nop history for `runtimeID`.
     public init(runtimeID: Namespace, logger: Logger) {
         self.runtimeID = runtimeID
         self.pruner = .none(logger: logger)

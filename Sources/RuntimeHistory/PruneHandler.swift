@@ -9,6 +9,7 @@ public protocol PruneHandler: Sendable {
 
 /// What one prune pass did.
 public struct PrunePassReport: Sendable, Hashable {
+    /// How a pass ended.
     public enum Outcome: Sendable, Hashable {
         /// No round was old enough (or the strategy keeps everything).
         case nothingToPrune
@@ -22,6 +23,7 @@ public struct PrunePassReport: Sendable, Hashable {
         case skipped
     }
 
+    /// How the pass ended.
     public var outcome: Outcome
     /// The latest round when the pass started, if there was a block.
     public var latestRound: UInt64?
@@ -34,6 +36,7 @@ public struct PrunePassReport: Sendable, Hashable {
     /// Whether more rounds were old enough than one pass may prune.
     public var backlogRemains: Bool
 
+    /// A report.
     public init(outcome: Outcome, latestRound: UInt64? = nil, rounds: [UInt64] = [], deleted: Int = 0,
                 batches: Int = 0, backlogRemains: Bool = false) {
         self.outcome = outcome

@@ -13,16 +13,19 @@ public import OasisCommon
 /// before `commit` returns, so a committed round survives `kill -9` and power loss alike (as
 /// badger's sync writes did in v21.1), and readers never wait for a commit.
 ///
-/// Safe to use from many tasks. Commits are serialized; reads run in parallel.
+/// Safe to use from many tasks. Commits are serialized; point lookups run synchronously on
+/// dedicated read-only connections, in parallel with commits (docs/HISTORY.md).
 public final class RuntimeHistory: BlockHistory {
     /// The database file name inside the runtime's state directory.
     public static let fileName = "history.sqlite"
     /// The schema version this code writes; a file with another version is refused.
     public static let schemaVersion = UInt64(HistoryStore.schemaVersion)
 
+    /// The runtime this history belongs to (checked against the file on open).
     public let runtimeID: Namespace
     /// The database file.
     public var path: String { store.path }
+    /// The pruner; run it as a `Service` to prune on its interval.
     public let pruner: HistoryPruner
 
     private let store: HistoryStore

@@ -56,6 +56,7 @@ public final class RuntimeLocalStorage: Sendable {
         try db.execute(sql: "CREATE TABLE entries(key BLOB NOT NULL UNIQUE, value BLOB NOT NULL)")
     }
 
+    /// The runtime this store belongs to (checked against the file on open).
     public let runtimeID: Namespace
     private let store: StorePool
     private let logger: Logger

@@ -28,10 +28,12 @@ package struct StoreDescriptor: Sendable {
     package var errorPrefix: String
     /// The schema version this code writes.
     package var schemaVersion: Int64
+    /// What a commit survives.
     package var durability: StoreDurability
     /// Creates the store's tables in a fresh file (inside the opening transaction).
     package var createSchema: @Sendable (Database) throws -> Void
 
+    /// A store's description.
     package init(kind: String, errorPrefix: String, schemaVersion: Int64, durability: StoreDurability,
                  createSchema: @escaping @Sendable (Database) throws -> Void) {
         self.kind = kind
@@ -56,12 +58,14 @@ public struct StoreOpenError: Error, Hashable, Sendable, CustomStringConvertible
         case wrongStore(expected: String, got: String)
     }
 
+    /// What went wrong.
     public var reason: Reason
     /// The database file.
     public var path: String
     /// The store's error prefix, e.g. `runtime/history`.
     public var prefix: String
 
+    /// An open error.
     public init(reason: Reason, path: String, prefix: String) {
         self.reason = reason
         self.path = path

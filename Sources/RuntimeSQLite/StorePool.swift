@@ -7,6 +7,7 @@ import Synchronization
 /// serialized on its writer. After ``close()`` every access fails with the store's own
 /// "closed" error, also for an access that raced with the close.
 package final class StorePool: Sendable {
+    /// The writer and pooled readers.
     package let pool: DatabasePool
     /// Read-only connections for ``lookup(_:)``, used round robin.
     private let lookupConnections: [DatabaseQueue]
@@ -31,6 +32,7 @@ package final class StorePool: Sendable {
     /// The database file.
     package var path: String { pool.path }
 
+    /// Whether ``close()`` was called.
     package var closed: Bool { isClosed.withLock { $0 } }
 
     /// Runs `body` in a read transaction.

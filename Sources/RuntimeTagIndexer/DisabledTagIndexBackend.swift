@@ -3,6 +3,7 @@ public import OasisCommon
 /// The backend of a node that does not index tags (v21.1's nop backend): indexing and pruning
 /// succeed and do nothing; every query fails with `tagindexer: tag indexer is disabled`.
 public struct DisabledTagIndexBackend: TagIndexBackend {
+    /// The disabled backend.
     public init() {}
 
     public var isEnabled: Bool { false }

@@ -44,6 +44,7 @@ public final class SQLiteTagIndexBackend: TagIndexBackend {
             """)
     }
 
+    /// The runtime this index belongs to (checked against the file on open).
     public let runtimeID: Namespace
     private let store: StorePool
     /// The highest round indexed so far, republished to every new waiter.

@@ -3,10 +3,14 @@ public import RuntimeStorage
 
 /// Where a transaction sits: its round, its hash and its index in the round.
 public struct TransactionLocation: Hashable, Sendable {
+    /// The round the transaction is in.
     public var round: UInt64
+    /// `SHA-512/256` of the transaction's input.
     public var txHash: Hash
+    /// The transaction's position in the round.
     public var txIndex: UInt32
 
+    /// A location.
     public init(round: UInt64, txHash: Hash, txIndex: UInt32) {
         self.round = round
         self.txHash = txHash
@@ -16,9 +20,12 @@ public struct TransactionLocation: Hashable, Sendable {
 
 /// One hit of ``TagIndexQueries/queryTxns(_:)`` (`tagindexer.Result`).
 public struct TagQueryResult: Hashable, Sendable {
+    /// `SHA-512/256` of the transaction's input.
     public var txHash: Hash
+    /// The transaction's position in its round.
     public var txIndex: UInt32
 
+    /// A hit.
     public init(txHash: Hash, txIndex: UInt32) {
         self.txHash = txHash
         self.txIndex = txIndex
@@ -28,7 +35,9 @@ public struct TagQueryResult: Hashable, Sendable {
 /// One condition of a query: the tag `key` has one of `values`. A condition with no values is
 /// ignored (it does not make the query match nothing).
 public struct TagQueryCondition: Hashable, Sendable {
+    /// The tag key.
     public var key: [UInt8]
+    /// The accepted values; any one matches.
     public var values: [[UInt8]]
 
     public init(key: [UInt8], values: [[UInt8]]) {
@@ -47,10 +56,12 @@ public struct TagQuery: Hashable, Sendable {
     public var roundMin: UInt64
     /// Inclusive upper round bound; 0 means none.
     public var roundMax: UInt64
+    /// The conditions, all of which must hold.
     public var conditions: [TagQueryCondition]
     /// The most hits to return; 0 or anything above ``maxLimit`` means ``maxLimit``.
     public var limit: UInt64
 
+    /// A query; the defaults match every transaction, up to the limit.
     public init(roundMin: UInt64 = 0, roundMax: UInt64 = 0, conditions: [TagQueryCondition] = [], limit: UInt64 = 0) {
         self.roundMin = roundMin
         self.roundMax = roundMax
@@ -66,12 +77,16 @@ public struct TagQuery: Hashable, Sendable {
 
 /// What the index records for one round: the block hash, and the transactions and their tags.
 public struct IndexedRound: Hashable, Sendable {
+    /// The round indexed.
     public var round: UInt64
+    /// The encoded hash of the round's block header.
     public var blockHash: Hash
     /// The round's transactions; a transaction's index is its position here.
     public var transactions: [TransactionArtifacts]
+    /// The tags the transactions emitted.
     public var tags: [TransactionTag]
 
+    /// What to index for one round.
     public init(round: UInt64, blockHash: Hash, transactions: [TransactionArtifacts] = [], tags: [TransactionTag] = []) {
         self.round = round
         self.blockHash = blockHash

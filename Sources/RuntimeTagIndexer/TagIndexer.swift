@@ -36,6 +36,7 @@ public final class TagIndexer: Service, Sendable {
         /// After this long of failed attempts the round is skipped and logged (v21.1: 120s).
         public var retryMaxElapsed: Duration
 
+        /// The defaults: 256 rounds per catch-up transaction and v21.1's retry timing.
         public init(
             catchUpBatchSize: Int = 256, retryInitialInterval: Duration = .milliseconds(500),
             retryMaxInterval: Duration = .seconds(60), retryMaxElapsed: Duration = .seconds(120)
@@ -49,6 +50,7 @@ public final class TagIndexer: Service, Sendable {
 
     /// The index, for queries.
     public let backend: any TagIndexBackend
+    /// Catch-up and retry tuning.
     public let configuration: Configuration
     private let history: any BlockHistory
     private let source: any TransactionSource

@@ -5,8 +5,10 @@ public import RuntimeStorage
 public struct RoundTransactions: Hashable, Sendable {
     /// Ordered as the index should number them (by hash, as the I/O tree lists them).
     public var transactions: [TransactionArtifacts]
+    /// The tags they emitted, in I/O-tree key order.
     public var tags: [TransactionTag]
 
+    /// A round's transactions and tags.
     public init(transactions: [TransactionArtifacts] = [], tags: [TransactionTag] = []) {
         self.transactions = transactions
         self.tags = tags
