@@ -163,20 +163,31 @@ struct HistoryPrunerTests {
     @Test("keep-last(0) never removes the latest block")
     func latestNeverRemoved() async throws {
         try await withTemporaryDirectory { dir in
-            let history = try openHistory(dir, id, configuration: HistoryConfiguration(pruner: .keepLast(0)))
+            let clock = ManualClock()
+            let history = try openHistory(
+                dir, id, configuration: HistoryConfiguration(pruner: .keepLast(0), pruneInterval: .seconds(1)),
+                clock: clock)
             defer { history.close() }
             try await history.commit(annotated(id, round: 0, height: 1), roundResults: nil)
-            #expect(await history.pruner.prunePass().outcome == .nothingToPrune)
-            #expect(try await history.latestBlock().header.round == 0)
+            try await withPrunerRunning(history.pruner, clock) {
+                var reports = history.pruner.reportsStream().makeAsyncIterator()
+                clock.advance(by: .seconds(1))
+                #expect(await reports.next()?.outcome == .nothingToPrune)  // round 0 is the latest
+                let onlyBlock = try await history.latestBlock()
+                #expect(onlyBlock.header.round == 0)
 
-            for round in UInt64(1)...7 {
-                try await history.commit(annotated(id, round: round, height: Int64(round) + 1), roundResults: nil)
+                for round in UInt64(1)...7 {
+                    try await history.commit(annotated(id, round: round, height: Int64(round) + 1), roundResults: nil)
+                }
+                await clock.waitForSleepers(count: 1)
+                clock.advance(by: .seconds(1))
+                #expect(await reports.next()?.rounds == Array(0...6))
+                await clock.waitForSleepers(count: 1)
+                clock.advance(by: .seconds(1))
+                #expect(await reports.next()?.outcome == .nothingToPrune)
             }
-            let report = await history.pruner.prunePass()
-            #expect(report.rounds == Array(0...6))
             #expect(try await history.latestBlock().header.round == 7)
-            #expect(await history.pruner.prunePass().outcome == .nothingToPrune)
-            #expect(try await history.latestBlock().header.round == 7)
+            #expect(try await history.block(round: 7).header.round == 7)
         }
     }
 
