@@ -13,17 +13,25 @@ import Testing
 struct StoreConcurrencyTests {
     let id = Namespace.test(seed: "store concurrency ns")
 
+    /// The three stores of one runtime directory.
+    func openAll(_ dir: String) throws -> (RuntimeHistory, RuntimeLocalStorage, SQLiteTagIndexBackend) {
+        (
+            try openHistory(dir, id), try RuntimeLocalStorage(directory: dir, runtimeID: id, logger: quietLogger),
+            try SQLiteTagIndexBackend(directory: dir, runtimeID: id, logger: quietLogger)
+        )
+    }
+
+    func closeAll(_ history: RuntimeHistory, _ storage: RuntimeLocalStorage, _ index: SQLiteTagIndexBackend) {
+        history.close()
+        storage.close()
+        index.close()
+    }
+
     @Test("every store runs in WAL mode")
     func walMode() async throws {
         try await withTemporaryDirectory { dir in
-            let history = try openHistory(dir, id)
-            let storage = try RuntimeLocalStorage(directory: dir, runtimeID: id, logger: quietLogger)
-            let index = try SQLiteTagIndexBackend(directory: dir, runtimeID: id, logger: quietLogger)
-            defer {
-                history.close()
-                storage.close()
-                index.close()
-            }
+            let (history, storage, index) = try openAll(dir)
+            defer { closeAll(history, storage, index) }
             for file in ["history.sqlite", "local-storage.sqlite", "tag-index.sqlite"] {
                 let db = try DatabaseQueue(path: dir + "/" + file)
                 #expect(try await db.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") } == "wal", "\(file)")
@@ -35,14 +43,8 @@ struct StoreConcurrencyTests {
     @Test("every store's writer fsyncs each commit (synchronous=FULL), although GRDB defaults WAL to NORMAL")
     func synchronousFull() async throws {
         try await withTemporaryDirectory { dir in
-            let history = try openHistory(dir, id)
-            let storage = try RuntimeLocalStorage(directory: dir, runtimeID: id, logger: quietLogger)
-            let index = try SQLiteTagIndexBackend(directory: dir, runtimeID: id, logger: quietLogger)
-            defer {
-                history.close()
-                storage.close()
-                index.close()
-            }
+            let (history, storage, index) = try openAll(dir)
+            defer { closeAll(history, storage, index) }
             #expect(try history.writerSynchronous() == 2)
             #expect(try storage.writerSynchronous() == 2)
             #expect(try index.writerSynchronous() == 2)
@@ -123,15 +125,9 @@ struct StoreConcurrencyTests {
     @Test("closing twice is harmless and every later call fails with a closed error")
     func closeIdempotent() async throws {
         try await withTemporaryDirectory { dir in
-            let history = try openHistory(dir, id)
-            let storage = try RuntimeLocalStorage(directory: dir, runtimeID: id, logger: quietLogger)
-            let index = try SQLiteTagIndexBackend(directory: dir, runtimeID: id, logger: quietLogger)
+            let (history, storage, index) = try openAll(dir)
             let waiter = Task { try await index.waitBlockIndexed(round: 5) }
-            for _ in 0..<2 {
-                history.close()
-                storage.close()
-                index.close()
-            }
+            for _ in 0..<2 { closeAll(history, storage, index) }
             await expectError("runtime/history: the history is closed") { _ = try await history.latestBlock() }
             await expectError("runtime/history: the history is closed") {
                 try await history.commit(annotated(id, round: 1, height: 1), roundResults: nil)
