@@ -74,6 +74,11 @@ let package = Package(
                 "OasisCBOR", "OasisCommon", "ConsensusAPI", "RuntimeStorage", nioCore, nioPosix, logging, metrics,
             ],
             swiftSettings: strict),
+        // Hosting runtimes: processes, the bubblewrap + seccomp sandbox.
+        .target(name: "CSandbox", linkerSettings: [.linkedLibrary("seccomp")]),
+        .target(name: "RuntimeHost", dependencies: ["CSandbox", "OasisCommon", logging], swiftSettings: strict),
+        // Test fixture: tries sandbox escapes and reports each attempt on stdout.
+        .executableTarget(name: "sandbox-probe"),
         .executableTarget(
             name: "kv-runtime",
             dependencies: ["RuntimeHostProtocol", "RuntimeStorage", "OasisCBOR", "OasisCommon", "ConsensusAPI", logging],
@@ -103,6 +108,9 @@ let package = Package(
         .testTarget(
             name: "RuntimeHistoryTests",
             dependencies: ["RuntimeHistory", "RuntimeLocalStorage", "RuntimeTagIndexer", "ConsensusAPI", "OasisCommon"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "RuntimeHostTests", dependencies: ["RuntimeHost", "sandbox-probe", "CSandbox", logging],
             swiftSettings: strict),
         .testTarget(
             name: "RuntimeHostProtocolTests",

@@ -1,0 +1,81 @@
+import Glibc
+import RuntimeHost
+import Testing
+
+/// The escape probes of docs/THREAT_MODEL.md: the same fixture, the same attempts, once in the
+/// sandbox (everything must fail) and once unconfined (the probes must be able to succeed, or
+/// a failure in the sandbox would prove nothing).
+@Suite("Sandbox escape probes")
+struct EscapeProbeTests {
+    /// The host files a runtime must not see: one outside its binds, and another runtime's
+    /// state.
+    struct Host {
+        let directory = TemporaryDirectory()
+        let listener = LoopbackListener()
+        var secret: String { directory.path + "/node-secret" }
+        var otherRuntime: String {
+            directory.path + "/runtimes/8000000000000000000000000000000000000000000000000000000000000001/local.db"
+        }
+        var entrypointStandIn: String { directory.path + "/entrypoint" }
+
+        init() {
+            _ = directory.write("node-secret", "the node's key")
+            _ = directory.write(
+                "runtimes/8000000000000000000000000000000000000000000000000000000000000001/local.db", "state")
+            _ = directory.write("entrypoint", "binary")
+        }
+
+        func close() {
+            listener.close()
+            directory.remove()
+        }
+
+        func probes(entrypoint: String) -> [String] {
+            [
+                "read", secret, "connect", "127.0.0.1", String(listener.port), "ptrace", "mount", "unshare",
+                "userns", "write", entrypoint, "read", otherRuntime,
+            ]
+        }
+    }
+
+    @Test("in the sandbox every escape attempt fails")
+    func sandboxedProbesFail() async throws {
+        let host = Host()
+        defer { host.close() }
+        let finished = try await run(probe(host.probes(entrypoint: "/entrypoint"), Fixtures.sandboxed))
+        let results = finished.stdout.filter { $0.hasPrefix("result ") }
+        #expect(results.allSatisfy { !$0.hasSuffix(" ok") }, "\(results)")
+        // The reasons: the files are not there, loopback is another network namespace's, the
+        // filter says EPERM, and the entrypoint is busy (it runs) or read-only.
+        let write = finished.result("write") == "errno \(EROFS)" ? EROFS : ETXTBSY
+        #expect(results == [
+            "result read errno \(ENOENT)",
+            "result connect errno \(ECONNREFUSED)",
+            "result ptrace errno \(EPERM)",
+            "result mount errno \(EPERM)",
+            "result unshare errno \(EPERM)",
+            "result userns errno \(EPERM)",
+            "result write errno \(write)",
+            "result read errno \(ENOENT)",
+        ], "\(finished.stderr)")
+        #expect(finished.exit.isSuccess)
+    }
+
+    @Test("unconfined, the same probes succeed where nothing but the sandbox stops them")
+    func unconfinedProbesSucceed() async throws {
+        let host = Host()
+        defer { host.close() }
+        let finished = try await run(probe(host.probes(entrypoint: host.entrypointStandIn), .unconfined))
+        let results = finished.stdout.filter { $0.hasPrefix("result ") }
+        #expect(results.count == 8, "\(finished.stdout) \(finished.stderr)")
+        #expect(results.filter { $0 == "result read ok" }.count == 2, "\(results)")
+        #expect(finished.result("connect") == "ok")
+        #expect(finished.result("write") == "ok")
+        if geteuid() == 0 {
+            // Root outside a sandbox may do all of these.
+            for allowed in ["ptrace", "mount", "unshare", "userns"] {
+                #expect(finished.result(allowed) == "ok", "\(allowed)")
+            }
+        }
+    }
+}
