@@ -192,12 +192,33 @@ static void probe_fork_sleep(void) {
     for (;;) pause();
 }
 
+/* Prints the signals the process starts with blocked or ignored: a runtime should inherit
+ * neither from the node. */
+static void probe_signals(void) {
+    sigset_t blocked;
+    sigprocmask(SIG_BLOCK, NULL, &blocked);
+    printf("signals blocked");
+    for (int sig = 1; sig < NSIG; sig++) if (sigismember(&blocked, sig) == 1) printf(" %d", sig);
+    printf(" ignored");
+    for (int sig = 1; sig < NSIG; sig++) {
+        struct sigaction current;
+        if (sigaction(sig, NULL, &current) == 0 && current.sa_handler == SIG_IGN) printf(" %d", sig);
+    }
+    printf("\n");
+    fflush(stdout);
+}
+
+/* Writes TEXT and a newline to descriptor FD. */
+static void probe_say(const char *fd, const char *text) {
+    dprintf(atoi(fd), "%s\n", text);
+}
+
 static void usage(void) {
     fprintf(stderr,
             "usage: sandbox-probe COMMAND...\n"
             "  fds | env | info | thread | clone3 | denied | ptrace | mount | unshare | userns\n"
             "  read PATH | cat PATH | write PATH | unix PATH | connect IPV4 PORT | exit CODE | stderr TEXT\n"
-            "  sleep | fork-sleep\n");
+            "  signals | say FD TEXT | sleep | fork-sleep\n");
 }
 
 int main(int argc, char **argv) {
@@ -215,6 +236,8 @@ int main(int argc, char **argv) {
         else if (strcmp(c, "mount") == 0) probe_mount();
         else if (strcmp(c, "unshare") == 0) probe_unshare();
         else if (strcmp(c, "userns") == 0) probe_userns();
+        else if (strcmp(c, "signals") == 0) probe_signals();
+        else if (strcmp(c, "say") == 0 && left >= 2) { probe_say(argv[i + 1], argv[i + 2]); i += 2; }
         else if (strcmp(c, "sleep") == 0) { for (;;) pause(); }
         else if (strcmp(c, "fork-sleep") == 0) probe_fork_sleep();
         else if (strcmp(c, "read") == 0 && left >= 1) probe_read(argv[++i]);
