@@ -79,6 +79,8 @@ let package = Package(
         .target(name: "RuntimeHost", dependencies: ["CSandbox", "OasisCommon", logging], swiftSettings: strict),
         // Test fixture: tries sandbox escapes and reports each attempt on stdout.
         .executableTarget(name: "sandbox-probe"),
+        // Test fixture: a Swift program on the shared Swift runtime, to run in the sandbox.
+        .executableTarget(name: "sandbox-swift-probe", swiftSettings: strict),
         .executableTarget(
             name: "kv-runtime",
             dependencies: ["RuntimeHostProtocol", "RuntimeStorage", "OasisCBOR", "OasisCommon", "ConsensusAPI", logging],
@@ -110,7 +112,7 @@ let package = Package(
             dependencies: ["RuntimeHistory", "RuntimeLocalStorage", "RuntimeTagIndexer", "ConsensusAPI", "OasisCommon"],
             swiftSettings: strict),
         .testTarget(
-            name: "RuntimeHostTests", dependencies: ["RuntimeHost", "sandbox-probe", "CSandbox", logging],
+            name: "RuntimeHostTests", dependencies: ["RuntimeHost", "sandbox-probe", "sandbox-swift-probe", "CSandbox", logging],
             swiftSettings: strict),
         .testTarget(
             name: "RuntimeHostProtocolTests",

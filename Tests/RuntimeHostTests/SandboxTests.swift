@@ -107,3 +107,14 @@ struct SandboxTests {
         #expect(error?.message.hasPrefix("sandbox: failed to resolve worker binary libraries: ") == true)
     }
 }
+
+@Suite("Swift runtimes in the sandbox")
+struct SwiftRuntimeSandboxTests {
+    @Test("a Swift program on the shared Swift runtime starts in the sandbox and runs child tasks")
+    func swiftProgram() async throws {
+        let finished = try await run(RuntimeProcessConfiguration(
+            executablePath: Fixtures.buildDirectory + "/sandbox-swift-probe", isolation: Fixtures.sandboxed))
+        #expect(finished.stdout == ["swift ok 204"], "\(finished.stderr)")
+        #expect(finished.exit.isSuccess)
+    }
+}
