@@ -57,7 +57,7 @@ enum BubblewrapCommand {
             options += ["--ro-bind", interpreter.hostPath, interpreterMountPath(interpreter.path)]
         }
         for library in libraries.libraries {
-            options += ["--ro-bind", library.hostPath, "/usr/lib/" + library.name]
+            options += ["--ro-bind", library.hostPath, libraryMountPath(library.name)]
         }
         options += ["--symlink", "/usr/lib", "/usr/lib64"]
         options += ["--seccomp", String(seccompDescriptor)]
@@ -74,6 +74,13 @@ enum BubblewrapCommand {
     /// symlink to `/usr/lib` in the sandbox, so a loader there is bound under `/usr/lib`.
     static func interpreterMountPath(_ path: String) -> String {
         path.hasPrefix("/usr/lib64/") ? "/usr/lib/" + path.dropFirst("/usr/lib64/".count) : path
+    }
+
+    /// Where a needed library goes: `/usr/lib/<name>`, which the loader searches by default
+    /// (there is no loader cache in the sandbox); a `DT_NEEDED` that is an absolute path is
+    /// opened at that path, so it is bound there.
+    static func libraryMountPath(_ name: String) -> String {
+        name.hasPrefix("/") ? name : "/usr/lib/" + name
     }
 
     /// The `--args` stream: every option NUL-terminated.

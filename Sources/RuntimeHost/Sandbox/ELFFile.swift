@@ -63,7 +63,9 @@ struct ELFFile: Sendable, Equatable {
         let phoff = is64 ? header.le(32, 8) : header.le(28, 4)
         let phentsize = Int(is64 ? header.le(54, 2) : header.le(42, 2))
         let phnum = Int(is64 ? header.le(56, 2) : header.le(44, 2))
-        guard phnum <= 4096, phentsize >= (is64 ? 56 : 32) else { throw ParseError(message: "bad program headers") }
+        guard phnum <= 4096, phentsize >= (is64 ? 56 : 32), phentsize <= 256 else {
+            throw ParseError(message: "bad program headers")
+        }
 
         struct Segment { var type: UInt32, offset: UInt64, vaddr: UInt64, filesz: UInt64 }
         var segments: [Segment] = []
