@@ -192,6 +192,12 @@ static void probe_fork_sleep(void) {
     for (;;) pause();
 }
 
+/* Checks whether a signal could be sent to PID (signal 0 sends nothing). */
+static void probe_signal(const char *pid) {
+    int rc = kill((pid_t)atoi(pid), 0);
+    report("signal", rc == 0, errno);
+}
+
 /* Prints the signals the process starts with blocked or ignored: a runtime should inherit
  * neither from the node. */
 static void probe_signals(void) {
@@ -218,7 +224,7 @@ static void usage(void) {
             "usage: sandbox-probe COMMAND...\n"
             "  fds | env | info | thread | clone3 | denied | ptrace | mount | unshare | userns\n"
             "  read PATH | cat PATH | write PATH | unix PATH | connect IPV4 PORT | exit CODE | stderr TEXT\n"
-            "  signals | say FD TEXT | sleep | fork-sleep\n");
+            "  signal PID | signals | say FD TEXT | sleep | fork-sleep\n");
 }
 
 int main(int argc, char **argv) {
@@ -237,6 +243,7 @@ int main(int argc, char **argv) {
         else if (strcmp(c, "unshare") == 0) probe_unshare();
         else if (strcmp(c, "userns") == 0) probe_userns();
         else if (strcmp(c, "signals") == 0) probe_signals();
+        else if (strcmp(c, "signal") == 0 && left >= 1) probe_signal(argv[++i]);
         else if (strcmp(c, "say") == 0 && left >= 2) { probe_say(argv[i + 1], argv[i + 2]); i += 2; }
         else if (strcmp(c, "sleep") == 0) { for (;;) pause(); }
         else if (strcmp(c, "fork-sleep") == 0) probe_fork_sleep();

@@ -36,7 +36,7 @@ struct EscapeProbeTests {
         func probes(entrypoint: String, library: String) -> [String] {
             [
                 "read", secret, "connect", "127.0.0.1", String(listener.port), "ptrace", "mount", "unshare",
-                "userns", "write", entrypoint, "write", library, "read", otherRuntime,
+                "userns", "write", entrypoint, "write", library, "read", otherRuntime, "signal", String(getpid()),
             ]
         }
     }
@@ -61,6 +61,7 @@ struct EscapeProbeTests {
             "result write errno \(ETXTBSY)",
             "result write errno \(EROFS)",
             "result read errno \(ENOENT)",
+            "result signal errno \(ESRCH)",
         ], "\(finished.stderr)")
         #expect(finished.exit.isSuccess)
     }
@@ -71,7 +72,8 @@ struct EscapeProbeTests {
         defer { host.close() }
         let finished = try await run(probe(host.probes(entrypoint: host.entrypointStandIn, library: host.libraryStandIn), .unconfined))
         let results = finished.stdout.filter { $0.hasPrefix("result ") }
-        #expect(results.count == 9, "\(finished.stdout) \(finished.stderr)")
+        #expect(results.count == 10, "\(finished.stdout) \(finished.stderr)")
+        #expect(finished.result("signal") == "ok")
         #expect(results.filter { $0 == "result read ok" }.count == 2, "\(results)")
         #expect(results.filter { $0 == "result write ok" }.count == 2, "\(results)")
         #expect(finished.result("connect") == "ok")

@@ -13,15 +13,39 @@ public struct SandboxOptions: Sendable, Hashable {
     public var bubblewrapPath: String
     /// The host name inside the sandbox.
     public var hostname: String
+    /// Whether the sandbox gets a `/proc` (of its own pid namespace).
+    public var proc: ProcFilesystem
     /// How long the preflight's trivial sandbox may take before it counts as broken.
     public var preflightTimeout: Duration
 
     /// Options for the bubblewrap binary at `bubblewrapPath`, with oasis-core's host name.
-    public init(bubblewrapPath: String, hostname: String = "oasis-core", preflightTimeout: Duration = .seconds(10)) {
+    public init(
+        bubblewrapPath: String, hostname: String = "oasis-core", proc: ProcFilesystem = .whenNeeded,
+        preflightTimeout: Duration = .seconds(10)
+    ) {
         self.bubblewrapPath = bubblewrapPath
         self.hostname = hostname
+        self.proc = proc
         self.preflightTimeout = preflightTimeout
     }
+}
+
+/// Whether a sandbox mounts `/proc`. oasis-core v21.1 never does, and runtimes written in Rust
+/// or C do not need it; but libdispatch (the Swift concurrency runtime's executor on Linux)
+/// monitors its worker threads through `/proc/<tid>/stat` and kills the process with SIGILL
+/// ("workq: registered worker exited prematurely") when that file cannot be opened.
+///
+/// The `/proc` bubblewrap mounts belongs to the sandbox's pid namespace: it lists only the
+/// sandbox's own processes. It does show host-wide read-only information (CPU, memory, kernel
+/// settings); docs/THREAT_MODEL.md weighs this.
+public enum ProcFilesystem: Sendable, Hashable {
+    /// No `/proc` (oasis-core's sandbox).
+    case never
+    /// Always mount `/proc`.
+    case always
+    /// Mount `/proc` when the runtime links libdispatch (directly or through the Swift
+    /// concurrency runtime), and not otherwise.
+    case whenNeeded
 }
 
 /// What to run, and with what (oasis-core's `process.Config`).

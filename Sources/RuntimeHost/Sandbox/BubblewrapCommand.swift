@@ -35,6 +35,11 @@ enum BubblewrapCommand {
             "--hostname", sandbox.hostname,
             "--tmpfs", "/tmp",
             "--dev", "/dev",
+        ]
+        if mountsProc(sandbox.proc, libraries: libraries) {
+            options += ["--proc", "/proc"]
+        }
+        options += [
             "--die-with-parent",
             "--new-session",
             "--chdir", "/",
@@ -68,6 +73,15 @@ enum BubblewrapCommand {
             ]
         }
         return options
+    }
+
+    /// Whether the sandbox gets `/proc` (see `ProcFilesystem`).
+    static func mountsProc(_ policy: ProcFilesystem, libraries: ResolvedLibraries) -> Bool {
+        switch policy {
+        case .never: false
+        case .always: true
+        case .whenNeeded: libraries.libraries.contains { $0.name.hasPrefix("libdispatch.so") }
+        }
     }
 
     /// Where the loader goes: the path the executable names, except that `/usr/lib64` is the
