@@ -41,11 +41,15 @@ struct EscapeProbeTests {
         }
     }
 
-    @Test("in the sandbox every escape attempt fails")
-    func sandboxedProbesFail() async throws {
+    @Test("in the sandbox every escape attempt fails, with or without /proc", arguments: [ProcFilesystem.never, .always])
+    func sandboxedProbesFail(proc: ProcFilesystem) async throws {
         let host = Host()
         defer { host.close() }
-        let finished = try await run(probe(host.probes(entrypoint: "/entrypoint", library: "/usr/lib/libc.so.6"), Fixtures.sandboxed))
+        let sandbox = ProcessIsolation.sandboxed(SandboxOptions(bubblewrapPath: Fixtures.bubblewrap, proc: proc))
+        let attempts = host.probes(entrypoint: "/entrypoint", library: "/usr/lib/libc.so.6") + [
+            "read", "/proc/\(getpid())/environ",
+        ]
+        let finished = try await run(probe(attempts, sandbox))
         let results = finished.stdout.filter { $0.hasPrefix("result ") }
         #expect(results.allSatisfy { !$0.hasSuffix(" ok") }, "\(results)")
         // The reasons: the files are not there, loopback is another network namespace's, the
@@ -62,6 +66,7 @@ struct EscapeProbeTests {
             "result write errno \(EROFS)",
             "result read errno \(ENOENT)",
             "result signal errno \(ESRCH)",
+            "result read errno \(ENOENT)",
         ], "\(finished.stderr)")
         #expect(finished.exit.isSuccess)
     }
