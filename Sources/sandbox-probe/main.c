@@ -159,6 +159,18 @@ static void probe_denied(void) {
     report("denied", rc == 0, errno);
 }
 
+/* getpid through the 32-bit entry point (int 0x80), which the filter treats as a foreign
+ * architecture. */
+static void probe_int80(void) {
+#if defined(__x86_64__)
+    long result;
+    __asm__ volatile("int $0x80" : "=a"(result) : "a"(20L) : "memory");
+    report("int80", result > 0, result < 0 ? (int)-result : 0);
+#else
+    report("int80", 0, ENOSYS);
+#endif
+}
+
 static void *thread_main(void *arg) { return arg; }
 
 static void probe_thread(void) {
@@ -222,7 +234,7 @@ static void probe_say(const char *fd, const char *text) {
 static void usage(void) {
     fprintf(stderr,
             "usage: sandbox-probe COMMAND...\n"
-            "  fds | env | info | thread | clone3 | denied | ptrace | mount | unshare | userns\n"
+            "  fds | env | info | thread | clone3 | int80 | denied | ptrace | mount | unshare | userns\n"
             "  read PATH | cat PATH | write PATH | unix PATH | connect IPV4 PORT | exit CODE | stderr TEXT\n"
             "  signal PID | signals | say FD TEXT | sleep | fork-sleep\n");
 }
@@ -237,6 +249,7 @@ int main(int argc, char **argv) {
         else if (strcmp(c, "info") == 0) probe_info();
         else if (strcmp(c, "thread") == 0) probe_thread();
         else if (strcmp(c, "clone3") == 0) probe_clone3();
+        else if (strcmp(c, "int80") == 0) probe_int80();
         else if (strcmp(c, "denied") == 0) probe_denied();
         else if (strcmp(c, "ptrace") == 0) probe_ptrace();
         else if (strcmp(c, "mount") == 0) probe_mount();

@@ -82,6 +82,18 @@ struct SandboxTests {
         #expect(finished.result("thread") == "ok")
     }
 
+    #if arch(x86_64)
+    @Test("a system call through the 32-bit entry point kills the runtime with SIGSYS in the sandbox only")
+    func foreignArchitecture() async throws {
+        let outside = try await run(probe(["int80"], .unconfined))
+        #expect(outside.result("int80") == "ok")
+        let inside = try await run(probe(["int80"], Fixtures.sandboxed))
+        #expect(inside.result("int80") == nil)
+        // bubblewrap reports a child killed by a signal as exit code 128 + signal.
+        #expect(inside.exit == .exited(code: 128 + SIGSYS))
+    }
+    #endif
+
     @Test("killing a sandboxed runtime kills bubblewrap and everything in the sandbox")
     func killSandbox() async throws {
         let process = try await RuntimeProcess.spawn(probe(["fork-sleep"], Fixtures.sandboxed))

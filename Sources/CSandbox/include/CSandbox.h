@@ -75,7 +75,8 @@ int csb_pidfd_reap(int pidfd, int *exited, int *status);
  *  - `clone` allowed only when its flags create no namespace (CLONE_NEWNS, NEWUTS, NEWIPC,
  *    NEWUSER, NEWPID, NEWNET, NEWCGROUP);
  *  - `clone3` fails with ENOSYS, so a C library falls back to `clone` (EPERM would be fatal);
- *  - system calls of a foreign architecture (e.g. the 32-bit ABI) kill the process.
+ *  - system calls of a foreign architecture (e.g. the 32-bit ABI) kill the calling thread
+ *    (libseccomp's default bad-architecture action).
  * The program is written in full before returning; `fd` is left open.
  */
 int csb_seccomp_export_bpf(int fd);
