@@ -8,9 +8,9 @@
  */
 #define _GNU_SOURCE
 #include "CSandbox.h"
+#include "memfd.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <stdint.h>
@@ -98,11 +98,9 @@ int csb_seccomp_memfd(void) {
     int fd = memfd_create("oasis-seccomp", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (fd < 0) return -errno;
     int rc = csb_seccomp_export_bpf(fd);
-    if (rc == 0 && lseek(fd, 0, SEEK_SET) < 0) rc = -errno;
-    if (rc == 0 && fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) rc = -errno;
     if (rc != 0) {
         close(fd);
         return rc;
     }
-    return fd;
+    return csb_memfd_seal(fd);
 }

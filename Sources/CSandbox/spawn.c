@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include "CSandbox.h"
+#include "memfd.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -296,11 +297,19 @@ int csb_memfd_with_contents(const char *name, const void *buf, size_t len) {
     int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (fd < 0) return -errno;
     int rc = len > 0 ? csb_write_all(fd, buf, len) : 0;
-    if (rc == 0 && lseek(fd, 0, SEEK_SET) < 0) rc = -errno;
-    if (rc == 0 && fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) rc = -errno;
     if (rc != 0) {
         close(fd);
         return rc;
+    }
+    return csb_memfd_seal(fd);
+}
+
+int csb_memfd_seal(int fd) {
+    if (lseek(fd, 0, SEEK_SET) < 0 ||
+        fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
+        int err = errno;
+        close(fd);
+        return -err;
     }
     return fd;
 }

@@ -22,8 +22,9 @@ struct PreflightTests {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         let pidFile = directory.path + "/pid"
-        let bwrap = directory.write(
-            "bwrap", "#!/bin/sh\necho $$ > \(pidFile)\necho 'bwrap: No permissions to create new namespace' >&2\nexit 1\n")
+        let script =
+            "#!/bin/sh\necho $$ > \(pidFile)\necho 'bwrap: No permissions to create new namespace' >&2\nexit 1\n"
+        let bwrap = directory.write("bwrap", script)
         chmod(bwrap, 0o755)
         let error = await #expect(throws: RuntimeProcessError.self) {
             try await RuntimeProcess.spawn(probe(["info"], .sandboxed(SandboxOptions(bubblewrapPath: bwrap))))
@@ -33,7 +34,7 @@ struct PreflightTests {
             + "and a seccomp filter (process terminated with exit code 1: bwrap: No permissions to create new "
             + "namespace); allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1), "
             + "or run with --runtime.provisioner unconfined --debug.dont_blame_oasis")
-        let pid = try #require(Int32(readText(pidFile).trimmingCharacters(in: .whitespacesAndNewlines)))
+        let pid = try #require(Int32((readFile(pidFile) ?? "").filter { !$0.isWhitespace }))
         #expect(isGone(pid))
         // The cached result answers the second start the same way, without running anything.
         unlink(pidFile)
@@ -56,8 +57,9 @@ struct PreflightTests {
             try await RuntimeProcess.spawn(probe(["info"], .sandboxed(options)))
         }
         #expect(error?.code == .preflightFailed)
-        #expect(error?.message.hasPrefix("sandbox preflight failed: \(bwrap) did not finish a trivial sandbox") == true)
-        let pid = try #require(Int32(readText(pidFile).trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(
+            error?.message.hasPrefix("sandbox preflight failed: \(bwrap) did not finish a trivial sandbox") == true)
+        let pid = try #require(Int32((readFile(pidFile) ?? "").filter { !$0.isWhitespace }))
         #expect(isGone(pid))
     }
 
@@ -66,20 +68,3 @@ struct PreflightTests {
         try await SandboxPreflight.check(SandboxOptions(bubblewrapPath: Fixtures.bubblewrap))
     }
 }
-
-private func readText(_ path: String) -> String {
-    let fd = open(path, O_RDONLY)
-    guard fd >= 0 else { return "" }
-    defer { close(fd) }
-    var buffer = [UInt8](repeating: 0, count: 256)
-    let count = read(fd, &buffer, buffer.count)
-    return count > 0 ? String(decoding: buffer[..<count], as: UTF8.self) : ""
-}
-
-extension String {
-    fileprivate func trimmingCharacters(in set: CharacterSetLike) -> String {
-        String(drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
-    }
-}
-
-enum CharacterSetLike { case whitespacesAndNewlines }

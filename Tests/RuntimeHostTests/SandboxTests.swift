@@ -129,7 +129,8 @@ struct SwiftRuntimeSandboxTests {
         // Without /proc, libdispatch's worker monitor killed this program in about one run in
         // four; several runs make a regression visible.
         for _ in 0..<8 {
-            let finished = try await run(RuntimeProcessConfiguration(executablePath: Self.program, isolation: Fixtures.sandboxed))
+            let finished = try await run(
+                RuntimeProcessConfiguration(executablePath: Self.program, isolation: Fixtures.sandboxed))
             #expect(finished.stdout == ["swift ok 204 proc=1"], "\(finished.stderr)")
             #expect(finished.exit.isSuccess)
         }

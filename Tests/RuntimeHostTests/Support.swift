@@ -116,16 +116,20 @@ func probe(_ arguments: [String], _ isolation: ProcessIsolation, socket: String?
         executablePath: Fixtures.probe, arguments: arguments, isolation: isolation, hostSocketPath: socket)
 }
 
+/// The first 64 KiB of a (small) file as text, or nil if it cannot be read.
+func readFile(_ path: String) -> String? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+    let count = read(fd, &buffer, buffer.count)
+    return count >= 0 ? String(decoding: buffer[..<count], as: UTF8.self) : nil
+}
+
 /// True when `pid` no longer runs (gone, or a zombie waiting for its reaper).
 func isGone(_ pid: Int32) -> Bool {
     if kill(pid, 0) != 0 && errno == ESRCH { return true }
-    let fd = open("/proc/\(pid)/stat", O_RDONLY)
-    guard fd >= 0 else { return true }
-    defer { close(fd) }
-    var buffer = [UInt8](repeating: 0, count: 512)
-    let count = read(fd, &buffer, buffer.count)
-    guard count > 0 else { return true }
-    let text = String(decoding: buffer[..<count], as: UTF8.self)
+    guard let text = readFile("/proc/\(pid)/stat"), !text.isEmpty else { return true }
     guard let close = text.lastIndex(of: ")") else { return false }
     let state = text[text.index(after: close)...].trimmingPrefix(" ").first
     return state == "Z" || state == "X"

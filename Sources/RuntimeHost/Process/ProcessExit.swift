@@ -7,6 +7,9 @@ public enum ProcessExit: Sendable, Hashable, CustomStringConvertible {
     case exited(code: Int32)
     /// The process was terminated by this signal number.
     case signaled(signal: Int32)
+    /// The process is gone but could not be reaped here (errno of the wait), so how it ended
+    /// is unknown; happens only if something else in the node reaps children.
+    case waitFailed(errno: Int32)
 
     /// True for exit code 0, which oasis-core reports as "no error".
     public var isSuccess: Bool { self == .exited(code: 0) }
@@ -17,6 +20,7 @@ public enum ProcessExit: Sendable, Hashable, CustomStringConvertible {
         case .exited(code: 0): return nil
         case .exited(let code): return "process terminated with exit code \(code)"
         case .signaled(let signal): return "process died due to signal \(Self.signalName(signal))"
+        case .waitFailed(let code): return "failed to wait for the process: \(errnoText(code))"
         }
     }
 

@@ -211,9 +211,12 @@ public final class RuntimeProcess: Sendable {
                 stillRunning = true
                 return []
             }
-            // A failed wait (someone else reaped the child) cannot say how it ended; report it
-            // as a signal-less failure rather than success.
-            state.status = result < 0 ? .exited(code: -1) : (exited != 0 ? .exited(code: code) : .signaled(signal: code))
+            if result < 0 {
+                // Someone else reaped the child (SIGCHLD ignored, or a stray waitpid(-1)).
+                state.status = .waitFailed(errno: -result)
+            } else {
+                state.status = exited != 0 ? .exited(code: code) : .signaled(signal: code)
+            }
             closeDescriptor(pidfd)
             defer { state.waiters.removeAll() }
             return Array(state.waiters.values)

@@ -53,8 +53,8 @@ public enum SandboxPreflight {
             return failed("\(path) is not an executable file (apt-get install bubblewrap, \(unconfinedHint))")
         }
         guard let trivial = trivialBinaries.first(where: { access($0, X_OK) == 0 }) else {
-            return failed(
-                "no \(trivialBinaries.joined(separator: " or ")) to run a test sandbox with (apt-get install coreutils)")
+            let candidates = trivialBinaries.joined(separator: " or ")
+            return failed("no \(candidates) to run a test sandbox with (apt-get install coreutils)")
         }
 
         let process: RuntimeProcess
