@@ -49,10 +49,13 @@ struct SandboxTests {
         #expect(finished.exit.isSuccess, "stderr: \(finished.stderr)")
     }
 
-    @Test("inside the sandbox: host name oasis-core, no /proc, writable /tmp, working directory /")
+    @Test("inside the sandbox: host name oasis-core, no /proc, writable /tmp, working directory /, no network")
     func sandboxShape() async throws {
-        let finished = try await run(probe(["info"], Fixtures.sandboxed))
-        #expect(finished.stdout == ["info hostname=oasis-core cwd=/ proc=0 tmp-writable=1"], "\(finished.stderr)")
+        // 192.0.2.1 is TEST-NET-1: outside a sandbox this would wait for a route's answer.
+        let finished = try await run(probe(["info", "connect", "192.0.2.1", "80"], Fixtures.sandboxed))
+        #expect(finished.stdout == [
+            "info hostname=oasis-core cwd=/ proc=0 tmp-writable=1", "result connect errno \(ENETUNREACH)",
+        ], "\(finished.stderr)")
     }
 
     @Test("sandboxed bind data reaches the runtime through --ro-bind-data")
