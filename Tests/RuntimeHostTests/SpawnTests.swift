@@ -52,6 +52,11 @@ struct SpawnTests {
         defer { signal(SIGUSR2, previous) }
         let finished = try await run(probe(["signals"], .unconfined))
         #expect(finished.stdout == ["signals blocked ignored"])
+        // The vfork child reset its own copy of the dispositions, not the node's.
+        var current = sigaction()
+        #expect(sigaction(SIGUSR2, nil, &current) == 0)
+        let handler = unsafeBitCast(current.__sigaction_handler.sa_handler, to: Int.self)
+        #expect(handler == unsafeBitCast(SIG_IGN, to: Int.self))
     }
 
     @Test("the seccomp program exports as BPF instructions")
