@@ -11,7 +11,9 @@ import Synchronization
 /// Each stream can be iterated once; a second iterator ends immediately. Lines longer than
 /// 64 KiB are split. Bytes that are not UTF-8 are replaced by U+FFFD.
 public struct OutputLines: AsyncSequence, Sendable {
+    /// One line, without its newline.
     public typealias Element = String
+    /// Reading never throws: errors and cancellation end the sequence.
     public typealias Failure = Never
 
     let reader: PipeReader
@@ -26,6 +28,7 @@ public struct OutputLines: AsyncSequence, Sendable {
         }
     }
 
+    /// The stream's one iterator; any later iterator ends at once.
     public func makeAsyncIterator() -> AsyncIterator {
         AsyncIterator(reader: reader.claim() ? reader : nil)
     }

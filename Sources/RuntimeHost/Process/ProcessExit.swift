@@ -24,6 +24,7 @@ public enum ProcessExit: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// `errorText`, or `process exited successfully`.
     public var description: String { errorText ?? "process exited successfully" }
 
     /// Go's names for the Linux signals (`syscall.Signal.String()`), so logs match oasis-core's.

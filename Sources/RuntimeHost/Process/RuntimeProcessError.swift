@@ -7,6 +7,7 @@ public struct RuntimeProcessError: Error, Hashable, Sendable, CustomStringConver
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private let name: String
         private init(_ name: String) { self.name = name }
+        /// The code's name, e.g. `preflightFailed`.
         public var description: String { name }
 
         /// Launching the executable failed (missing binary, no permission, out of resources).
@@ -30,5 +31,6 @@ public struct RuntimeProcessError: Error, Hashable, Sendable, CustomStringConver
         self.message = message
     }
 
+    /// The message.
     public var description: String { message }
 }
