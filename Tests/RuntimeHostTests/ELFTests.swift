@@ -1,3 +1,4 @@
+import Glibc
 @testable import RuntimeHost
 import Testing
 
@@ -47,5 +48,40 @@ struct ELFTests {
         _ = directory.write("conf.d/a.conf", "# comment\n/opt/a # trailing\n")
         let main = directory.write("ld.so.conf", "include \(directory.path)/conf.d/*.conf\n/opt/main\n")
         #expect(LibraryResolver.loaderConfiguration(path: main, depth: 0) == ["/opt/a", "/opt/b", "/opt/main"])
+    }
+
+    @Test("a resolution is reused while the binary is the same file, and redone when it changes")
+    func resolutionCache() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let copy = directory.path + "/runtime"
+        #expect(copyFile(Fixtures.probe, to: copy))
+        let first = try LibraryResolver.resolveForSandbox(executable: copy)
+        let identity = LibraryResolver.FileIdentity(path: copy)
+        #expect(LibraryResolver.cachedResolution(executable: copy, identity: identity) == first)
+        #expect(try LibraryResolver.resolveForSandbox(executable: copy) == first)
+        // Replace the binary: a new inode, so the cached answer no longer applies.
+        #expect(copyFile("/bin/cat", to: copy + ".new") && rename(copy + ".new", copy) == 0)
+        let replaced = LibraryResolver.FileIdentity(path: copy)
+        #expect(LibraryResolver.cachedResolution(executable: copy, identity: replaced) == nil)
+        let second = try LibraryResolver.resolveForSandbox(executable: copy)
+        #expect(second == (try LibraryResolver.host().resolve(executable: "/bin/cat")))
+    }
+}
+
+/// Copies a file with its mode (bounded size: test binaries).
+private func copyFile(_ source: String, to destination: String) -> Bool {
+    let input = open(source, O_RDONLY | O_CLOEXEC)
+    guard input >= 0 else { return false }
+    defer { close(input) }
+    let output = open(destination, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
+    guard output >= 0 else { return false }
+    defer { close(output) }
+    var buffer = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let count = read(input, &buffer, buffer.count)
+        if count < 0 { return false }
+        if count == 0 { return true }
+        guard write(output, buffer, count) == count else { return false }
     }
 }

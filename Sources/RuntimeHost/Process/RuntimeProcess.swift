@@ -69,7 +69,7 @@ public final class RuntimeProcess: Sendable {
     {
         let libraries: ResolvedLibraries
         do {
-            libraries = try LibraryResolver.host().resolve(executable: configuration.executablePath)
+            libraries = try LibraryResolver.resolveForSandbox(executable: configuration.executablePath)
         } catch {
             throw RuntimeProcessError(
                 .sandboxSetupFailed, "sandbox: failed to resolve worker binary libraries: \(error.message)")

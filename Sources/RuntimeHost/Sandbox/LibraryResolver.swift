@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 
 /// The shared objects a dynamically linked executable needs, found on the host the way the
 /// dynamic loader would find them, so they can be bound into an otherwise empty sandbox.
@@ -45,6 +46,50 @@ struct LibraryResolver: Sendable {
     struct Failure: Error, Equatable, CustomStringConvertible {
         var message: String
         var description: String { message }
+    }
+
+    /// Resolves `executable` with the host's configuration, reusing an earlier answer while
+    /// the executable is the same file (device, inode, size, modification time) and every
+    /// library and loader it names still exists. Resolution reads a few dozen ELF headers and
+    /// the loader configuration, a noticeable part of a sandboxed start.
+    static func resolveForSandbox(executable: String) throws(Failure) -> ResolvedLibraries {
+        guard let identity = FileIdentity(path: executable) else {
+            return try host().resolve(executable: executable)  // fails, naming the problem
+        }
+        if let cached = cachedResolution(executable: executable, identity: identity) { return cached }
+        let resolved = try host().resolve(executable: executable)
+        cache.withLock { $0[executable] = (identity, resolved) }
+        return resolved
+    }
+
+    /// The cached resolution of `executable`, if it is still valid.
+    static func cachedResolution(executable: String, identity: FileIdentity?) -> ResolvedLibraries? {
+        guard let identity, let (cachedIdentity, resolved) = cache.withLock({ $0[executable] }),
+            cachedIdentity == identity
+        else { return nil }
+        let paths = resolved.libraries.map(\.hostPath) + (resolved.interpreter.map { [$0.hostPath] } ?? [])
+        return paths.allSatisfy { access($0, F_OK) == 0 } ? resolved : nil
+    }
+
+    private static let cache = Mutex<[String: (FileIdentity, ResolvedLibraries)]>([:])
+
+    /// Which file a path names, and which version of it.
+    struct FileIdentity: Hashable, Sendable {
+        var device: UInt64
+        var inode: UInt64
+        var size: Int64
+        var modified: Int64
+        var modifiedNanoseconds: Int64
+
+        init?(path: String) {
+            var info = stat()
+            guard stat(path, &info) == 0 else { return nil }
+            device = UInt64(info.st_dev)
+            inode = UInt64(info.st_ino)
+            size = Int64(info.st_size)
+            modified = Int64(info.st_mtim.tv_sec)
+            modifiedNanoseconds = Int64(info.st_mtim.tv_nsec)
+        }
     }
 
     /// Resolves every library `executable` needs, transitively.
