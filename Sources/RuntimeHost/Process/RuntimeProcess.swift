@@ -87,10 +87,16 @@ public final class RuntimeProcess: Sendable {
                 .sandboxSetupFailed, "sandbox: error while sending args to sandbox: \(errnoText(-argumentsFD))")
         }
         descriptors.append(argumentsFD)
-        let seccompFD = csb_seccomp_memfd()
+        let program: [UInt8]
+        switch SeccompProgram.bytes {
+        case .success(let bytes): program = bytes
+        case .failure(let error):
+            throw RuntimeProcessError(.sandboxSetupFailed, "sandbox: error while generating seccomp policy: \(error)")
+        }
+        let seccompFD = csb_memfd_with_contents("oasis-seccomp", program, program.count)
         guard seccompFD >= 0 else {
             throw RuntimeProcessError(
-                .sandboxSetupFailed, "sandbox: error while generating seccomp policy: \(errnoText(-seccompFD))")
+                .sandboxSetupFailed, "sandbox: error while sending SECCOMP policy to sandbox: \(errnoText(-seccompFD))")
         }
         descriptors.append(seccompFD)
         for path in BubblewrapCommand.dataPaths(configuration) {
