@@ -1,6 +1,6 @@
 import Glibc
 import Logging
-import RuntimeHost
+@testable import RuntimeHost
 import Synchronization
 import Testing
 
@@ -77,17 +77,7 @@ struct Finished {
 func bounded<T: Sendable>(
     _ process: RuntimeProcess, seconds: Int = 60, _ body: @escaping @Sendable () async -> T
 ) async throws -> T {
-    let outcome: T? = await withTaskGroup(of: T?.self) { group in
-        group.addTask { await body() }
-        group.addTask {
-            try? await Task.sleep(for: .seconds(seconds))
-            return nil
-        }
-        let first = await group.next() ?? nil
-        group.cancelAll()
-        return first
-    }
-    guard let outcome else {
+    guard let outcome = await withDeadline(.seconds(seconds), { await body() }) else {
         await process.kill()
         throw TimedOut()
     }

@@ -65,17 +65,7 @@ public enum SandboxPreflight {
             return failed("\(path) could not be started (\(error.message); \(unconfinedHint))")
         }
 
-        // Wait for the trivial sandbox, at most `preflightTimeout`; the winner cancels the other.
-        let status: ProcessExit? = await withTaskGroup(of: ProcessExit?.self) { group in
-            group.addTask { try? await process.waitForExit() }
-            group.addTask {
-                try? await Task.sleep(for: options.preflightTimeout)
-                return nil
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first
-        }
+        let status = await withDeadline(options.preflightTimeout) { try? await process.waitForExit() }
         guard let status else {
             await process.kill()
             return failed(
