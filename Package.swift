@@ -78,7 +78,7 @@ let package = Package(
         .target(name: "CSandbox", linkerSettings: [.linkedLibrary("seccomp")]),
         .target(name: "RuntimeHost", dependencies: ["CSandbox", "OasisCommon", logging], swiftSettings: strict),
         // Test fixture: tries sandbox escapes and reports each attempt on stdout.
-        .executableTarget(name: "sandbox-probe"),
+        .executableTarget(name: "sandbox-probe", dependencies: ["CSandbox"]),
         // Test fixture: a Swift program on the shared Swift runtime, to run in the sandbox.
         .executableTarget(name: "sandbox-swift-probe", swiftSettings: strict),
         .executableTarget(

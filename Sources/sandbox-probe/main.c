@@ -30,6 +30,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "CSandbox.h"
+
 extern char **environ;
 
 static void report(const char *probe, int ok, int err) {
@@ -231,12 +233,43 @@ static void probe_say(const char *fd, const char *text) {
     dprintf(atoi(fd), "%s\n", text);
 }
 
+static pid_t orphan_pid;
+
+static void *orphan_spawner(void *unused) {
+    (void)unused;
+    char *argv[] = {"sleep", "1000", NULL};
+    char *envp[] = {NULL};
+    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    int map[] = {devnull, 0, devnull, 1, devnull, 2};
+    int rc = csb_spawn("/bin/sleep", argv, envp, map, 3, CSB_SPAWN_DIE_WITH_PARENT, &orphan_pid);
+    close(devnull);
+    if (rc != 0) orphan_pid = -1;
+    return NULL;
+}
+
+/* Spawns `sleep` with CSB_SPAWN_DIE_WITH_PARENT from a thread that then exits, reports whether
+ * the child outlived that thread (watching it for half a second), and returns: the caller
+ * checks that the child dies with this process. */
+static void probe_orphan(void) {
+    pthread_t thread;
+    pthread_create(&thread, NULL, orphan_spawner, NULL);
+    pthread_join(thread, NULL);
+    if (orphan_pid <= 0) { report("orphan", 0, EINVAL); return; }
+    int alive = 1;
+    for (int i = 0; i < 50 && alive; i++) {
+        alive = waitpid(orphan_pid, NULL, WNOHANG) == 0;
+        usleep(10000);
+    }
+    printf("orphan %d alive-after-thread=%d\n", (int)orphan_pid, alive);
+    fflush(stdout);
+}
+
 static void usage(void) {
     fprintf(stderr,
             "usage: sandbox-probe COMMAND...\n"
             "  fds | env | info | thread | clone3 | int80 | denied | ptrace | mount | unshare | userns\n"
             "  read PATH | cat PATH | write PATH | unix PATH | connect IPV4 PORT | exit CODE | stderr TEXT\n"
-            "  signal PID | signals | say FD TEXT | sleep | fork-sleep\n");
+            "  signal PID | signals | say FD TEXT | orphan | sleep | fork-sleep\n");
 }
 
 int main(int argc, char **argv) {
@@ -256,6 +289,7 @@ int main(int argc, char **argv) {
         else if (strcmp(c, "unshare") == 0) probe_unshare();
         else if (strcmp(c, "userns") == 0) probe_userns();
         else if (strcmp(c, "signals") == 0) probe_signals();
+        else if (strcmp(c, "orphan") == 0) probe_orphan();
         else if (strcmp(c, "signal") == 0 && left >= 1) probe_signal(argv[++i]);
         else if (strcmp(c, "say") == 0 && left >= 2) { probe_say(argv[i + 1], argv[i + 2]); i += 2; }
         else if (strcmp(c, "sleep") == 0) { for (;;) pause(); }

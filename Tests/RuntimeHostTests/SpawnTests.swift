@@ -59,6 +59,16 @@ struct SpawnTests {
         #expect(handler == unsafeBitCast(SIG_IGN, to: Int.self))
     }
 
+    @Test("a child spawned to die with its parent outlives the spawning thread and dies with the process")
+    func dieWithParent() async throws {
+        let finished = try await run(probe(["orphan"], .unconfined))
+        let line = try #require(finished.stdout.first { $0.hasPrefix("orphan ") }, "\(finished.stdout)")
+        let fields = line.split(separator: " ")
+        let pid = try #require(Int32(fields[1]))
+        #expect(fields.last == "alive-after-thread=1")
+        #expect(await waitUntilGone(pid))
+    }
+
     @Test("the seccomp program exports as BPF instructions")
     func seccompExport() {
         let fd = csb_seccomp_memfd()
