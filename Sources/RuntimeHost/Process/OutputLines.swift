@@ -76,13 +76,12 @@ final class PipeReader: Sendable {
         }
     }
 
+    /// What one non-blocking step of reading found.
     enum Step { case line(String), end, wait }
 
-    /// One step of reading without ever waiting.
-    func readStepForDrain() -> Step { readStep() }
-
-    /// Returns a buffered line if there is one, otherwise reads once without blocking.
-    private func readStep() -> Step {
+    /// Returns a buffered line if there is one, otherwise reads without blocking until a line,
+    /// end of file, or an empty pipe (`wait`).
+    func readStep() -> Step {
         state.withLock { state in
             while true {
                 if let newline = state.buffer.firstIndex(of: UInt8(ascii: "\n")) {
@@ -123,7 +122,7 @@ extension PipeReader {
     func availableLines(limit: Int) -> [String] {
         _ = claim()
         var lines: [String] = []
-        while lines.count < limit, case .line(let line) = readStepForDrain() { lines.append(line) }
+        while lines.count < limit, case .line(let line) = readStep() { lines.append(line) }
         return lines
     }
 }
