@@ -80,6 +80,13 @@ let package = Package(
                 "OasisCBOR", "OasisCommon", "ConsensusAPI", "RuntimeStorage", nioCore, nioPosix, logging, metrics,
             ],
             swiftSettings: strict),
+        // Hosting runtimes: processes, the bubblewrap + seccomp sandbox.
+        .target(name: "CSandbox", linkerSettings: [.linkedLibrary("seccomp")]),
+        .target(name: "RuntimeHost", dependencies: ["CSandbox", "OasisCommon", logging], swiftSettings: strict),
+        // Test fixture: tries sandbox escapes and reports each attempt on stdout.
+        .executableTarget(name: "sandbox-probe", dependencies: ["CSandbox"]),
+        // Test fixture: a Swift program on the shared Swift runtime, to run in the sandbox.
+        .executableTarget(name: "sandbox-swift-probe", swiftSettings: strict),
         .executableTarget(
             name: "kv-runtime",
             dependencies: ["RuntimeHostProtocol", "RuntimeStorage", "OasisCBOR", "OasisCommon", "ConsensusAPI", logging],
@@ -116,6 +123,9 @@ let package = Package(
                 "RuntimeHistory", "RuntimeLocalStorage", "RuntimeTagIndexer", "RuntimeStorage", "RuntimeSQLite",
                 "ConsensusAPI", "OasisCommon", "OasisCBOR", "history-crash-writer", grdb, logging, lifecycle,
             ],
+            swiftSettings: strict),
+        .testTarget(
+            name: "RuntimeHostTests", dependencies: ["RuntimeHost", "sandbox-probe", "sandbox-swift-probe", "CSandbox", logging],
             swiftSettings: strict),
         .testTarget(
             name: "RuntimeHostProtocolTests",

@@ -1,0 +1,70 @@
+import Glibc
+import RuntimeHost
+import Testing
+
+@Suite("Sandbox preflight")
+struct PreflightTests {
+    @Test("a missing bubblewrap binary fails a sandboxed start with one sentence naming it and the fix")
+    func missingBinary() async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let bwrap = directory.path + "/bwrap"
+        let error = await #expect(throws: RuntimeProcessError.self) {
+            try await RuntimeProcess.spawn(probe(["info"], .sandboxed(SandboxOptions(bubblewrapPath: bwrap))))
+        }
+        #expect(error?.code == .preflightFailed)
+        #expect(error?.message == "sandbox preflight failed: \(bwrap) not found (apt-get install bubblewrap, "
+            + "or run with --runtime.provisioner unconfined --debug.dont_blame_oasis)")
+    }
+
+    @Test("a bubblewrap that cannot build a sandbox fails the start with one sentence, and leaves no process")
+    func brokenBinary() async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let pidFile = directory.path + "/pid"
+        let script =
+            "#!/bin/sh\necho $$ > \(pidFile)\necho 'bwrap: No permissions to create new namespace' >&2\nexit 1\n"
+        let bwrap = directory.write("bwrap", script)
+        chmod(bwrap, 0o755)
+        let error = await #expect(throws: RuntimeProcessError.self) {
+            try await RuntimeProcess.spawn(probe(["info"], .sandboxed(SandboxOptions(bubblewrapPath: bwrap))))
+        }
+        #expect(error?.code == .preflightFailed)
+        #expect(error?.message == "sandbox preflight failed: \(bwrap) could not run a sandbox with user namespaces "
+            + "and a seccomp filter (process terminated with exit code 1: bwrap: No permissions to create new "
+            + "namespace); allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1), "
+            + "or run with --runtime.provisioner unconfined --debug.dont_blame_oasis")
+        let pid = try #require(Int32((readFile(pidFile) ?? "").filter { !$0.isWhitespace }))
+        #expect(isGone(pid))
+        // The cached result answers the second start the same way, without running anything.
+        unlink(pidFile)
+        let again = await #expect(throws: RuntimeProcessError.self) {
+            try await RuntimeProcess.spawn(probe(["info"], .sandboxed(SandboxOptions(bubblewrapPath: bwrap))))
+        }
+        #expect(again == error)
+        #expect(access(pidFile, F_OK) != 0)
+    }
+
+    @Test("a bubblewrap that hangs is killed at the preflight's timeout, and leaves no process")
+    func hangingBinary() async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let pidFile = directory.path + "/pid"
+        let bwrap = directory.write("bwrap", "#!/bin/sh\necho $$ > \(pidFile)\nexec sleep 1000\n")
+        chmod(bwrap, 0o755)
+        let options = SandboxOptions(bubblewrapPath: bwrap, preflightTimeout: .milliseconds(500))
+        let error = await #expect(throws: RuntimeProcessError.self) {
+            try await RuntimeProcess.spawn(probe(["info"], .sandboxed(options)))
+        }
+        #expect(error?.code == .preflightFailed)
+        #expect(
+            error?.message.hasPrefix("sandbox preflight failed: \(bwrap) did not finish a trivial sandbox") == true)
+        let pid = try #require(Int32((readFile(pidFile) ?? "").filter { !$0.isWhitespace }))
+        #expect(isGone(pid))
+    }
+
+    @Test("the system bubblewrap passes the preflight")
+    func workingBinary() async throws {
+        try await SandboxPreflight.check(SandboxOptions(bubblewrapPath: Fixtures.bubblewrap))
+    }
+}
