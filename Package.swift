@@ -72,6 +72,7 @@ let package = Package(
             name: "RuntimeHostProtocol",
             dependencies: [
                 "OasisCBOR", "OasisCommon", "ConsensusAPI", "RuntimeStorage", nioCore, nioPosix, logging, metrics,
+                lifecycle,
             ],
             swiftSettings: strict),
         .executableTarget(
