@@ -75,9 +75,12 @@ public final class ConnectionListener: Sendable {
         } onCancel: { [slot] in
             slot.giveUp(with: CancellationError())
         }
-        server.close(promise: nil)
-        return try await Connection.wrapping(
+        // `wrapping` returns once the channel is active. Only then may the server close: the
+        // bootstrap closes a child whose server closed while the child was being set up.
+        let connection = try await Connection.wrapping(
             channel: channel, handler: handler, configuration: configuration, logger: logger)
+        server.close(promise: nil)
+        return connection
     }
 
     /// Stops listening. A connection already accepted is not affected.

@@ -77,8 +77,8 @@ public final class Connection: Sendable, Service {
         var transportOpen = true
         /// Why the transport ended (the first reason recorded wins).
         var closeReason: String?
-        /// `close()` was called while the transport was still open.
-        var closedLocally = false
+        /// `close()` was called: from then on calls fail with not-ready, as in v21.1.
+        var closeCalled = false
         var running = false
     }
 
@@ -111,10 +111,20 @@ public final class Connection: Sendable, Service {
     ) async throws -> Connection {
         let connection = Connection(channel: channel, handler: handler, configuration: configuration, logger: logger)
         let recorder = connection.metrics.frameSizeRead
-        try await channel.eventLoop.submit {
-            let decoder = FrameDecoder(onFrame: { recorder.record($0) })
-            try channel.pipeline.syncOperations.addHandlers(
-                ByteToMessageHandler(decoder), ConnectionHandler(connection: connection))
+        // An accepted channel may still be on its way to registration; writes before it is
+        // active would fail, so wait for that too.
+        try await channel.eventLoop.flatSubmit {
+            do {
+                let decoder = FrameDecoder(onFrame: { recorder.record($0) })
+                try channel.pipeline.syncOperations.addHandlers(
+                    ByteToMessageHandler(decoder), ConnectionHandler(connection: connection))
+                if channel.isActive { return channel.eventLoop.makeSucceededVoidFuture() }
+                let active = channel.eventLoop.makePromise(of: Void.self)
+                try channel.pipeline.syncOperations.addHandler(ActivationHandler(active: active), position: .first)
+                return active.futureResult
+            } catch {
+                return channel.eventLoop.makeFailedFuture(error)
+            }
         }.get()
         channel.closeFuture.whenComplete { _ in connection.transportDidClose() }
         return connection
@@ -201,7 +211,8 @@ public final class Connection: Sendable, Service {
 
     private func closeTransport() {
         core.withLock { core in
-            if core.transportOpen { core.closedLocally = true }
+            core.closeCalled = true
+            if core.transportOpen && core.closeReason == nil { core.closeReason = "closed locally" }
             switch core.state {
             case .initializing, .ready: core.state = .closed
             case .uninitialized, .closed: break
@@ -282,7 +293,7 @@ public final class Connection: Sendable, Service {
             switch core.state {
             case .ready: break
             case .initializing where !requireReady: break
-            case .closed where !core.closedLocally:
+            case .closed where !core.closeCalled:
                 throw ConnectionError.closed(reason: core.closeReason ?? "peer closed the connection")
             default:
                 throw RHPErrors.notReady
@@ -380,7 +391,7 @@ public final class Connection: Sendable, Service {
     private func transportDidClose() {
         let (waiting, reason) = core.withLock { core -> ([CheckedContinuation<Body, any Error>], String) in
             core.transportOpen = false
-            let reason = core.closeReason ?? (core.closedLocally ? "closed locally" : "peer closed the connection")
+            let reason = core.closeReason ?? "peer closed the connection"
             core.closeReason = reason
             switch core.state {
             case .initializing, .ready: core.state = .closed
@@ -433,7 +444,8 @@ public final class Connection: Sendable, Service {
         } onGracefulShutdown: {
             self.closeTransport()
         }
-        await close()
+        // Cancelled (rather than ended by the transport): close, as the owner wants us gone.
+        if core.withLock({ $0.transportOpen }) { await close() }
     }
 
     private func serve(_ request: Message) async {
@@ -473,6 +485,35 @@ public final class Connection: Sendable, Service {
 private struct ResponseNotSendable: Error, CustomStringConvertible {
     let underlying: String
     var description: String { "rhp: cannot send response: \(underlying)" }
+}
+
+/// Completes a promise when the channel becomes active (or fails it if the channel goes away
+/// first). Lives on the event loop.
+final class ActivationHandler: ChannelInboundHandler {
+    typealias InboundIn = Any
+
+    private var active: EventLoopPromise<Void>?
+
+    init(active: EventLoopPromise<Void>) {
+        self.active = active
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        active?.succeed()
+        active = nil
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        active?.fail(ChannelError.ioOnClosedChannel)
+        active = nil
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        active?.fail(ChannelError.ioOnClosedChannel)
+        active = nil
+    }
 }
 
 /// Feeds decoded messages and pipeline errors to the connection. Lives on the event loop.
