@@ -75,6 +75,10 @@ let package = Package(
                 lifecycle,
             ],
             swiftSettings: strict),
+        .target(
+            name: "RuntimeHostProtocolTesting",
+            dependencies: ["RuntimeHostProtocol", "OasisCBOR", "OasisCommon", logging],
+            swiftSettings: strict),
         .executableTarget(
             name: "kv-runtime",
             dependencies: ["RuntimeHostProtocol", "RuntimeStorage", "OasisCBOR", "OasisCommon", "ConsensusAPI", logging],
@@ -105,7 +109,12 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "RuntimeHostProtocolTests",
-            dependencies: ["RuntimeHostProtocol", "ConsensusAPI", "OasisCommon", "OasisCBOR"],
+            dependencies: [
+                "RuntimeHostProtocol", "RuntimeHostProtocolTesting", "ConsensusAPI", "OasisCommon", "OasisCBOR",
+                "RuntimeStorage", logging, metrics, nioCore,
+                .product(name: "InMemoryLogging", package: "swift-log"),
+            ],
+            exclude: ["peers"],
             swiftSettings: strict),
     ]
 )
