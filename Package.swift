@@ -113,6 +113,7 @@ let package = Package(
                 "RuntimeHostProtocol", "RuntimeHostProtocolTesting", "ConsensusAPI", "OasisCommon", "OasisCBOR",
                 "RuntimeStorage", logging, metrics, nioCore,
                 .product(name: "InMemoryLogging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             exclude: ["peers"],
             swiftSettings: strict),

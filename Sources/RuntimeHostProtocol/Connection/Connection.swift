@@ -1,3 +1,4 @@
+public import Metrics
 public import Logging
 public import NIOCore
 public import OasisCommon
@@ -49,9 +50,17 @@ public final class Connection: Sendable, Service {
         /// names none (the sandbox of v21.1 uses 1 s).
         public var handshakeTimeout: Duration
 
-        public init(callTimeout: Duration = .seconds(60), handshakeTimeout: Duration = .seconds(1)) {
+        /// Where the `oasis_rhp_*` and `oasis_codec_size` metrics go; `nil` means the
+        /// process-wide `MetricsSystem` (what a node uses; tests pass their own factory).
+        public var metricsFactory: (any MetricsFactory)?
+
+        public init(
+            callTimeout: Duration = .seconds(60), handshakeTimeout: Duration = .seconds(1),
+            metricsFactory: (any MetricsFactory)? = nil
+        ) {
             self.callTimeout = callTimeout
             self.handshakeTimeout = handshakeTimeout
+            self.metricsFactory = metricsFactory
         }
     }
 
@@ -97,7 +106,7 @@ public final class Connection: Sendable, Service {
         self.handler = handler
         self.configuration = configuration
         self.logger = logger
-        self.metrics = ConnectionMetrics()
+        self.metrics = ConnectionMetrics(factory: configuration.metricsFactory)
         (requests, requestQueue) = AsyncStream.makeStream(of: Message.self)
     }
 

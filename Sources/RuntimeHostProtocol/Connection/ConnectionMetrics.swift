@@ -16,19 +16,23 @@ struct ConnectionMetrics: Sendable {
     let frameSizeRead: Recorder
     let frameSizeWrite: Recorder
 
-    init() {
+    /// Instruments from `factory`, or from the process-wide `MetricsSystem` when `nil`.
+    init(factory: (any MetricsFactory)?) {
+        let factory = factory ?? MetricsSystem.factory
         var perCall: [Body.Kind: PerCall] = [:]
         for kind in Body.Kind.allCases {
             let dimensions = [("call", kind.rawValue)]
             perCall[kind] = PerCall(
-                successes: Counter(label: "oasis_rhp_successes", dimensions: dimensions),
-                failures: Counter(label: "oasis_rhp_failures", dimensions: dimensions),
-                timeouts: Counter(label: "oasis_rhp_timeouts", dimensions: dimensions),
-                latency: Metrics.Timer(label: "oasis_rhp_latency", dimensions: dimensions))
+                successes: Counter(label: "oasis_rhp_successes", dimensions: dimensions, factory: factory),
+                failures: Counter(label: "oasis_rhp_failures", dimensions: dimensions, factory: factory),
+                timeouts: Counter(label: "oasis_rhp_timeouts", dimensions: dimensions, factory: factory),
+                latency: Metrics.Timer(label: "oasis_rhp_latency", dimensions: dimensions, factory: factory))
         }
         self.perCall = perCall
-        frameSizeRead = Recorder(label: "oasis_codec_size", dimensions: [("call", "read"), ("module", "rhp/internal")])
-        frameSizeWrite = Recorder(label: "oasis_codec_size", dimensions: [("call", "write"), ("module", "rhp/internal")])
+        frameSizeRead = Recorder(
+            label: "oasis_codec_size", dimensions: [("call", "read"), ("module", "rhp/internal")], factory: factory)
+        frameSizeWrite = Recorder(
+            label: "oasis_codec_size", dimensions: [("call", "write"), ("module", "rhp/internal")], factory: factory)
     }
 
     subscript(kind: Body.Kind) -> PerCall { perCall[kind]! }

@@ -30,9 +30,7 @@ public struct ErrorBody: Hashable, Sendable, CustomStringConvertible {
     /// A ``CodedError`` keeps its module and code; anything else becomes `unknown`/1. The message
     /// is the full text of the error, including the context it was wrapped in.
     public init(mapping error: any Error) {
-        if let body = error as? ErrorBody {
-            self = body
-        } else if let coded = error as? CodedError {
+        if let coded = error as? CodedError {
             self.init(module: coded.module, code: coded.code, message: coded.description)
         } else {
             self.init(module: Self.unknownModule, code: Self.unknownCode, message: "\(error)")
