@@ -150,11 +150,12 @@ public final class Connection: Sendable, Service {
     /// How many calls are waiting for an answer (for tests and diagnostics).
     package var pendingCallCount: Int { core.withLock { $0.pending.count } }
 
-    /// `initConn`: uninitialized → initializing, and start reading.
-    private func beginInitialization() {
+    /// `initConn`: uninitialized → initializing (→ ready for the guest, before the first byte
+    /// is read, so no request can see it not ready), and start reading.
+    private func beginInitialization(asGuest: Bool) {
         let transportOpen = core.withLock { core in
             precondition(core.state == .uninitialized, "rhp: connection already initialized")
-            core.state = core.transportOpen ? .initializing : .closed
+            core.state = core.transportOpen ? (asGuest ? .ready : .initializing) : .closed
             return core.transportOpen
         }
         guard transportOpen else { return }
@@ -169,7 +170,7 @@ public final class Connection: Sendable, Service {
     /// speaks RHP major version 2, and moves to Ready. On failure the state stays
     /// `initializing`: call ``close()``. Traps if the connection was initialised before.
     public func initHost(runtimeID: Namespace, hostInfo: HostInfo, timeout: Duration? = nil) async throws -> Version {
-        beginInitialization()
+        beginInitialization(asGuest: false)
         let request = RuntimeInfoRequest(
             runtimeID: runtimeID, consensusBackend: hostInfo.consensusBackend,
             consensusProtocolVersion: hostInfo.consensusProtocolVersion,
@@ -202,10 +203,7 @@ public final class Connection: Sendable, Service {
     /// Guest side: becomes Ready at once; the host sends the handshake request, which the
     /// handler answers (host.md §4.5). Traps if the connection was initialised before.
     public func initGuest() {
-        beginInitialization()
-        core.withLock { core in
-            if core.state == .initializing { core.state = .ready }
-        }
+        beginInitialization(asGuest: true)
     }
 
     /// Closes the connection and waits until the socket is closed. Idempotent.
