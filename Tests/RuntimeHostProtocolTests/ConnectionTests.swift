@@ -1,3 +1,4 @@
+import Logging
 import OasisCBOR
 import OasisCommon
 import RuntimeHostProtocol
@@ -511,6 +512,32 @@ final class Gate: Sendable {
                 return false
             }
             if isOpen { continuation.resume() }
+        }
+    }
+}
+
+@Suite("RHP connection: programming errors")
+struct ConnectionMisuseTests {
+    @Test("initialising a connection a second time is a precondition failure")
+    func secondInitTraps() async {
+        await #expect(processExitsWith: .failure) {
+            let (a, _) = try SocketPair.make()
+            let connection = try await Connection.adopting(
+                connectedSocket: a, handler: UnsupportedRequestHandler(), logger: Logger(label: "exit-test"))
+            connection.initGuest()
+            connection.initGuest()
+        }
+    }
+
+    @Test("initialising a closed connection is a precondition failure")
+    func initAfterCloseTraps() async {
+        await #expect(processExitsWith: .failure) {
+            let (a, _) = try SocketPair.make()
+            let connection = try await Connection.adopting(
+                connectedSocket: a, handler: UnsupportedRequestHandler(), logger: Logger(label: "exit-test"))
+            connection.initGuest()
+            await connection.close()
+            connection.initGuest()
         }
     }
 }
