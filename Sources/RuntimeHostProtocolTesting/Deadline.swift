@@ -1,6 +1,8 @@
 /// The operation did not finish within its bound.
 public struct TimedOut: Error, Hashable, Sendable, CustomStringConvertible {
+    /// What was waited for.
     public let what: String
+    /// The bound.
     public let after: Duration
     public var description: String { "\(what) did not finish within \(after)" }
 }

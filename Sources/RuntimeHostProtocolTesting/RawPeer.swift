@@ -18,6 +18,7 @@ private let sendBytes = Darwin.send
 /// The descriptor is non-blocking and reads poll with short sleeps, so a test never blocks a
 /// thread of the cooperative pool; every read is bounded by a deadline.
 public final class RawPeer: Sendable {
+    /// The socket, non-blocking, closed on deinit.
     public let descriptor: CInt
 
     /// Takes ownership of `descriptor`.

@@ -21,7 +21,9 @@ public enum SocketPair {
 
 /// A system call failed.
 public struct SystemCallFailed: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The call that failed.
     public let call: String
+    /// Its errno.
     public let errno: CInt
     public var description: String { "\(call) failed: \(String(cString: strerror(errno))) (errno \(errno))" }
 }

@@ -93,7 +93,9 @@ public final class ConnectionListener: Sendable {
 
 /// Nobody connected to the socket in time.
 public struct AcceptTimedOut: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The socket path listened on.
     public let path: String
+    /// How long accept waited.
     public let after: Duration
     public var description: String { "rhp: no connection on \(path) within \(after)" }
 }

@@ -54,6 +54,7 @@ public final class Connection: Sendable, Service {
         /// process-wide `MetricsSystem` (what a node uses; tests pass their own factory).
         public var metricsFactory: (any MetricsFactory)?
 
+        /// Tunables; the defaults suit a node.
         public init(
             callTimeout: Duration = .seconds(60), handshakeTimeout: Duration = .seconds(1),
             metricsFactory: (any MetricsFactory)? = nil

@@ -12,8 +12,10 @@ public protocol RequestHandler: Sendable {
 /// A handler that refuses everything with `method not supported`, as an oasis-core node does
 /// for requests it has no handler for.
 public struct UnsupportedRequestHandler: RequestHandler {
+    /// The handler.
     public init() {}
 
+    /// Always throws ``MethodNotSupported``.
     public func handle(_ request: Body) async throws -> Body {
         throw MethodNotSupported()
     }
@@ -21,6 +23,7 @@ public struct UnsupportedRequestHandler: RequestHandler {
 
 /// The uncoded `method not supported` error (reaches the peer as `unknown`/1).
 public struct MethodNotSupported: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The error.
     public init() {}
     public var description: String { "method not supported" }
 }
@@ -34,6 +37,7 @@ public struct HostInfo: Hashable, Sendable {
     /// The chain domain separation context.
     public var consensusChainContext: String
 
+    /// Host information for the handshake.
     public init(consensusBackend: String, consensusProtocolVersion: UInt64, consensusChainContext: String) {
         self.consensusBackend = consensusBackend
         self.consensusProtocolVersion = consensusProtocolVersion

@@ -7,10 +7,14 @@ public import OasisCommon
 /// error" inside a `CheckTxResult`; as a whole response body an `Error` is a failure whatever
 /// its code (host.md §3.7).
 public struct ErrorBody: Hashable, Sendable, CustomStringConvertible {
+    /// The error registry module (`dispatcher`, `rhp/internal`, `unknown`, ...).
     public var module: String
+    /// The code within the module; 0 means "no error".
     public var code: UInt32
+    /// Human-readable text.
     public var message: String
 
+    /// An error body; the defaults give the empty "no error" body.
     public init(module: String = "", code: UInt32 = 0, message: String = "") {
         self.module = module
         self.code = code
@@ -76,10 +80,14 @@ extension ErrorBody: Codable {
 /// Its text (`description`) is exactly the wire message, as oasis-core's `Call` returns it; the
 /// module and code stay available for callers that want them.
 public struct RemoteError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The module the peer named.
     public var module: String
+    /// The code the peer named.
     public var code: UInt32
+    /// The peer's text, which is also this error's `description`.
     public var message: String
 
+    /// An error as the peer reported it.
     public init(module: String, code: UInt32, message: String) {
         self.module = module
         self.code = code

@@ -8,9 +8,12 @@ public import RuntimeStorage
 /// `HostRPCCallRequest`: the runtime asks the host to forward `request` to `endpoint`
 /// (at v21.1 only `key-manager` exists).
 public struct HostRPCCallRequest: Hashable, Sendable {
+    /// Where to forward (`key-manager`).
     public var endpoint: String
+    /// The opaque request.
     public var request: [UInt8]
 
+    /// A host RPC request.
     public init(endpoint: String, request: [UInt8] = []) {
         self.endpoint = endpoint
         self.request = request
@@ -35,8 +38,10 @@ extension HostRPCCallRequest: Codable {
 
 /// `HostRPCCallResponse`.
 public struct HostRPCCallResponse: Hashable, Sendable {
+    /// The endpoint's answer.
     public var response: [UInt8]
 
+    /// A host RPC answer.
     public init(response: [UInt8] = []) {
         self.response = response
     }
@@ -57,8 +62,10 @@ extension HostRPCCallResponse: Codable {
 
 /// Which state a storage sync request reads (a u8 on the wire; an open set).
 public struct StorageEndpoint: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
+    /// The wire value.
     public var rawValue: UInt8
 
+    /// Any u8; unknown endpoints are refused by the host.
     public init(rawValue: UInt8) {
         self.rawValue = rawValue
     }
@@ -100,9 +107,12 @@ public enum StorageSyncOperation: Hashable, Sendable {
 /// `method not supported`); more than one is malformed (v21.1's Go host would silently take the
 /// first).
 public struct HostStorageSyncRequest: Hashable, Sendable {
+    /// Which state to read.
     public var endpoint: StorageEndpoint
+    /// The read; `nil` when the request named none.
     public var operation: StorageSyncOperation?
 
+    /// A sync read.
     public init(endpoint: StorageEndpoint = .runtime, operation: StorageSyncOperation?) {
         self.endpoint = endpoint
         self.operation = operation
@@ -152,8 +162,10 @@ extension HostStorageSyncRequest: Codable {
 
 /// `HostStorageSyncResponse`: the proof answering a sync read.
 public struct HostStorageSyncResponse: Hashable, Sendable {
+    /// The proof of the values read.
     public var proofResponse: ProofResponse
 
+    /// A sync answer.
     public init(proofResponse: ProofResponse = ProofResponse()) {
         self.proofResponse = proofResponse
     }
@@ -170,8 +182,10 @@ extension HostStorageSyncResponse: Codable {
 
 /// `HostLocalStorageGetRequest`: read the runtime's key in the node's local storage.
 public struct HostLocalStorageGetRequest: Hashable, Sendable {
+    /// The key; an empty key is refused by the host.
     public var key: [UInt8]
 
+    /// A local-storage read.
     public init(key: [UInt8]) {
         self.key = key
     }
@@ -192,8 +206,10 @@ extension HostLocalStorageGetRequest: Codable {
 
 /// `HostLocalStorageGetResponse`: the value, empty when the key is absent.
 public struct HostLocalStorageGetResponse: Hashable, Sendable {
+    /// The value; empty when the key is absent.
     public var value: [UInt8]
 
+    /// A local-storage answer.
     public init(value: [UInt8] = []) {
         self.value = value
     }
@@ -214,9 +230,12 @@ extension HostLocalStorageGetResponse: Codable {
 
 /// `HostLocalStorageSetRequest`: write a key of the runtime's local storage.
 public struct HostLocalStorageSetRequest: Hashable, Sendable {
+    /// The key; an empty key is refused by the host.
     public var key: [UInt8]
+    /// The value to store.
     public var value: [UInt8]
 
+    /// A local-storage write.
     public init(key: [UInt8], value: [UInt8]) {
         self.key = key
         self.value = value

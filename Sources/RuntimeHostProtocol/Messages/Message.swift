@@ -3,15 +3,19 @@ import OasisCBOR
 /// What an RHP message is: a u8 on the wire, kept open so that unknown values can be read,
 /// logged and ignored as v21.1 does (host.md §4.7).
 public struct MessageType: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
+    /// The wire value.
     public var rawValue: UInt8
 
+    /// Any u8; values other than 1 and 2 are ignored when received.
     public init(rawValue: UInt8) {
         self.rawValue = rawValue
     }
 
     /// Never valid on the wire.
     public static let invalid = MessageType(rawValue: 0)
+    /// A request; the peer answers with a response carrying its id.
     public static let request = MessageType(rawValue: 1)
+    /// The answer to a request.
     public static let response = MessageType(rawValue: 2)
 
     public var description: String {
@@ -41,12 +45,15 @@ public struct MessageType: RawRepresentable, Hashable, Sendable, Codable, Custom
 public struct Message: Hashable, Sendable {
     /// Request id, allocated by whichever side sends the request; a response repeats it.
     public var id: UInt64
+    /// Request or response (`message_type`).
     public var type: MessageType
+    /// The payload: one of the 34 variants.
     public var body: Body
     /// An opentracing span context in binary form; empty when there is none. Carried, not
     /// interpreted.
     public var spanContext: [UInt8]
 
+    /// A message; `spanContext` defaults to none.
     public init(id: UInt64, type: MessageType, body: Body, spanContext: [UInt8] = []) {
         self.id = id
         self.type = type

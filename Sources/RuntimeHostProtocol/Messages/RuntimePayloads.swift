@@ -10,12 +10,16 @@ public import RuntimeStorage
 /// `RuntimeInfoRequest`: the handshake request, telling the runtime who it is and what
 /// consensus it runs on.
 public struct RuntimeInfoRequest: Hashable, Sendable {
+    /// The runtime the host started.
     public var runtimeID: Namespace
+    /// The consensus backend name (`tendermint`).
     public var consensusBackend: String
     /// Packed `major << 32 | minor << 16 | patch`.
     public var consensusProtocolVersion: UInt64
+    /// The chain domain separation context.
     public var consensusChainContext: String
 
+    /// A handshake request.
     public init(runtimeID: Namespace, consensusBackend: String = "", consensusProtocolVersion: UInt64 = 0,
                 consensusChainContext: String = "") {
         self.runtimeID = runtimeID
@@ -47,14 +51,18 @@ extension RuntimeInfoRequest: Codable {
 /// The raw u64s are kept so the message round-trips; ``protocolVersion`` and
 /// ``runtimeVersion`` unpack them with v21.1's 8-bit-per-component quirk.
 public struct RuntimeInfoResponse: Hashable, Sendable {
+    /// The RHP version the runtime speaks, packed.
     public var packedProtocolVersion: UInt64
+    /// The runtime's own version, packed.
     public var packedRuntimeVersion: UInt64
 
+    /// An answer with raw packed versions.
     public init(packedProtocolVersion: UInt64, packedRuntimeVersion: UInt64) {
         self.packedProtocolVersion = packedProtocolVersion
         self.packedRuntimeVersion = packedRuntimeVersion
     }
 
+    /// An answer from versions (packed on the wire).
     public init(protocolVersion: Version, runtimeVersion: Version) {
         self.init(packedProtocolVersion: protocolVersion.packed, packedRuntimeVersion: runtimeVersion.packed)
     }
@@ -80,8 +88,10 @@ extension RuntimeInfoResponse: Codable {
 
 /// `RuntimeCapabilityTEERakInitRequest`: the quoting enclave's SGX target info.
 public struct RuntimeCapabilityTEERakInitRequest: Hashable, Sendable {
+    /// The SGX target info.
     public var targetInfo: [UInt8]
 
+    /// A RAK init request.
     public init(targetInfo: [UInt8] = []) {
         self.targetInfo = targetInfo
     }
@@ -102,10 +112,14 @@ extension RuntimeCapabilityTEERakInitRequest: Codable {
 
 /// `RuntimeCapabilityTEERakReportResponse`: the runtime attestation key and its SGX report.
 public struct RuntimeCapabilityTEERakReportResponse: Hashable, Sendable {
+    /// The runtime attestation public key.
     public var rakPub: PublicKey
+    /// The SGX report binding the key.
     public var report: [UInt8]
+    /// The nonce the report was made with.
     public var nonce: String
 
+    /// A RAK report answer.
     public init(rakPub: PublicKey = PublicKey(raw: .zero), report: [UInt8] = [], nonce: String = "") {
         self.rakPub = rakPub
         self.report = report
@@ -136,10 +150,14 @@ extension RuntimeCapabilityTEERakReportResponse: Codable {
 
 /// An attestation verification report from IAS with its signature (`ias.AVRBundle`).
 public struct AVRBundle: Hashable, Sendable {
+    /// The report body (JSON from IAS).
     public var body: [UInt8]
+    /// IAS's certificate chain (PEM).
     public var certificateChain: [UInt8]
+    /// IAS's signature over the body.
     public var signature: [UInt8]
 
+    /// A bundle.
     public init(body: [UInt8] = [], certificateChain: [UInt8] = [], signature: [UInt8] = []) {
         self.body = body
         self.certificateChain = certificateChain
@@ -171,8 +189,10 @@ extension AVRBundle: Codable {
 
 /// `RuntimeCapabilityTEERakAvrRequest`: hands the runtime its attestation report.
 public struct RuntimeCapabilityTEERakAvrRequest: Hashable, Sendable {
+    /// The attestation report.
     public var avr: AVRBundle
 
+    /// An AVR request.
     public init(avr: AVRBundle = AVRBundle()) {
         self.avr = avr
     }
@@ -188,8 +208,10 @@ extension RuntimeCapabilityTEERakAvrRequest: Codable {
 
 /// `RuntimeRPCCallRequest`: an opaque EnclaveRPC frame for the runtime.
 public struct RuntimeRPCCallRequest: Hashable, Sendable {
+    /// The EnclaveRPC frame.
     public var request: [UInt8]
 
+    /// An RPC request.
     public init(request: [UInt8] = []) {
         self.request = request
     }
@@ -197,8 +219,10 @@ public struct RuntimeRPCCallRequest: Hashable, Sendable {
 
 /// `RuntimeRPCCallResponse`: the runtime's EnclaveRPC answer.
 public struct RuntimeRPCCallResponse: Hashable, Sendable {
+    /// The EnclaveRPC answer frame.
     public var response: [UInt8]
 
+    /// An RPC answer.
     public init(response: [UInt8] = []) {
         self.response = response
     }
@@ -206,8 +230,10 @@ public struct RuntimeRPCCallResponse: Hashable, Sendable {
 
 /// `RuntimeLocalRPCCallRequest`: CBOR of `{method, args}` for the runtime's local RPC.
 public struct RuntimeLocalRPCCallRequest: Hashable, Sendable {
+    /// CBOR of `{method, args}`.
     public var request: [UInt8]
 
+    /// A local RPC request.
     public init(request: [UInt8] = []) {
         self.request = request
     }
@@ -215,8 +241,10 @@ public struct RuntimeLocalRPCCallRequest: Hashable, Sendable {
 
 /// `RuntimeLocalRPCCallResponse`: the runtime's local RPC answer.
 public struct RuntimeLocalRPCCallResponse: Hashable, Sendable {
+    /// The answer, as the runtime encodes it.
     public var response: [UInt8]
 
+    /// A local RPC answer.
     public init(response: [UInt8] = []) {
         self.response = response
     }
@@ -273,11 +301,14 @@ extension RuntimeLocalRPCCallResponse: Codable {
 
 /// `RuntimeCheckTxBatchRequest`: check transactions against the state of `block`.
 public struct RuntimeCheckTxBatchRequest: Hashable, Sendable {
+    /// The consensus light block the check runs against.
     public var consensusBlock: LightBlock
     /// The raw transactions.
     public var inputs: [[UInt8]]
+    /// The latest runtime block: the state to check against.
     public var block: Block
 
+    /// A check-tx request.
     public init(consensusBlock: LightBlock = LightBlock(), inputs: [[UInt8]] = [], block: Block = Block()) {
         self.consensusBlock = consensusBlock
         self.inputs = inputs
@@ -308,10 +339,12 @@ extension RuntimeCheckTxBatchRequest: Codable {
 
 /// The outcome of checking one transaction: `error` with code 0 means it passed.
 public struct CheckTxResult: Hashable, Sendable {
+    /// The check failure, or an empty body (code 0) for success.
     public var error: ErrorBody
     /// Runtime-specific metadata (`omitempty`).
     public var meta: CBORValue?
 
+    /// A result; the defaults mean "passed, no metadata".
     public init(error: ErrorBody = ErrorBody(), meta: CBORValue? = nil) {
         self.error = error
         self.meta = meta
@@ -339,8 +372,10 @@ extension CheckTxResult: Codable {
 
 /// `RuntimeCheckTxBatchResponse`: one result per input, in order.
 public struct RuntimeCheckTxBatchResponse: Hashable, Sendable {
+    /// One result per input, in input order.
     public var results: [CheckTxResult]
 
+    /// A check-tx answer.
     public init(results: [CheckTxResult] = []) {
         self.results = results
     }
@@ -356,16 +391,20 @@ extension RuntimeCheckTxBatchResponse: Codable {
 
 /// `RuntimeExecuteTxBatchRequest`: execute a batch on top of `block`.
 public struct RuntimeExecuteTxBatchRequest: Hashable, Sendable {
+    /// The consensus light block the batch runs against.
     public var consensusBlock: LightBlock
     /// What consensus recorded about the previous round; `nil` is written as `null`.
     public var roundResults: RoundResults?
     /// The I/O root holding the batch's inputs.
     public var ioRoot: Hash
+    /// The raw transactions, in batch order.
     public var inputs: [[UInt8]]
+    /// The previous runtime block: the state to execute on.
     public var block: Block
     /// How many runtime messages the batch may emit.
     public var maxMessages: UInt32
 
+    /// An execute request.
     public init(consensusBlock: LightBlock = LightBlock(), roundResults: RoundResults? = RoundResults(),
                 ioRoot: Hash = .zero, inputs: [[UInt8]] = [], block: Block = Block(), maxMessages: UInt32 = 0) {
         self.consensusBlock = consensusBlock
@@ -413,14 +452,18 @@ extension RuntimeExecuteTxBatchRequest: Codable {
 /// now: their typed form belongs to ConsensusAPI and is being written separately; each item is
 /// passed through exactly as received.
 public struct ComputedBatch: Hashable, Sendable {
+    /// The round, the previous block hash and the new roots.
     public var header: ComputeResultsHeader
+    /// The writes making up the round's I/O tree (inputs, outputs, tags).
     public var ioWriteLog: WriteLog
+    /// The state changes; an empty value deletes its key.
     public var stateWriteLog: WriteLog
     /// The runtime attestation key's signature; all zeroes outside a TEE.
     public var rakSig: RawSignature
     /// Runtime messages, opaque (see the type's comment).
     public var messages: [CBORValue]
 
+    /// A computed batch.
     public init(header: ComputeResultsHeader = ComputeResultsHeader(), ioWriteLog: WriteLog = [],
                 stateWriteLog: WriteLog = [], rakSig: RawSignature = .zero, messages: [CBORValue] = []) {
         self.header = header
@@ -461,8 +504,10 @@ extension ComputedBatch: Codable {
 
 /// `RuntimeExecuteTxBatchResponse`.
 public struct RuntimeExecuteTxBatchResponse: Hashable, Sendable {
+    /// The result of the batch.
     public var batch: ComputedBatch
 
+    /// An execute answer.
     public init(batch: ComputedBatch = ComputedBatch()) {
         self.batch = batch
     }
@@ -478,8 +523,10 @@ extension RuntimeExecuteTxBatchResponse: Codable {
 
 /// `RuntimeKeyManagerPolicyUpdateRequest`: CBOR of a signed key-manager SGX policy.
 public struct RuntimeKeyManagerPolicyUpdateRequest: Hashable, Sendable {
+    /// CBOR of the signed policy.
     public var signedPolicyRaw: [UInt8]
 
+    /// A policy update.
     public init(signedPolicyRaw: [UInt8] = []) {
         self.signedPolicyRaw = signedPolicyRaw
     }
@@ -503,10 +550,14 @@ extension RuntimeKeyManagerPolicyUpdateRequest: Codable {
 /// `args` is always written, as CBOR `null` when there are none: the v21.1 Rust guest requires
 /// the key and ends its protocol loop when it is missing (host.md §3.9).
 public struct RuntimeQueryRequest: Hashable, Sendable {
+    /// The query method.
     public var method: String
+    /// The header of the block whose state the query reads.
     public var header: BlockHeader
+    /// The arguments; `null` when there are none.
     public var args: CBORValue
 
+    /// A query.
     public init(method: String, header: BlockHeader = BlockHeader(), args: CBORValue = .null) {
         self.method = method
         self.header = header
@@ -534,8 +585,10 @@ extension RuntimeQueryRequest: Codable {
 
 /// `RuntimeQueryResponse`: the query's result, if any (`omitempty`).
 public struct RuntimeQueryResponse: Hashable, Sendable {
+    /// The result; `nil` is left out on the wire.
     public var data: CBORValue?
 
+    /// A query answer.
     public init(data: CBORValue? = nil) {
         self.data = data
     }
