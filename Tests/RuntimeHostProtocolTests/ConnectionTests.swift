@@ -348,6 +348,40 @@ struct ConnectionCallTests {
         }
     }
 
+    @Test("when the guest connection closes, the host's pending calls fail promptly and both sides end closed")
+    func guestCloses() async throws {
+        let (logger, _) = capturingLogger()
+        let pair = try await ConnectionPair.make(
+            guestHandler: GuestHandler { _ in
+                try await Task.sleep(for: .seconds(3600))
+                return .empty
+            }, logger: logger)
+        try await pair.running {
+            _ = try await pair.handshake()
+            let failures = Locked<[String]>([])
+            try await withThrowingTaskGroup(of: Void.self) { calls in
+                for _ in 0..<2 {
+                    calls.addTask {
+                        do {
+                            _ = try await pair.host.call(.runtimePingRequest, timeout: .seconds(3600))
+                        } catch {
+                            failures.withLock { $0.append("\(error)") }
+                        }
+                    }
+                }
+                try await waitUntil { pair.host.pendingCallCount == 2 }
+                await pair.guest.close()
+                try await waitUntil(.seconds(10), "pending calls failing") { failures.value.count == 2 }
+                try await calls.waitForAll()
+            }
+            // The reason is EOF or a reset, depending on whether the guest had unread bytes.
+            #expect(failures.value.allSatisfy { $0.hasPrefix("rhp: connection closed: ") }, "\(failures.value)")
+            try await waitUntil { pair.host.state == .closed }
+            #expect(pair.guest.state == .closed)
+            #expect(pair.host.pendingCallCount == 0)
+        }
+    }
+
     @Test("a response matching no call is dropped; the connection stays up and other calls complete")
     func unknownResponseID() async throws {
         let (logger, logs) = capturingLogger()

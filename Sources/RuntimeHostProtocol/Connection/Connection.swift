@@ -74,8 +74,8 @@ public final class Connection: Sendable, Service {
     private enum PendingCall {
         /// The id is taken; the caller has not suspended yet.
         case reserved
-        /// The caller is suspended here.
-        case waiting(CheckedContinuation<Body, any Error>)
+        /// The caller is suspended here; `deadline` is set once the event loop has armed it.
+        case waiting(CheckedContinuation<Body, any Error>, deadline: Scheduled<Void>?)
         /// Completed before the caller suspended; the caller picks the result up.
         case finished(Result<Body, any Error>)
     }
@@ -276,22 +276,40 @@ public final class Connection: Sendable, Service {
         }
         metrics.frameSizeWrite.record(frame.readableBytes - Frame.headerSize)
         let kind = body.kind
-        let deadline = channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) { [self] in
-            resolve(id, with: .failure(ConnectionError.deadlineExceeded(call: kind, after: timeout)))
-        }
-        defer { deadline.cancel() }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Body, any Error>) in
                 if let early = attach(continuation, to: id) {
                     continuation.resume(with: early)
                     return
                 }
-                channel.writeAndFlush(frame).whenFailure { [self] error in
-                    resolve(id, with: .failure(ConnectionError.writeFailed("\(error)")))
+                // One hop to the event loop arms the deadline and writes; the response, which
+                // also arrives there, disarms it without another hop.
+                let loop = channel.eventLoop
+                loop.execute { [self] in
+                    let deadline = loop.scheduleTask(in: TimeAmount(timeout)) { [self] () -> Void in
+                        resolve(id, with: .failure(ConnectionError.deadlineExceeded(call: kind, after: timeout)))
+                    }
+                    guard arm(deadline, for: id) else {
+                        // The call ended (cancelled, closed) before it was written: write nothing.
+                        deadline.cancel()
+                        return
+                    }
+                    channel.writeAndFlush(frame).whenFailure { [self] error in
+                        resolve(id, with: .failure(ConnectionError.writeFailed("\(error)")))
+                    }
                 }
             }
         } onCancel: { [self] in
             resolve(id, with: .failure(CancellationError()))
+        }
+    }
+
+    /// Stores the deadline of call `id`; `false` if the call is no longer waiting.
+    private func arm(_ deadline: Scheduled<Void>, for id: UInt64) -> Bool {
+        core.withLock { core in
+            guard case .waiting(let continuation, deadline: nil) = core.pending[id] else { return false }
+            core.pending[id] = .waiting(continuation, deadline: deadline)
+            return true
         }
     }
 
@@ -321,7 +339,7 @@ public final class Connection: Sendable, Service {
         core.withLock { core in
             switch core.pending[id] {
             case .reserved:
-                core.pending[id] = .waiting(continuation)
+                core.pending[id] = .waiting(continuation, deadline: nil)
                 return nil
             case .finished(let result):
                 core.pending[id] = nil
@@ -337,20 +355,22 @@ public final class Connection: Sendable, Service {
     /// there was such a call.
     @discardableResult
     private func resolve(_ id: UInt64, with result: Result<Body, any Error>) -> Bool {
-        let (found, continuation) = core.withLock { core -> (Bool, CheckedContinuation<Body, any Error>?) in
+        let (found, continuation, deadline) = core.withLock {
+            core -> (Bool, CheckedContinuation<Body, any Error>?, Scheduled<Void>?) in
             switch core.pending[id] {
             case .reserved:
                 core.pending[id] = .finished(result)
-                return (true, nil)
-            case .waiting(let continuation):
+                return (true, nil, nil)
+            case .waiting(let continuation, let deadline):
                 core.pending[id] = nil
-                return (true, continuation)
+                return (true, continuation, deadline)
             case .finished:
-                return (true, nil)
+                return (true, nil, nil)
             case nil:
-                return (false, nil)
+                return (false, nil, nil)
             }
         }
+        deadline?.cancel()
         continuation?.resume(with: result)
         return found
     }
@@ -408,7 +428,8 @@ public final class Connection: Sendable, Service {
             var waiting: [CheckedContinuation<Body, any Error>] = []
             for (id, call) in core.pending {
                 switch call {
-                case .waiting(let continuation):
+                case .waiting(let continuation, let deadline):
+                    deadline?.cancel()
                     waiting.append(continuation)
                     core.pending[id] = nil
                 case .reserved:
