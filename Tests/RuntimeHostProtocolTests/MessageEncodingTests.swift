@@ -87,6 +87,20 @@ struct MessageEncodingTests {
         #expect(entries.first?.key == .textString(kind.rawValue))
     }
 
+    @Test("the direct envelope codec and the Codable path agree byte for byte", arguments: Body.Kind.allCases)
+    func envelopeMatchesCodable(kind: Body.Kind) throws {
+        for message in [
+            Message(id: 0, type: .request, body: sampleBody(kind)),
+            Message(id: 1 << 40, type: .response, body: sampleBody(kind), spanContext: [1, 2, 3]),
+            Message(id: 300, type: MessageType(rawValue: 200), body: sampleBody(kind)),
+        ] {
+            let direct = try Frame.payload(of: message)
+            #expect(direct == (try CBOREncoder().encode(message)))
+            #expect(try CBORDecoder().decode(Message.self, from: direct) == message)
+            #expect(try Frame.decodePayload(direct) == message)
+        }
+    }
+
     @Test("byte fields with no value are written as empty byte strings, never null")
     func emptyBytesAreByteStrings() throws {
         // {"RuntimeRPCCallRequest": {"request": h''}}

@@ -13,7 +13,7 @@ public enum Frame {
     public static func payload(of message: Message) throws(FrameError) -> [UInt8] {
         let bytes: [UInt8]
         do {
-            bytes = try CBOREncoder().encode(message)
+            bytes = try EnvelopeCodec.encode(message)
         } catch {
             throw .encodingFailed("\(error)")
         }
@@ -39,6 +39,7 @@ public enum Frame {
             if error.kind == .trailingBytes { throw .trailingBytes(error.description) }
             throw .decodingFailed(error.description)
         }
+        if let message = EnvelopeCodec.decode(value) { return message }
         do {
             return try CBORDecoder(options: .strict).decode(Message.self, from: value)
         } catch {
