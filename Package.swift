@@ -78,6 +78,7 @@ let package = Package(
             name: "RuntimeHostProtocol",
             dependencies: [
                 "OasisCBOR", "OasisCommon", "ConsensusAPI", "RuntimeStorage", nioCore, nioPosix, logging, metrics,
+                lifecycle,
             ],
             swiftSettings: strict),
         // Hosting runtimes: processes, the bubblewrap + seccomp sandbox.
@@ -87,6 +88,10 @@ let package = Package(
         .executableTarget(name: "sandbox-probe", dependencies: ["CSandbox"]),
         // Test fixture: a Swift program on the shared Swift runtime, to run in the sandbox.
         .executableTarget(name: "sandbox-swift-probe", swiftSettings: strict),
+        .target(
+            name: "RuntimeHostProtocolTesting",
+            dependencies: ["RuntimeHostProtocol", "OasisCBOR", "OasisCommon", logging],
+            swiftSettings: strict),
         .executableTarget(
             name: "kv-runtime",
             dependencies: ["RuntimeHostProtocol", "RuntimeStorage", "OasisCBOR", "OasisCommon", "ConsensusAPI", logging],
@@ -129,7 +134,13 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "RuntimeHostProtocolTests",
-            dependencies: ["RuntimeHostProtocol", "ConsensusAPI", "OasisCommon", "OasisCBOR"],
+            dependencies: [
+                "RuntimeHostProtocol", "RuntimeHostProtocolTesting", "ConsensusAPI", "OasisCommon", "OasisCBOR",
+                "RuntimeStorage", "kv-runtime", logging, metrics, nioCore,
+                .product(name: "InMemoryLogging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ],
+            exclude: ["peers"],
             swiftSettings: strict),
     ]
 )

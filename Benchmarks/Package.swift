@@ -9,6 +9,7 @@ let package = Package(
     dependencies: [
         .package(name: "swift-runtime-registry", path: ".."),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
     ],
     targets: [
         .target(name: "BenchSupport"),
@@ -29,6 +30,18 @@ let package = Package(
                 .product(name: "RuntimeState", package: "swift-runtime-registry"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        // The raw Unix-socket ping-pong every RHP number is compared with, measured in the same run.
+        .target(name: "CUDSBaseline", cSettings: [.unsafeFlags(["-O2"])]),
+        .executableTarget(
+            name: "rhp-bench",
+            dependencies: [
+                "CUDSBaseline",
+                .product(name: "RuntimeRegistry", package: "swift-runtime-registry"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
         ),
     ]
 )

@@ -1,0 +1,245 @@
+import CUDSBaseline
+import Foundation
+import Logging
+import NIOPosix
+import RuntimeRegistry
+
+/// RHP round trips and pipelined calls, each next to the raw Unix-socket baseline (C, same
+/// frame sizes) measured in the same run. Prints one `RESULT` line per measurement and a
+/// summary of the ratios.
+///
+/// Modes measured:
+/// * `uds`: C client, C echo thread, socketpair; 64 B and 4 KiB frames.
+/// * `rhp.thread`: two `Connection`s in this process over a socketpair (host ↔ guest).
+/// * `rhp.kv`: our host ↔ the `kv-runtime` process (when its binary is found).
+@main
+enum RHPBench {
+    struct Options {
+        var roundTrips = 20_000
+        var pipelined = 200_000
+        var depth = 64
+        var kvRuntime: String?
+
+        init(arguments: [String]) {
+            var iterator = arguments.dropFirst().makeIterator()
+            while let argument = iterator.next() {
+                switch argument {
+                case "--round-trips": roundTrips = iterator.next().flatMap(Int.init) ?? roundTrips
+                case "--pipelined": pipelined = iterator.next().flatMap(Int.init) ?? pipelined
+                case "--depth": depth = iterator.next().flatMap(Int.init) ?? depth
+                case "--kv-runtime": kvRuntime = iterator.next()
+                default:
+                    FileHandle.standardError.write(Data("rhp-bench: unknown argument \(argument)\n".utf8))
+                    exit(2)
+                }
+            }
+        }
+    }
+
+    static func main() async throws {
+        let options = Options(arguments: CommandLine.arguments)
+        var logger = Logger(label: "rhp-bench")
+        logger.logLevel = .warning
+        var summary: [String] = []
+
+        // Baseline: the same sizes as an RHP ping request (59 B payload) and a 4 KiB query.
+        let baselinePing = try baselineRoundTrips(payload: 64, count: options.roundTrips)
+        report("uds.thread.rtt.64", baselinePing)
+        let baseline4K = try baselineRoundTrips(payload: 4096, count: options.roundTrips)
+        report("uds.thread.rtt.4096", baseline4K)
+        let baselinePipe = try baselinePipelined(payload: 64, total: options.pipelined, depth: options.depth)
+        print("RESULT uds.thread.pipe\(options.depth).64 msgs_per_s=\(Int(baselinePipe))")
+
+        // RHP between two connections in this process.
+        let thread = try await inProcessPair(logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await thread.host.run() }
+            group.addTask { try await thread.guest.run() }
+            thread.guest.initGuest()
+            _ = try await thread.host.initHost(runtimeID: benchRuntimeID, hostInfo: benchHostInfo, timeout: .seconds(10))
+            let ping = try await rhpRoundTrips(thread.host, body: .runtimePingRequest, count: options.roundTrips)
+            report("rhp.thread.rtt.ping", ping)
+            summary.append(ratio("rhp.thread ping rtt (median)", ping.median, baselinePing.median))
+            let query = try await rhpRoundTrips(thread.host, body: query4K, count: options.roundTrips)
+            report("rhp.thread.rtt.query4k", query)
+            summary.append(ratio("rhp.thread 4 KiB query rtt (median)", query.median, baseline4K.median))
+            let rate = try await rhpPipelined(thread.host, total: options.pipelined, depth: options.depth)
+            print("RESULT rhp.thread.pipe\(options.depth).ping calls_per_s=\(Int(rate))")
+            summary.append(String(format: "rhp.thread pipelined: %.0f calls/s = %.1f%% of raw", rate, 100 * rate / baselinePipe))
+            await thread.host.close()
+            await thread.guest.close()
+            try await group.waitForAll()
+        }
+
+        // RHP between our host and the kv-runtime process.
+        if let binary = options.kvRuntime ?? defaultKVRuntime(), FileManager.default.isExecutableFile(atPath: binary) {
+            summary += try await withKVRuntime(binary: binary, logger: logger) { host in
+                var lines: [String] = []
+                let ping = try await rhpRoundTrips(host, body: .runtimePingRequest, count: options.roundTrips)
+                report("rhp.kv.rtt.ping", ping)
+                lines.append(ratio("rhp.kv ping rtt (median)", ping.median, baselinePing.median))
+                lines.append(ratio("rhp.kv ping rtt (p99)", ping.p99, baselinePing.p99))
+                let query = try await rhpRoundTrips(host, body: query4K, count: options.roundTrips)
+                report("rhp.kv.rtt.query4k", query)
+                lines.append(ratio("rhp.kv 4 KiB query rtt (median)", query.median, baseline4K.median))
+                let rate = try await rhpPipelined(host, total: options.pipelined, depth: options.depth)
+                print("RESULT rhp.kv.pipe\(options.depth).ping calls_per_s=\(Int(rate))")
+                lines.append(String(format: "rhp.kv pipelined: %.0f calls/s = %.1f%% of raw", rate, 100 * rate / baselinePipe))
+                return lines
+            }
+        } else {
+            print("NOTE kv-runtime binary not found; pass --kv-runtime PATH to measure host ↔ kv-runtime")
+        }
+
+        print("SUMMARY")
+        for line in summary { print("  " + line) }
+    }
+
+    /// A 4 KiB query: `get_runtime_id` with 4 KiB of arguments (ignored by kv-runtime and echoed by
+    /// the in-process guest), so the request frame is about 4 KiB.
+    static let query4K = Body.runtimeQueryRequest(RuntimeQueryRequest(
+        method: "get_runtime_id", args: .byteString([UInt8](repeating: 0x42, count: 4096))))
+
+    // MARK: Measurements
+
+    struct Latencies {
+        var sorted: [Double]  // microseconds
+        var median: Double { sorted[sorted.count / 2] }
+        var p99: Double { sorted[Swift.min(sorted.count - 1, sorted.count * 99 / 100)] }
+        var min: Double { sorted[0] }
+        var mean: Double { sorted.reduce(0, +) / Double(sorted.count) }
+    }
+
+    static func report(_ name: String, _ latencies: Latencies) {
+        print(String(
+            format: "RESULT %@ median_us=%.2f p99_us=%.2f min_us=%.2f mean_us=%.2f n=%d", name, latencies.median,
+            latencies.p99, latencies.min, latencies.mean, latencies.sorted.count))
+    }
+
+    static func ratio(_ what: String, _ value: Double, _ baseline: Double) -> String {
+        String(format: "%@: %.2f µs = %.2f× raw (%.2f µs)", what, value, value / baseline, baseline)
+    }
+
+    static func baselineRoundTrips(payload: Int, count: Int) throws -> Latencies {
+        var echo = uds_echo()
+        guard uds_echo_start(&echo) == 0 else { throw BenchError("cannot start the C echo thread") }
+        defer { uds_echo_stop(&echo) }
+        let warmup = count / 10
+        var samples = [UInt64](repeating: 0, count: warmup + count)
+        guard uds_round_trips(echo.client_fd, payload, warmup + count, &samples) == 0 else {
+            throw BenchError("baseline round trips failed")
+        }
+        return Latencies(sorted: samples.dropFirst(warmup).map { Double($0) / 1000 }.sorted())
+    }
+
+    static func baselinePipelined(payload: Int, total: Int, depth: Int) throws -> Double {
+        var echo = uds_echo()
+        guard uds_echo_start(&echo) == 0 else { throw BenchError("cannot start the C echo thread") }
+        defer { uds_echo_stop(&echo) }
+        var elapsed: UInt64 = 0
+        guard uds_pipelined(echo.client_fd, payload, total, Int32(depth), &elapsed) == 0 else {
+            throw BenchError("baseline pipelining failed")
+        }
+        return Double(total) / (Double(elapsed) / 1e9)
+    }
+
+    static func rhpRoundTrips(_ connection: Connection, body: Body, count: Int) async throws -> Latencies {
+        let clock = ContinuousClock()
+        let warmup = count / 10
+        var samples: [Double] = []
+        samples.reserveCapacity(count)
+        for i in 0..<(warmup + count) {
+            let start = clock.now
+            _ = try await connection.call(body)
+            let elapsed = clock.now - start
+            if i >= warmup {
+                let (seconds, attoseconds) = elapsed.components
+                samples.append(Double(seconds) * 1e6 + Double(attoseconds) / 1e12)
+            }
+        }
+        return Latencies(sorted: samples.sorted())
+    }
+
+    /// `depth` callers in a task group, each issuing calls back to back, `total` calls in all.
+    static func rhpPipelined(_ connection: Connection, total: Int, depth: Int) async throws -> Double {
+        let clock = ContinuousClock()
+        let start = clock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<depth {
+                let share = total / depth + (worker < total % depth ? 1 : 0)
+                group.addTask {
+                    for _ in 0..<share { _ = try await connection.call(.runtimePingRequest) }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let (seconds, attoseconds) = (clock.now - start).components
+        return Double(total) / (Double(seconds) + Double(attoseconds) / 1e18)
+    }
+
+    // MARK: Setups
+
+    /// Echoes requests; answers ping with Empty and the handshake as a v21.1 runtime.
+    struct EchoGuest: RequestHandler {
+        func handle(_ request: Body) async throws -> Body {
+            switch request {
+            case .runtimeInfoRequest:
+                .runtimeInfoResponse(RuntimeInfoResponse(protocolVersion: .runtimeHostProtocol, runtimeVersion: Version(major: 1)))
+            case .runtimePingRequest: .empty
+            default: request
+            }
+        }
+    }
+
+    static func inProcessPair(logger: Logger) async throws -> (host: Connection, guest: Connection) {
+        var fds: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0 else { throw BenchError("socketpair failed") }
+        let host = try await Connection.adopting(connectedSocket: fds[0], handler: UnsupportedRequestHandler(), logger: logger)
+        let guest = try await Connection.adopting(connectedSocket: fds[1], handler: EchoGuest(), logger: logger)
+        return (host, guest)
+    }
+
+    static func withKVRuntime(
+        binary: String, logger: Logger, _ body: @Sendable (Connection) async throws -> [String]
+    ) async throws -> [String] {
+        let directory = NSTemporaryDirectory() + "rhp-bench-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let socketPath = directory + "/rhp.sock"
+        let listener = try await ConnectionListener.bind(unixSocketPath: socketPath)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.environment = ProcessInfo.processInfo.environment.merging(
+            ["OASIS_WORKER_HOST": socketPath, "KV_RUNTIME_LOG_LEVEL": "warning"]) { _, new in new }
+        try process.run()
+        defer {
+            if process.isRunning { process.terminate() }
+            process.waitUntilExit()
+        }
+        let host = try await listener.accept(handler: UnsupportedRequestHandler(), logger: logger, timeout: .seconds(10))
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await host.run() }
+            _ = try await host.initHost(runtimeID: benchRuntimeID, hostInfo: benchHostInfo, timeout: .seconds(10))
+            let lines = try await body(host)
+            await host.close()
+            try await group.waitForAll()
+            await listener.close()
+            return lines
+        }
+    }
+
+    static func defaultKVRuntime() -> String? {
+        let candidates = ["../.build/release/kv-runtime", "../.build/debug/kv-runtime"]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    static let benchRuntimeID = Namespace.test(seed: "rhp-bench")
+    static let benchHostInfo = HostInfo(
+        consensusBackend: "tendermint", consensusProtocolVersion: Version.consensusProtocol.packed,
+        consensusChainContext: "rhp-bench")
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,565 @@
+public import Metrics
+public import Logging
+public import NIOCore
+public import OasisCommon
+public import ServiceLifecycle
+import Synchronization
+
+/// One RHP connection, used by both sides: the host (node) calls ``initHost(runtimeID:hostInfo:timeout:)``,
+/// the guest (runtime) calls ``initGuest()``. Either side then sends requests with
+/// ``call(_:timeout:)`` and answers the peer's requests through its ``RequestHandler``.
+///
+/// ## States
+/// `uninitialized → initializing → ready → closed` (and `initializing → closed`), as in
+/// oasis-core v21.1 (host.md §4.1). Initialising twice is a programming error and traps.
+/// Nothing is read from the socket before initialisation.
+///
+/// ## Concurrency design
+/// * **Reading** happens on the channel's event loop: a `ByteToMessageDecoder` cuts frames and
+///   decodes messages, and responses are matched to their callers right there, so a call
+///   completes without ``run()`` and without any extra task hop.
+/// * **Calls** are plain async functions. Each reserves an id in the pending table (under a
+///   `Mutex`), writes its frame with one `writeAndFlush`, and suspends on a continuation. Four
+///   things can complete it and the first wins: the response, a write failure (reported by the
+///   write's future, so the caller learns at once), the deadline (a task scheduled on the event
+///   loop), or cancellation of the calling task. Whichever wins removes the entry, so a call
+///   that returns — however it returns — leaves nothing in the table, and a late response is
+///   logged and dropped.
+/// * **Incoming requests** need a task each, because handlers are async. They are queued to
+///   ``run()``, which serves each in a child task of a task group and is the connection's only
+///   long-lived task: run it as a `Service` in a `ServiceGroup`, or in a task group you own. No
+///   unstructured tasks are created. Requests that arrive before the connection is Ready are
+///   answered with the not-ready error on the event loop, without the handler.
+/// * **Closing**: when the transport ends (peer close, EOF inside a frame, an oversize or
+///   malformed frame — each logged with its reason), every pending call fails at once with
+///   ``ConnectionError/closed(reason:)``, the state becomes `closed`, the request queue ends and
+///   ``run()`` cancels in-flight handlers and returns. Cancelling ``run()`` (or a graceful
+///   shutdown of its service group) closes the connection.
+///
+/// ## Fixes to v21.1
+/// A failed write fails its caller at once; a request too large to send fails its caller at
+/// once and writes nothing; a peer close fails pending calls and marks the connection closed;
+/// a timed-out or cancelled call removes its pending entry; a handler cannot return "no answer"
+/// (see ``RequestHandler``); a frame with bytes after its CBOR item is refused.
+public final class Connection: Sendable, Service {
+    /// Tunables.
+    public struct Configuration: Sendable {
+        /// Deadline of a ``Connection/call(_:timeout:)`` that names none.
+        public var callTimeout: Duration
+        /// Deadline of the handshake when ``Connection/initHost(runtimeID:hostInfo:timeout:)``
+        /// names none (the sandbox of v21.1 uses 1 s).
+        public var handshakeTimeout: Duration
+
+        /// Where the `oasis_rhp_*` and `oasis_codec_size` metrics go; `nil` means the
+        /// process-wide `MetricsSystem` (what a node uses; tests pass their own factory).
+        public var metricsFactory: (any MetricsFactory)?
+
+        /// Tunables; the defaults suit a node.
+        public init(
+            callTimeout: Duration = .seconds(60), handshakeTimeout: Duration = .seconds(1),
+            metricsFactory: (any MetricsFactory)? = nil
+        ) {
+            self.callTimeout = callTimeout
+            self.handshakeTimeout = handshakeTimeout
+            self.metricsFactory = metricsFactory
+        }
+    }
+
+    /// The lifecycle state (host.md §4.1).
+    public enum State: Hashable, Sendable {
+        case uninitialized, initializing, ready, closed
+    }
+
+    /// A call waiting for its answer.
+    private enum PendingCall {
+        /// The id is taken; the caller has not suspended yet.
+        case reserved
+        /// The caller is suspended here; `deadline` is set once the event loop has armed it.
+        case waiting(CheckedContinuation<Body, any Error>, deadline: Scheduled<Void>?)
+        /// Completed before the caller suspended; the caller picks the result up.
+        case finished(Result<Body, any Error>)
+    }
+
+    private struct Core {
+        var state: State = .uninitialized
+        var nextRequestID: UInt64 = 0
+        var pending: [UInt64: PendingCall] = [:]
+        var transportOpen = true
+        /// Why the transport ended (the first reason recorded wins).
+        var closeReason: String?
+        /// `close()` was called: from then on calls fail with not-ready, as in v21.1.
+        var closeCalled = false
+        var running = false
+    }
+
+    let channel: any Channel
+    private let handler: any RequestHandler
+    private let configuration: Configuration
+    private let logger: Logger
+    let metrics: ConnectionMetrics
+    private let core = Mutex(Core())
+    private let requests: AsyncStream<Message>
+    private let requestQueue: AsyncStream<Message>.Continuation
+
+    /// Wraps a connected channel that has no handlers yet. Call from ``wrapping(channel:handler:configuration:logger:)``.
+    private init(channel: any Channel, handler: any RequestHandler, configuration: Configuration, logger: Logger) {
+        self.channel = channel
+        self.handler = handler
+        self.configuration = configuration
+        self.logger = logger
+        self.metrics = ConnectionMetrics(factory: configuration.metricsFactory)
+        (requests, requestQueue) = AsyncStream.makeStream(of: Message.self)
+    }
+
+    /// Makes a connection from a connected stream channel that has no handlers yet.
+    ///
+    /// Create the channel with `ChannelOptions.autoRead` off (the bootstraps in this module do),
+    /// so that nothing is read before initialisation.
+    public static func wrapping(
+        channel: any Channel, handler: any RequestHandler, configuration: Configuration = Configuration(),
+        logger: Logger
+    ) async throws -> Connection {
+        let connection = Connection(channel: channel, handler: handler, configuration: configuration, logger: logger)
+        let recorder = connection.metrics.frameSizeRead
+        // An accepted channel may still be on its way to registration; writes before it is
+        // active would fail, so wait for that too.
+        try await channel.eventLoop.flatSubmit {
+            do {
+                let decoder = FrameDecoder(onFrame: { recorder.record($0) })
+                try channel.pipeline.syncOperations.addHandlers(
+                    ByteToMessageHandler(decoder), ConnectionHandler(connection: connection))
+                if channel.isActive { return channel.eventLoop.makeSucceededVoidFuture() }
+                let active = channel.eventLoop.makePromise(of: Void.self)
+                try channel.pipeline.syncOperations.addHandler(ActivationHandler(active: active), position: .first)
+                return active.futureResult
+            } catch {
+                return channel.eventLoop.makeFailedFuture(error)
+            }
+        }.get()
+        channel.closeFuture.whenComplete { _ in connection.transportDidClose() }
+        return connection
+    }
+
+    // MARK: State
+
+    /// The current lifecycle state.
+    public var state: State { core.withLock { $0.state } }
+
+    /// Why the transport ended, once it has.
+    public var closeReason: String? { core.withLock { $0.transportOpen ? nil : $0.closeReason } }
+
+    /// How many calls are waiting for an answer (for tests and diagnostics).
+    package var pendingCallCount: Int { core.withLock { $0.pending.count } }
+
+    /// `initConn`: uninitialized → initializing (→ ready for the guest, before the first byte
+    /// is read, so no request can see it not ready), and start reading.
+    private func beginInitialization(asGuest: Bool) {
+        let transportOpen = core.withLock { core in
+            precondition(core.state == .uninitialized, "rhp: connection already initialized")
+            core.state = core.transportOpen ? (asGuest ? .ready : .initializing) : .closed
+            return core.transportOpen
+        }
+        guard transportOpen else { return }
+        channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { [logger] error in
+            logger.debug("rhp: could not start reading", metadata: ["rhp.error": "\(error)"])
+        }
+    }
+
+    /// Host side: runs the handshake and returns the runtime's version (host.md §4.4).
+    ///
+    /// Sends `RuntimeInfoRequest` (the runtime id and `hostInfo`), checks that the runtime
+    /// speaks RHP major version 2, and moves to Ready. On failure the state stays
+    /// `initializing`: call ``close()``. Traps if the connection was initialised before.
+    public func initHost(runtimeID: Namespace, hostInfo: HostInfo, timeout: Duration? = nil) async throws -> Version {
+        beginInitialization(asGuest: false)
+        let request = RuntimeInfoRequest(
+            runtimeID: runtimeID, consensusBackend: hostInfo.consensusBackend,
+            consensusProtocolVersion: hostInfo.consensusProtocolVersion,
+            consensusChainContext: hostInfo.consensusChainContext)
+        let response: Body
+        do {
+            response = try await perform(
+                .runtimeInfoRequest(request), timeout: timeout ?? configuration.handshakeTimeout, requireReady: false)
+        } catch {
+            throw HandshakeError.requestFailed(error)
+        }
+        guard case .runtimeInfoResponse(let info) = response else {
+            throw HandshakeError.unexpectedResponse(response.kind)
+        }
+        guard info.protocolVersion.isCompatible(with: .runtimeHostProtocol) else {
+            throw HandshakeError.incompatibleProtocolVersion(info.protocolVersion)
+        }
+        try core.withLock { core throws(ConnectionError) in
+            guard core.state == .initializing else {
+                throw ConnectionError.closed(reason: core.closeReason ?? "closed during the handshake")
+            }
+            core.state = .ready
+        }
+        logger.debug(
+            "rhp: handshake done",
+            metadata: ["rhp.runtime_version": "\(info.runtimeVersion)", "rhp.protocol_version": "\(info.protocolVersion)"])
+        return info.runtimeVersion
+    }
+
+    /// Guest side: becomes Ready at once; the host sends the handshake request, which the
+    /// handler answers (host.md §4.5). Traps if the connection was initialised before.
+    public func initGuest() {
+        beginInitialization(asGuest: true)
+    }
+
+    /// Closes the connection and waits until the socket is closed. Idempotent.
+    ///
+    /// Calls in flight fail with ``ConnectionError/closed(reason:)``; later calls fail with the
+    /// not-ready error. On a connection that was never initialised the state stays
+    /// `uninitialized` (as in v21.1), but the socket is still released.
+    public func close() async {
+        closeTransport()
+        try? await channel.closeFuture.get()
+    }
+
+    private func closeTransport() {
+        core.withLock { core in
+            core.closeCalled = true
+            if core.transportOpen && core.closeReason == nil { core.closeReason = "closed locally" }
+            switch core.state {
+            case .initializing, .ready: core.state = .closed
+            case .uninitialized, .closed: break
+            }
+        }
+        channel.close(promise: nil)
+    }
+
+    // MARK: Calls
+
+    /// Sends `body` as a request and returns the answer.
+    ///
+    /// Throws the not-ready error (`rhp/internal`, 1) unless the connection is Ready (or
+    /// ``ConnectionError/closed(reason:)`` if the peer closed it); ``FrameError`` if the request
+    /// is too large to send; ``ConnectionError`` for a failed write, the deadline or a transport
+    /// that ends; `CancellationError` if the calling task is cancelled. An `Error` answer
+    /// throws: the registered `CodedError` for its (module, code), otherwise a ``RemoteError``.
+    public func call(_ body: Body, timeout: Duration? = nil) async throws -> Body {
+        try await perform(body, timeout: timeout ?? configuration.callTimeout, requireReady: true)
+    }
+
+    private func perform(_ body: Body, timeout: Duration, requireReady: Bool) async throws -> Body {
+        let instruments = metrics[body.kind]
+        let start = ContinuousClock.now
+        defer { instruments.latency.record(duration: ContinuousClock.now - start) }
+        do {
+            let response = try await exchange(body, timeout: timeout, requireReady: requireReady)
+            if case .error(let error) = response { throw error.callerError }
+            instruments.successes.increment()
+            return response
+        } catch let error as ConnectionError {
+            if case .deadlineExceeded = error {
+                instruments.timeouts.increment()
+            } else {
+                instruments.failures.increment()
+            }
+            throw error
+        } catch {
+            instruments.failures.increment()
+            throw error
+        }
+    }
+
+    /// Writes the request and waits for whatever completes it first.
+    private func exchange(_ body: Body, timeout: Duration, requireReady: Bool) async throws -> Body {
+        let id = try reserve(requireReady: requireReady)
+        let frame: ByteBuffer
+        do {
+            frame = try Frame.encode(Message(id: id, type: .request, body: body), allocator: channel.allocator)
+        } catch {
+            _ = core.withLock { $0.pending.removeValue(forKey: id) }
+            throw error
+        }
+        metrics.frameSizeWrite.record(frame.readableBytes - Frame.headerSize)
+        let kind = body.kind
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Body, any Error>) in
+                if let early = attach(continuation, to: id) {
+                    continuation.resume(with: early)
+                    return
+                }
+                // One hop to the event loop arms the deadline and writes; the response, which
+                // also arrives there, disarms it without another hop.
+                let loop = channel.eventLoop
+                loop.execute { [self] in
+                    let deadline = loop.scheduleTask(in: TimeAmount(timeout)) { [self] () -> Void in
+                        resolve(id, with: .failure(ConnectionError.deadlineExceeded(call: kind, after: timeout)))
+                    }
+                    guard arm(deadline, for: id) else {
+                        // The call ended (cancelled, closed) before it was written: write nothing.
+                        deadline.cancel()
+                        return
+                    }
+                    channel.writeAndFlush(frame).whenFailure { [self] error in
+                        resolve(id, with: .failure(ConnectionError.writeFailed("\(error)")))
+                    }
+                }
+            }
+        } onCancel: { [self] in
+            resolve(id, with: .failure(CancellationError()))
+        }
+    }
+
+    /// Stores the deadline of call `id`; `false` if the call is no longer waiting.
+    private func arm(_ deadline: Scheduled<Void>, for id: UInt64) -> Bool {
+        core.withLock { core in
+            guard case .waiting(let continuation, deadline: nil) = core.pending[id] else { return false }
+            core.pending[id] = .waiting(continuation, deadline: deadline)
+            return true
+        }
+    }
+
+    /// Takes the next id and a pending slot, if the state allows a call.
+    private func reserve(requireReady: Bool) throws -> UInt64 {
+        try core.withLock { core throws -> UInt64 in
+            switch core.state {
+            case .ready: break
+            case .initializing where !requireReady: break
+            case .closed where !core.closeCalled:
+                throw ConnectionError.closed(reason: core.closeReason ?? "peer closed the connection")
+            default:
+                throw RHPErrors.notReady
+            }
+            guard core.transportOpen else {
+                throw ConnectionError.closed(reason: core.closeReason ?? "peer closed the connection")
+            }
+            let id = core.nextRequestID
+            core.nextRequestID &+= 1
+            core.pending[id] = .reserved
+            return id
+        }
+    }
+
+    /// Parks the caller's continuation; returns the result instead if the call already ended.
+    private func attach(_ continuation: CheckedContinuation<Body, any Error>, to id: UInt64) -> Result<Body, any Error>? {
+        core.withLock { core in
+            switch core.pending[id] {
+            case .reserved:
+                core.pending[id] = .waiting(continuation, deadline: nil)
+                return nil
+            case .finished(let result):
+                core.pending[id] = nil
+                return result
+            case .waiting, nil:
+                // Only this call touches its own slot between reserve and attach.
+                preconditionFailure("rhp: pending call \(id) in an impossible state")
+            }
+        }
+    }
+
+    /// Completes call `id` if it is still pending; the first completion wins. Returns whether
+    /// there was such a call.
+    @discardableResult
+    private func resolve(_ id: UInt64, with result: Result<Body, any Error>) -> Bool {
+        let (found, continuation, deadline) = core.withLock {
+            core -> (Bool, CheckedContinuation<Body, any Error>?, Scheduled<Void>?) in
+            switch core.pending[id] {
+            case .reserved:
+                core.pending[id] = .finished(result)
+                return (true, nil, nil)
+            case .waiting(let continuation, let deadline):
+                core.pending[id] = nil
+                return (true, continuation, deadline)
+            case .finished:
+                return (true, nil, nil)
+            case nil:
+                return (false, nil, nil)
+            }
+        }
+        deadline?.cancel()
+        continuation?.resume(with: result)
+        return found
+    }
+
+    // MARK: Incoming (called on the event loop by ConnectionHandler)
+
+    func received(_ message: Message) {
+        switch message.type {
+        case .response:
+            if !resolve(message.id, with: .success(message.body)) {
+                logger.warning(
+                    "rhp: dropping a response that matches no pending call",
+                    metadata: ["rhp.id": "\(message.id)", "rhp.body": "\(message.body.kind)"])
+            }
+        case .request:
+            let ready = core.withLock { $0.state == .ready }
+            guard ready else {
+                sendResponse(to: message.id, body: .error(ErrorBody(mapping: RHPErrors.notReady)))
+                return
+            }
+            requestQueue.yield(message)
+        default:
+            logger.warning(
+                "rhp: ignoring a message of unknown type",
+                metadata: ["rhp.id": "\(message.id)", "rhp.message_type": "\(message.type.rawValue)"])
+        }
+    }
+
+    /// The pipeline hit an error (oversize, malformed or truncated frame, I/O error): record
+    /// why, log it and close.
+    func transportFailed(_ error: any Error) {
+        let first = core.withLock { core -> Bool in
+            guard core.closeReason == nil else { return false }
+            core.closeReason = "\(error)"
+            return true
+        }
+        if first {
+            logger.error("rhp: closing connection", metadata: ["rhp.reason": "\(error)"])
+        } else {
+            logger.debug("rhp: further error while closing", metadata: ["rhp.reason": "\(error)"])
+        }
+        channel.close(promise: nil)
+    }
+
+    /// The channel is closed: fail every pending call and end the request queue.
+    private func transportDidClose() {
+        let (waiting, reason) = core.withLock { core -> ([CheckedContinuation<Body, any Error>], String) in
+            core.transportOpen = false
+            let reason = core.closeReason ?? "peer closed the connection"
+            core.closeReason = reason
+            switch core.state {
+            case .initializing, .ready: core.state = .closed
+            case .uninitialized, .closed: break
+            }
+            var waiting: [CheckedContinuation<Body, any Error>] = []
+            for (id, call) in core.pending {
+                switch call {
+                case .waiting(let continuation, let deadline):
+                    deadline?.cancel()
+                    waiting.append(continuation)
+                    core.pending[id] = nil
+                case .reserved:
+                    core.pending[id] = .finished(.failure(ConnectionError.closed(reason: reason)))
+                case .finished:
+                    break
+                }
+            }
+            return (waiting, reason)
+        }
+        requestQueue.finish()
+        for continuation in waiting {
+            continuation.resume(throwing: ConnectionError.closed(reason: reason))
+        }
+        logger.debug("rhp: connection closed", metadata: ["rhp.reason": "\(reason)", "rhp.failed_calls": "\(waiting.count)"])
+    }
+
+    // MARK: Serving requests
+
+    /// Serves the peer's requests until the connection closes: each request runs the handler in
+    /// a child task, and its answer is written back under the request's id.
+    ///
+    /// This is the connection's one long-lived task. Run it in a `ServiceGroup` or a task group
+    /// you own, alongside your calls. It returns when the transport ends (after cancelling the
+    /// handlers still running); cancelling it, or a graceful shutdown, closes the connection.
+    /// Call it once.
+    public func run() async throws {
+        core.withLock { core in
+            precondition(!core.running, "rhp: Connection.run() called twice")
+            core.running = true
+        }
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                for await request in requests {
+                    group.addTask { await self.serve(request) }
+                }
+                // The queue ends when the transport does (or run is cancelled): handlers still
+                // running have nobody to answer.
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            self.closeTransport()
+        }
+        // Cancelled (rather than ended by the transport): close, as the owner wants us gone.
+        if core.withLock({ $0.transportOpen }) { await close() }
+    }
+
+    private func serve(_ request: Message) async {
+        let answer: Body
+        do {
+            answer = try await handler.handle(request.body)
+        } catch {
+            answer = .error(ErrorBody(mapping: error))
+        }
+        sendResponse(to: request.id, body: answer)
+    }
+
+    /// Writes a response; one that cannot be encoded or is too large becomes an error answer,
+    /// so the peer is never left waiting.
+    func sendResponse(to id: UInt64, body: Body) {
+        let frame: ByteBuffer
+        do {
+            frame = try Frame.encode(Message(id: id, type: .response, body: body), allocator: channel.allocator)
+        } catch {
+            logger.error(
+                "rhp: cannot send response, answering with an error",
+                metadata: ["rhp.id": "\(id)", "rhp.body": "\(body.kind)", "rhp.error": "\(error)"])
+            let fallback = ErrorBody(mapping: ResponseNotSendable(underlying: "\(error)"))
+            guard let replacement = try? Frame.encode(
+                Message(id: id, type: .response, body: .error(fallback)), allocator: channel.allocator)
+            else { return }
+            frame = replacement
+        }
+        metrics.frameSizeWrite.record(frame.readableBytes - Frame.headerSize)
+        channel.writeAndFlush(frame).whenFailure { [logger] error in
+            logger.debug("rhp: failed to write response", metadata: ["rhp.id": "\(id)", "rhp.error": "\(error)"])
+        }
+    }
+}
+
+/// A response that could not be encoded or was too large (uncoded: `unknown`/1 on the wire).
+private struct ResponseNotSendable: Error, CustomStringConvertible {
+    let underlying: String
+    var description: String { "rhp: cannot send response: \(underlying)" }
+}
+
+/// Completes a promise when the channel becomes active (or fails it if the channel goes away
+/// first). Lives on the event loop.
+final class ActivationHandler: ChannelInboundHandler {
+    typealias InboundIn = Any
+
+    private var active: EventLoopPromise<Void>?
+
+    init(active: EventLoopPromise<Void>) {
+        self.active = active
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        active?.succeed()
+        active = nil
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        active?.fail(ChannelError.ioOnClosedChannel)
+        active = nil
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        active?.fail(ChannelError.ioOnClosedChannel)
+        active = nil
+    }
+}
+
+/// Feeds decoded messages and pipeline errors to the connection. Lives on the event loop.
+final class ConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = Message
+
+    private let connection: Connection
+
+    init(connection: Connection) {
+        self.connection = connection
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        connection.received(unwrapInboundIn(data))
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        connection.transportFailed(error)
+    }
+}

@@ -1,1 +1,0 @@
-// RuntimeHostProtocol: see the module's files.

@@ -1,0 +1,160 @@
+import ConsensusAPI
+import Logging
+import OasisCBOR
+import OasisCommon
+import RuntimeHostProtocol
+import RuntimeStorage
+import Synchronization
+
+/// The runtime's answers to the host (the guest side of RHP).
+///
+/// Like the v21.1 Rust runtime it refuses everything but info and ping until the host has sent
+/// `RuntimeInfoRequest`, and refuses what a runtime never serves (shutdown, `Host*` requests)
+/// with `method not supported`; all of these are module `dispatcher`, code 1. Requests are
+/// served concurrently; an abort fails the batch in progress at its next transaction.
+final class KVHandler: RequestHandler {
+    /// The runtime's own version, reported in the handshake.
+    static let version = Version(major: 0, minor: 1, patch: 0)
+
+    private struct Environment {
+        var runtimeID: Namespace?
+        var aborted = false
+    }
+
+    private let environment = Mutex(Environment())
+    private let state: any RuntimeState
+    private let logger: Logger
+
+    init(state: any RuntimeState, logger: Logger) {
+        self.state = state
+        self.logger = logger
+    }
+
+    /// A `dispatcher`/1 error, as the Rust runtime reports protocol and dispatch failures.
+    static func dispatcherError(_ message: String) -> CodedError {
+        CodedError(module: "dispatcher", code: 1, message: message)
+    }
+
+    func handle(_ request: Body) async throws -> Body {
+        switch request {
+        case .runtimeInfoRequest(let info):
+            environment.withLock { $0.runtimeID = info.runtimeID }
+            logger.info("kv-runtime: host environment configured", metadata: ["runtime.id": "\(info.runtimeID)"])
+            return .runtimeInfoResponse(RuntimeInfoResponse(
+                protocolVersion: .runtimeHostProtocol, runtimeVersion: Self.version))
+        case .runtimePingRequest:
+            return .empty
+        case .runtimeShutdownRequest, .hostRPCCallRequest, .hostStorageSyncRequest, .hostLocalStorageGetRequest,
+            .hostLocalStorageSetRequest, .runtimeCapabilityTEERakInitRequest, .runtimeCapabilityTEERakReportRequest,
+            .runtimeCapabilityTEERakAvrRequest:
+            throw Self.dispatcherError("method not supported")
+        default:
+            break
+        }
+        guard let runtimeID = environment.withLock({ $0.runtimeID }) else {
+            throw Self.dispatcherError("host environment information not configured")
+        }
+        switch request {
+        case .runtimeAbortRequest:
+            environment.withLock { $0.aborted = true }
+            return .runtimeAbortResponse
+        case .runtimeCheckTxBatchRequest(let check):
+            return .runtimeCheckTxBatchResponse(RuntimeCheckTxBatchResponse(results: check.inputs.map(checkTx)))
+        case .runtimeExecuteTxBatchRequest(let execute):
+            let batch = try await dispatching { try await executeTx(execute) }
+            return .runtimeExecuteTxBatchResponse(RuntimeExecuteTxBatchResponse(batch: batch))
+        case .runtimeQueryRequest(let query):
+            let data = try await dispatching { try await self.query(query, runtimeID: runtimeID) }
+            return .runtimeQueryResponse(RuntimeQueryResponse(data: data))
+        case .runtimeLocalRPCCallRequest(let call):
+            return .runtimeLocalRPCCallResponse(RuntimeLocalRPCCallResponse(
+                response: try localRPC(call.request, runtimeID: runtimeID)))
+        case .runtimeRPCCallRequest, .runtimeKeyManagerPolicyUpdateRequest:
+            // No enclave RPC and no key manager in this runtime.
+            throw Self.dispatcherError("method not supported")
+        default:
+            throw Self.dispatcherError("method not supported")
+        }
+    }
+
+    /// Runs `body`, reporting any failure that carries no code of its own as `dispatcher`/1,
+    /// as the Rust runtime reports dispatch failures.
+    private func dispatching<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let coded as CodedError {
+            throw coded
+        } catch {
+            throw Self.dispatcherError("\(error)")
+        }
+    }
+
+    /// Check-tx only checks that the input is a transaction this runtime knows.
+    private func checkTx(_ input: [UInt8]) -> CheckTxResult {
+        do {
+            _ = try KVTransaction(decoding: input)
+            return CheckTxResult()
+        } catch {
+            return CheckTxResult(error: ErrorBody(module: "kv", code: 1, message: error.description))
+        }
+    }
+
+    private func executeTx(_ request: RuntimeExecuteTxBatchRequest) async throws -> ComputedBatch {
+        environment.withLock { $0.aborted = false }
+        let header = request.block.header
+        let stateRoot = StorageRoot(namespace: header.namespace, version: header.round, type: .state, hash: header.stateRoot)
+        let result: BatchResult
+        do {
+            result = try await executeBatch(
+                request.inputs, isAborted: { environment.withLock { $0.aborted } },
+                read: { key in try await state.value(of: key, at: stateRoot) })
+        } catch let aborted as BatchAborted {
+            throw Self.dispatcherError(aborted.description)
+        }
+        let ioWriteLog = try IOTreeLayout.writeLog(transactions: result.artifacts, tags: result.tags)
+        let newStateRoot = try await state.stateRoot(after: result.stateWriteLog, on: stateRoot)
+        let ioRoot = try state.ioRoot(of: ioWriteLog)
+        logger.debug(
+            "kv-runtime: executed batch",
+            metadata: ["runtime.round": "\(header.round + 1)", "runtime.transactions": "\(request.inputs.count)"])
+        return ComputedBatch(
+            header: ComputeResultsHeader(
+                round: header.round + 1, previousHash: header.encodedHash(), ioRoot: ioRoot, stateRoot: newStateRoot,
+                messagesHash: .empty),
+            ioWriteLog: ioWriteLog, stateWriteLog: result.stateWriteLog, rakSig: .zero, messages: [])
+    }
+
+    /// Queries: `get_runtime_id` (no arguments) and `get` (args: the key as text, or `{key}`).
+    private func query(_ request: RuntimeQueryRequest, runtimeID: Namespace) async throws -> CBORValue {
+        switch request.method {
+        case "get_runtime_id":
+            return .textString(runtimeID.description)
+        case "get":
+            let key: String
+            switch request.args {
+            case .textString(let text): key = text
+            case let args where args["key"] != nil:
+                guard case .textString(let text) = args["key"] else { throw Self.dispatcherError("malformed query") }
+                key = text
+            default: throw Self.dispatcherError("malformed query")
+            }
+            let root = StorageRoot(
+                namespace: request.header.namespace, version: request.header.round, type: .state,
+                hash: request.header.stateRoot)
+            return KVOutput.text(try await state.value(of: Array(key.utf8), at: root))
+        default:
+            throw Self.dispatcherError("query not supported")
+        }
+    }
+
+    /// Local RPC: CBOR `{method, args}`; `get_runtime_id` answers the runtime id as text.
+    private func localRPC(_ request: [UInt8], runtimeID: Namespace) throws -> [UInt8] {
+        guard let call = try? CBORValue(decoding: request), case .textString(let method) = call["method"] else {
+            throw Self.dispatcherError("malformed request")
+        }
+        switch method {
+        case "get_runtime_id": return try CBORValue.textString(runtimeID.description).encoded()
+        default: throw Self.dispatcherError("method not supported")
+        }
+    }
+}

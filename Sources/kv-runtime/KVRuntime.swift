@@ -1,0 +1,46 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import RuntimeHostProtocol
+
+/// The reference key-value runtime: connects to the host's socket (`OASIS_WORKER_HOST`),
+/// serves RHP as the guest until the host closes the connection, then exits 0.
+///
+/// Exit status 2 means it could not start (no socket path, nothing listening there).
+@main
+enum KVRuntime {
+    static func main() async {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = ProcessInfo.processInfo.environment["KV_RUNTIME_LOG_LEVEL"]
+                .flatMap(Logger.Level.init(rawValue:)) ?? .info
+            return handler
+        }
+        let logger = Logger(label: "kv-runtime")
+        guard let socketPath = ProcessInfo.processInfo.environment["OASIS_WORKER_HOST"], !socketPath.isEmpty else {
+            logger.critical("kv-runtime: OASIS_WORKER_HOST is not set; the host sets it to its RHP socket path")
+            exit(2)
+        }
+        let handler = KVHandler(state: UnavailableState(), logger: logger)
+        let connection: Connection
+        do {
+            connection = try await Connection.connect(unixSocketPath: socketPath, handler: handler, logger: logger)
+        } catch {
+            logger.critical("kv-runtime: cannot connect to the host", metadata: ["rhp.socket": "\(socketPath)", "error": "\(error)"])
+            exit(2)
+        }
+        connection.initGuest()
+        do {
+            try await connection.run()
+        } catch {
+            logger.error("kv-runtime: connection ended with an error", metadata: ["error": "\(error)"])
+        }
+        logger.info("kv-runtime: host closed the connection", metadata: ["rhp.reason": "\(connection.closeReason ?? "")"])
+    }
+}

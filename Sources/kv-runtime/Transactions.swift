@@ -1,0 +1,155 @@
+import ConsensusAPI
+import OasisCBOR
+import OasisCommon
+import RuntimeStorage
+
+/// A transaction of the simple key-value runtime: CBOR `{"method": text, "args": any}`.
+///
+/// `insert {key, value}`, `remove {key}` and `get {key}` with text keys and values, as in
+/// oasis-core's simple-keyvalue test runtime; an optional `nonce` in the arguments is ignored
+/// (clients use it to make otherwise equal transactions distinct).
+enum KVTransaction: Equatable {
+    case insert(key: String, value: String)
+    case remove(key: String)
+    case get(key: String)
+
+    /// Why an input is not a transaction this runtime knows.
+    struct Malformed: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    init(decoding input: [UInt8]) throws(Malformed) {
+        let value: CBORValue
+        do {
+            value = try CBORValue(decoding: input)
+        } catch {
+            throw Malformed(description: "malformed transaction: \(error)")
+        }
+        guard case .textString(let method) = value["method"] else {
+            throw Malformed(description: "malformed transaction: no method")
+        }
+        let args = value["args"] ?? .null
+        func text(_ name: String) throws(Malformed) -> String {
+            guard case .textString(let s) = args[name] else {
+                throw Malformed(description: "malformed transaction: \(method) needs a text \(name)")
+            }
+            return s
+        }
+        switch method {
+        case "insert": self = .insert(key: try text("key"), value: try text("value"))
+        case "remove": self = .remove(key: try text("key"))
+        case "get": self = .get(key: try text("key"))
+        default: throw Malformed(description: "method not found: \(method)")
+        }
+    }
+
+    /// The CBOR a client sends.
+    var encoded: [UInt8] {
+        let (method, args): (String, [CBORMapEntry]) =
+            switch self {
+            case .insert(let key, let value):
+                ("insert", [.init(key: .textString("key"), value: .textString(key)),
+                            .init(key: .textString("value"), value: .textString(value))])
+            case .remove(let key): ("remove", [.init(key: .textString("key"), value: .textString(key))])
+            case .get(let key): ("get", [.init(key: .textString("key"), value: .textString(key))])
+            }
+        let call = CBORValue.map([
+            .init(key: .textString("method"), value: .textString(method)),
+            .init(key: .textString("args"), value: .map(args)),
+        ])
+        // Encoding a value built from text and maps cannot fail.
+        return try! call.encoded()
+    }
+
+    var key: String {
+        switch self {
+        case .insert(let key, _), .remove(let key), .get(let key): key
+        }
+    }
+
+    var operation: String {
+        switch self {
+        case .insert: "insert"
+        case .remove: "remove"
+        case .get: "get"
+        }
+    }
+}
+
+/// A transaction's output: CBOR `{"Success": value}` or `{"Error": text}` (v21.1 `TxnOutput`).
+enum KVOutput: Equatable {
+    case success(CBORValue)
+    case error(String)
+
+    var encoded: [UInt8] {
+        let value: CBORValue =
+            switch self {
+            case .success(let v): .map([.init(key: .textString("Success"), value: v)])
+            case .error(let text): .map([.init(key: .textString("Error"), value: .textString(text))])
+            }
+        return try! value.encoded()
+    }
+
+    /// An optional text as CBOR: text or `null`.
+    static func text(_ bytes: [UInt8]?) -> CBORValue {
+        bytes.map { .textString(String(decoding: $0, as: UTF8.self)) } ?? .null
+    }
+}
+
+/// The result of running a batch against some state.
+struct BatchResult {
+    var outputs: [KVOutput]
+    var artifacts: [TransactionArtifacts]
+    var tags: [TransactionTag]
+    /// One entry per changed key, sorted by key; an empty value deletes.
+    var stateWriteLog: WriteLog
+}
+
+/// Runs transactions in order over `read`, keeping this batch's own writes in an overlay, and
+/// records each transaction's tags (`kv_op`, `kv_key`) for the tag indexer.
+func executeBatch(
+    _ inputs: [[UInt8]], isAborted: () -> Bool, read: ([UInt8]) async throws -> [UInt8]?
+) async throws -> BatchResult {
+    var overlay: [[UInt8]: [UInt8]?] = [:]
+    var result = BatchResult(outputs: [], artifacts: [], tags: [], stateWriteLog: [])
+    func current(_ key: [UInt8]) async throws -> [UInt8]? {
+        if let written = overlay[key] { return written }
+        return try await read(key)
+    }
+    for (index, input) in inputs.enumerated() {
+        if isAborted() { throw BatchAborted() }
+        let output: KVOutput
+        let txHash = Hash.digest(input)
+        do {
+            let tx = try KVTransaction(decoding: input)
+            let key = Array(tx.key.utf8)
+            switch tx {
+            case .insert(_, let value):
+                let previous = try await current(key)
+                overlay[key] = .some(Array(value.utf8))
+                output = .success(KVOutput.text(previous))
+            case .remove:
+                let previous = try await current(key)
+                overlay[key] = .some(nil)
+                output = .success(KVOutput.text(previous))
+            case .get:
+                output = .success(KVOutput.text(try await current(key)))
+            }
+            result.tags.append(TransactionTag(key: Array("kv_op".utf8), value: Array(tx.operation.utf8), txHash: txHash))
+            result.tags.append(TransactionTag(key: Array("kv_key".utf8), value: key, txHash: txHash))
+        } catch let malformed as KVTransaction.Malformed {
+            output = .error(malformed.description)
+        }
+        result.outputs.append(output)
+        result.artifacts.append(TransactionArtifacts(input: input, output: output.encoded, batchOrder: UInt32(index)))
+    }
+    result.stateWriteLog = overlay.sorted { $0.key.lexicographicallyPrecedes($1.key) }.map { key, value in
+        WriteLogEntry(key: key, value: value ?? [])
+    }
+    return result
+}
+
+/// The host aborted the batch.
+struct BatchAborted: Error, CustomStringConvertible {
+    var description: String { "batch aborted" }
+}

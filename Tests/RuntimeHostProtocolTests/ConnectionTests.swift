@@ -1,0 +1,577 @@
+import Logging
+import OasisCBOR
+import OasisCommon
+import RuntimeHostProtocol
+import RuntimeHostProtocolTesting
+import Synchronization
+import Testing
+
+@Suite("RHP connection: state machine and handshake")
+struct ConnectionStateTests {
+    @Test("the handshake returns the runtime's version 1.2.3 and both sides become Ready")
+    func handshake() async throws {
+        let (logger, _) = capturingLogger()
+        let guestHandler = GuestHandler()
+        let pair = try await ConnectionPair.make(guestHandler: guestHandler, logger: logger)
+        try await pair.running {
+            let version = try await pair.handshake()
+            #expect(version == Version(major: 1, minor: 2, patch: 3))
+            #expect(pair.host.state == .ready)
+            #expect(pair.guest.state == .ready)
+            let sent = guestHandler.infoRequests.withLock { $0 }
+            #expect(sent == [RuntimeInfoRequest(
+                runtimeID: testRuntimeID, consensusBackend: testHostInfo.consensusBackend,
+                consensusProtocolVersion: testHostInfo.consensusProtocolVersion,
+                consensusChainContext: testHostInfo.consensusChainContext)])
+            // The handshake itself is not counted as a handled call.
+            #expect(guestHandler.handled.count == 0)
+        }
+    }
+
+    @Test("protocol 3.0.0 is refused with the spec's message")
+    func incompatibleVersion() async throws {
+        let (logger, _) = capturingLogger()
+        let pair = try await ConnectionPair.make(guestHandler: GuestHandler(protocolVersion: 3 << 32), logger: logger)
+        try await pair.running {
+            await #expect {
+                _ = try await pair.handshake()
+            } throws: { error in
+                "\(error)" == "rhp: incompatible protocol version (expected: 2.0.0 got: 3.0.0)"
+            }
+            #expect(pair.host.state == .initializing)
+        }
+    }
+
+    @Test("protocol 2.7.9 is accepted: only the major version is compared")
+    func minorVersionIgnored() async throws {
+        let (logger, _) = capturingLogger()
+        let packed = Version(major: 2, minor: 7, patch: 9).packed
+        let pair = try await ConnectionPair.make(guestHandler: GuestHandler(protocolVersion: packed), logger: logger)
+        try await pair.running {
+            let version = try await pair.handshake()
+            #expect(version == Version(major: 1, minor: 2, patch: 3))
+            #expect(pair.host.state == .ready)
+        }
+    }
+
+    @Test("an Empty answer to the handshake is an unexpected response")
+    func unexpectedResponse() async throws {
+        let (logger, _) = capturingLogger()
+        let pair = try await ConnectionPair.make(guestHandler: ClosureHandler { _ in .empty }, logger: logger)
+        try await pair.running {
+            await #expect {
+                _ = try await pair.handshake()
+            } throws: { error in
+                "\(error)" == "rhp: unexpected response to RuntimeInfoRequest"
+            }
+        }
+    }
+
+    @Test("an uncoded error answer to the handshake is reported with its message")
+    func handshakeErrorAnswer() async throws {
+        struct Boom: Error, CustomStringConvertible { var description: String { "boom" } }
+        let (logger, _) = capturingLogger()
+        let pair = try await ConnectionPair.make(guestHandler: ClosureHandler { _ in throw Boom() }, logger: logger)
+        try await pair.running {
+            await #expect {
+                _ = try await pair.handshake()
+            } throws: { error in
+                "\(error)" == "rhp: error while requesting runtime info: boom"
+            }
+        }
+    }
+
+    @Test("a runtime that never answers the handshake fails it at the deadline")
+    func handshakeDeadline() async throws {
+        let (logger, _) = capturingLogger()
+        let pair = try await ConnectionPair.make(
+            guestHandler: ClosureHandler { _ in
+                try await Task.sleep(for: .seconds(3600))
+                return .empty
+            }, logger: logger)
+        try await pair.running {
+            pair.guest.initGuest()
+            await #expect {
+                _ = try await pair.host.initHost(runtimeID: testRuntimeID, hostInfo: testHostInfo, timeout: .milliseconds(100))
+            } throws: { error in
+                let text = "\(error)"
+                return text.hasPrefix("rhp: error while requesting runtime info:") && text.contains("deadline exceeded")
+            }
+            #expect(pair.host.pendingCallCount == 0)
+        }
+    }
+
+    @Test("a call on an uninitialised connection fails with not-ready and writes nothing")
+    func callBeforeInit() async throws {
+        let (logger, _) = capturingLogger()
+        let (connection, peer) = try await hostWithRawPeer(logger: logger)
+        await #expect {
+            _ = try await connection.call(.runtimePingRequest)
+        } throws: { error in
+            (error as? CodedError)?.matches(RHPErrors.notReady) == true && "\(error)" == "rhp: not ready"
+        }
+        // Nothing was written: closing our side gives the peer EOF with no bytes before it.
+        await connection.close()
+        #expect(try await peer.read(count: 1) == nil)
+    }
+
+    @Test("close on an uninitialised connection returns normally and leaves the state alone")
+    func closeUninitialised() async throws {
+        let (logger, _) = capturingLogger()
+        let (connection, _) = try await hostWithRawPeer(logger: logger)
+        await connection.close()
+        await connection.close()
+        #expect(connection.state == .uninitialized)
+    }
+
+    @Test("after close, calls fail with not-ready on both sides, and close is idempotent")
+    func callAfterClose() async throws {
+        let (logger, _) = capturingLogger()
+        let pair = try await ConnectionPair.make(guestHandler: GuestHandler(), logger: logger)
+        try await pair.running {
+            _ = try await pair.handshake()
+            #expect(try await pair.host.call(.runtimePingRequest) == .runtimePingRequest)
+            await pair.host.close()
+            await pair.host.close()
+            #expect(pair.host.state == .closed)
+            await #expect {
+                _ = try await pair.host.call(.runtimePingRequest)
+            } throws: { error in
+                (error as? CodedError)?.matches(RHPErrors.notReady) == true
+            }
+            await pair.guest.close()
+            await #expect {
+                _ = try await pair.guest.call(.runtimePingRequest)
+            } throws: { error in
+                (error as? CodedError)?.matches(RHPErrors.notReady) == true
+            }
+        }
+    }
+
+    @Test("a request from the guest before the handshake completes gets the not-ready body and skips the handler")
+    func requestBeforeReady() async throws {
+        let (logger, _) = capturingLogger()
+        let handled = CallCounter()
+        let (connection, peer) = try await hostWithRawPeer(
+            handler: ClosureHandler { _ in
+                handled.increment()
+                return .empty
+            }, logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await connection.run() }
+            group.addTask {
+                _ = try await connection.initHost(runtimeID: testRuntimeID, hostInfo: testHostInfo, timeout: .seconds(30))
+            }
+            let infoRequest = try #require(try await peer.receive())
+            #expect(infoRequest.type == .request)
+            #expect(infoRequest.body.kind == .runtimeInfoRequest)
+
+            try await peer.send(Message(id: 7, type: .request, body: .hostLocalStorageGetRequest(.init(key: [1]))))
+            let refusal = try #require(try await peer.readFramePayload())
+            let expectedBody =
+                "a1654572726f72a364636f646501666d6f64756c656c7268702f696e7465726e616c676d6573736167656e7268703a206e6f74207265616479"
+            let expected = try Frame.payload(of: Message(
+                id: 7, type: .response, body: try CBORDecoder().decode(Body.self, from: bytes(expectedBody))))
+            #expect(refusal == expected)
+            #expect(hex(refusal).contains(expectedBody))
+            #expect(handled.count == 0)
+
+            // Finish the handshake; the same request is now served.
+            try await peer.send(Message(
+                id: infoRequest.id, type: .response,
+                body: .runtimeInfoResponse(RuntimeInfoResponse(protocolVersion: Version(major: 2), runtimeVersion: Version(major: 1)))))
+            try await waitUntil { connection.state == .ready }
+            try await peer.send(Message(id: 8, type: .request, body: .hostLocalStorageGetRequest(.init(key: [1]))))
+            let answer = try #require(try await peer.receive())
+            #expect(answer == Message(id: 8, type: .response, body: .empty))
+            #expect(handled.count == 1)
+            await connection.close()
+            try await group.waitForAll()
+        }
+    }
+}
+
+@Suite("RHP connection: calls")
+struct ConnectionCallTests {
+    @Test("pings and echoes travel both ways")
+    func echoBothWays() async throws {
+        let (logger, _) = capturingLogger()
+        let hostHandled = CallCounter()
+        let guestHandler = GuestHandler()
+        let pair = try await ConnectionPair.make(
+            hostHandler: ClosureHandler { body in
+                hostHandled.increment()
+                return body
+            }, guestHandler: guestHandler, logger: logger)
+        try await pair.running {
+            _ = try await pair.handshake()
+            #expect(try await pair.host.call(.empty) == .empty)
+            #expect(guestHandler.handled.count == 1)
+            #expect(hostHandled.count == 0)
+            let get = Body.hostLocalStorageGetRequest(.init(key: [1, 2]))
+            #expect(try await pair.guest.call(get) == get)
+            #expect(hostHandled.count == 1)
+        }
+    }
+
+    @Test("concurrent calls answered out of order each get their own answer")
+    func outOfOrder() async throws {
+        let (logger, _) = capturingLogger()
+        let secondAnswered = Gate()
+        let pair = try await ConnectionPair.make(
+            guestHandler: GuestHandler { body in
+                guard case .runtimeQueryRequest(let query) = body else { return .empty }
+                if query.method == "first" {
+                    // Held back until the second call has its answer.
+                    await secondAnswered.wait()
+                }
+                return .runtimeQueryResponse(RuntimeQueryResponse(data: .textString(query.method)))
+            }, logger: logger)
+        try await pair.running {
+            _ = try await pair.handshake()
+            async let first = pair.host.call(.runtimeQueryRequest(RuntimeQueryRequest(method: "first")))
+            try await waitUntil { pair.host.pendingCallCount == 1 }
+            let second = try await pair.host.call(.runtimeQueryRequest(RuntimeQueryRequest(method: "second")))
+            secondAnswered.open()
+            #expect(second == .runtimeQueryResponse(RuntimeQueryResponse(data: .textString("second"))))
+            #expect(try await first == .runtimeQueryResponse(RuntimeQueryResponse(data: .textString("first"))))
+            #expect(pair.host.pendingCallCount == 0)
+        }
+    }
+
+    @Test("many concurrent calls all complete and leave no pending entries")
+    func manyConcurrent() async throws {
+        let (logger, _) = capturingLogger()
+        let pair = try await ConnectionPair.make(guestHandler: GuestHandler(), logger: logger)
+        try await pair.running {
+            _ = try await pair.handshake()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for i in 0..<200 {
+                    group.addTask {
+                        let body = Body.runtimeRPCCallRequest(RuntimeRPCCallRequest(request: [UInt8(i & 0xff), UInt8(i >> 8)]))
+                        let answer = try await pair.host.call(body)
+                        #expect(answer == body)
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(pair.host.pendingCallCount == 0)
+        }
+    }
+
+    @Test("a call past its deadline fails and leaves nothing in the pending table; a late answer is dropped")
+    func deadline() async throws {
+        let (logger, logs) = capturingLogger()
+        let release = Gate()
+        let pair = try await ConnectionPair.make(
+            guestHandler: GuestHandler { body in
+                await release.wait()
+                return body
+            }, logger: logger)
+        try await pair.running {
+            _ = try await pair.handshake()
+            await #expect {
+                _ = try await pair.host.call(.runtimePingRequest, timeout: .milliseconds(50))
+            } throws: { error in
+                guard case ConnectionError.deadlineExceeded(let call, _) = error else { return false }
+                return call == .runtimePingRequest
+            }
+            #expect(pair.host.pendingCallCount == 0)
+            // The late answer arrives, is logged and dropped; the connection stays up.
+            release.open()
+            try await waitUntil { logs.contains(message: "rhp: dropping a response that matches no pending call") }
+            #expect(pair.host.state == .ready)
+            #expect(try await pair.host.call(.empty) == .empty)
+        }
+    }
+
+    @Test("a cancelled call fails with CancellationError and leaves nothing in the pending table")
+    func cancellation() async throws {
+        let (logger, _) = capturingLogger()
+        let pair = try await ConnectionPair.make(
+            guestHandler: GuestHandler { _ in
+                try await Task.sleep(for: .seconds(3600))
+                return .empty
+            }, logger: logger)
+        try await pair.running {
+            _ = try await pair.handshake()
+            let call = Task { try await pair.host.call(.runtimePingRequest) }
+            try await waitUntil { pair.host.pendingCallCount == 1 }
+            call.cancel()
+            await #expect(throws: CancellationError.self) { _ = try await call.value }
+            #expect(pair.host.pendingCallCount == 0)
+        }
+    }
+
+    @Test("when the peer closes, every pending call fails promptly and the connection is closed")
+    func peerClose() async throws {
+        let (logger, _) = capturingLogger()
+        let (connection, peer) = try await hostWithRawPeer(logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await connection.run() }
+            group.addTask {
+                _ = try await connection.initHost(runtimeID: testRuntimeID, hostInfo: testHostInfo)
+            }
+            let info = try #require(try await peer.receive())
+            try await peer.send(Message(
+                id: info.id, type: .response,
+                body: .runtimeInfoResponse(.init(protocolVersion: Version(major: 2), runtimeVersion: Version(major: 1)))))
+            try await waitUntil { connection.state == .ready }
+
+            // Three calls with an hour-long deadline; only the close can end them in time.
+            let failures = Locked<[String]>([])
+            try await withThrowingTaskGroup(of: Void.self) { calls in
+                for _ in 0..<3 {
+                    calls.addTask {
+                        do {
+                            _ = try await connection.call(.runtimePingRequest, timeout: .seconds(3600))
+                        } catch {
+                            failures.withLock { $0.append("\(error)") }
+                        }
+                    }
+                }
+                for _ in 0..<3 { _ = try #require(try await peer.receive()) }
+                peer.shutdownBoth()
+                try await waitUntil(.seconds(10), "pending calls failing") { failures.withLock { $0.count } == 3 }
+                try await calls.waitForAll()
+            }
+            #expect(failures.withLock { $0.count } == 3)
+            #expect(failures.withLock { $0.allSatisfy { $0.contains("connection closed") } })
+            #expect(connection.state == .closed)
+            #expect(connection.pendingCallCount == 0)
+            await #expect {
+                _ = try await connection.call(.runtimePingRequest)
+            } throws: { error in
+                "\(error)".contains("connection closed")
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    @Test("when the guest connection closes, the host's pending calls fail promptly and both sides end closed")
+    func guestCloses() async throws {
+        let (logger, _) = capturingLogger()
+        let pair = try await ConnectionPair.make(
+            guestHandler: GuestHandler { _ in
+                try await Task.sleep(for: .seconds(3600))
+                return .empty
+            }, logger: logger)
+        try await pair.running {
+            _ = try await pair.handshake()
+            let failures = Locked<[String]>([])
+            try await withThrowingTaskGroup(of: Void.self) { calls in
+                for _ in 0..<2 {
+                    calls.addTask {
+                        do {
+                            _ = try await pair.host.call(.runtimePingRequest, timeout: .seconds(3600))
+                        } catch {
+                            failures.withLock { $0.append("\(error)") }
+                        }
+                    }
+                }
+                try await waitUntil { pair.host.pendingCallCount == 2 }
+                await pair.guest.close()
+                try await waitUntil(.seconds(10), "pending calls failing") { failures.value.count == 2 }
+                try await calls.waitForAll()
+            }
+            // The reason is EOF or a reset, depending on whether the guest had unread bytes.
+            #expect(failures.value.allSatisfy { $0.hasPrefix("rhp: connection closed: ") }, "\(failures.value)")
+            try await waitUntil { pair.host.state == .closed }
+            #expect(pair.guest.state == .closed)
+            #expect(pair.host.pendingCallCount == 0)
+        }
+    }
+
+    @Test("a response matching no call is dropped; the connection stays up and other calls complete")
+    func unknownResponseID() async throws {
+        let (logger, logs) = capturingLogger()
+        let (connection, peer) = try await hostWithRawPeer(logger: logger)
+        try await withReadyHost(connection, peer) {
+            async let call = connection.call(.runtimePingRequest)
+            let request = try #require(try await peer.receive())
+            try await peer.send(Message(id: request.id + 1000, type: .response, body: .empty))
+            try await peer.send(Message(id: request.id, type: .response, body: .empty))
+            #expect(try await call == .empty)
+            #expect(logs.contains(message: "rhp: dropping a response that matches no pending call"))
+        }
+    }
+
+    @Test("messages of type 0 and 7 are logged and ignored; the connection stays up")
+    func unknownMessageTypes() async throws {
+        let (logger, logs) = capturingLogger()
+        let (connection, peer) = try await hostWithRawPeer(logger: logger)
+        try await withReadyHost(connection, peer) {
+            try await peer.send(Message(id: 1, type: .invalid, body: .empty))
+            try await peer.send(Message(id: 2, type: MessageType(rawValue: 7), body: .empty))
+            async let call = connection.call(.runtimePingRequest)
+            let request = try #require(try await peer.receive())
+            try await peer.send(Message(id: request.id, type: .response, body: .empty))
+            #expect(try await call == .empty)
+            #expect(logs.entries.filter { "\($0.message)" == "rhp: ignoring a message of unknown type" }.count == 2)
+            #expect(connection.state == .ready)
+        }
+    }
+
+    @Test("handler errors reach the wire: coded ones keep module and code, others become unknown/1")
+    func handlerErrorMapping() async throws {
+        struct Plain: Error, CustomStringConvertible { var description: String { "method not supported" } }
+        let coded = CodedError.register(module: "m", code: 9, message: "m: nine")
+        let (logger, _) = capturingLogger()
+        let (connection, peer) = try await hostWithRawPeer(
+            handler: ClosureHandler { body in
+                guard case .hostLocalStorageGetRequest(let get) = body else { return .empty }
+                if get.key == [1] { throw coded.wrapping("while doing things") }
+                throw Plain()
+            }, logger: logger)
+        try await withReadyHost(connection, peer) {
+            try await peer.send(Message(id: 1, type: .request, body: .hostLocalStorageGetRequest(.init(key: [1]))))
+            let first = try #require(try await peer.receive())
+            #expect(first == Message(
+                id: 1, type: .response, body: .error(ErrorBody(module: "m", code: 9, message: "m: nine: while doing things"))))
+            try await peer.send(Message(id: 2, type: .request, body: .hostLocalStorageGetRequest(.init(key: [2]))))
+            let second = try #require(try await peer.receive())
+            #expect(second == Message(
+                id: 2, type: .response, body: .error(ErrorBody(module: "unknown", code: 1, message: "method not supported"))))
+        }
+    }
+
+    @Test("error answers reach the caller: registered codes as their error value, others as the wire message")
+    func callerErrorMapping() async throws {
+        let registered = CodedError.register(module: "rhp-test", code: 3, message: "rhp-test: three")
+        let (logger, _) = capturingLogger()
+        let pair = try await ConnectionPair.make(
+            guestHandler: GuestHandler { body in
+                guard case .runtimeQueryRequest(let query) = body else { return body }
+                switch query.method {
+                case "registered": return .error(ErrorBody(module: "rhp-test", code: 3, message: "ignored text"))
+                case "zero": return .error(ErrorBody(module: "x", code: 0, message: "code zero"))
+                default: return .error(ErrorBody(module: "dispatcher", code: 1, message: "batch aborted"))
+                }
+            }, logger: logger)
+        try await pair.running {
+            _ = try await pair.handshake()
+            await #expect {
+                _ = try await pair.host.call(.runtimeQueryRequest(.init(method: "aborted")))
+            } throws: { error in
+                "\(error)" == "batch aborted" && (error as? RemoteError)?.module == "dispatcher"
+            }
+            await #expect {
+                _ = try await pair.host.call(.runtimeQueryRequest(.init(method: "registered")))
+            } throws: { error in
+                (error as? CodedError) == registered
+            }
+            await #expect {
+                _ = try await pair.host.call(.runtimeQueryRequest(.init(method: "zero")))
+            } throws: { error in
+                "\(error)" == "code zero"
+            }
+        }
+    }
+
+    @Test("a 2,000,000-byte RPC request is echoed back byte-identical")
+    func bigMessage() async throws {
+        let (logger, _) = capturingLogger()
+        let pair = try await ConnectionPair.make(guestHandler: GuestHandler(), logger: logger)
+        try await pair.running {
+            _ = try await pair.handshake()
+            var payload = [UInt8](repeating: 0, count: 2_000_000)
+            for i in payload.indices { payload[i] = UInt8(truncatingIfNeeded: i &* 31) }
+            let body = Body.runtimeRPCCallRequest(RuntimeRPCCallRequest(request: payload))
+            #expect(try await pair.host.call(body) == body)
+        }
+    }
+
+    @Test("a request too large to send fails its caller at once, writes nothing and keeps the connection up")
+    func oversizeRequest() async throws {
+        let (logger, _) = capturingLogger()
+        let pair = try await ConnectionPair.make(guestHandler: GuestHandler(), logger: logger)
+        try await pair.running {
+            _ = try await pair.handshake()
+            let body = Body.runtimeRPCCallRequest(RuntimeRPCCallRequest(request: [UInt8](repeating: 0, count: Frame.maxPayloadSize)))
+            await #expect {
+                _ = try await pair.host.call(body)
+            } throws: { error in
+                guard case FrameError.messageTooLarge = error else { return false }
+                return true
+            }
+            #expect(pair.host.pendingCallCount == 0)
+            #expect(try await pair.host.call(.runtimePingRequest) == .runtimePingRequest)
+        }
+    }
+}
+
+/// Runs `body` with `connection` Ready (the raw peer answered the handshake) and `run()` going.
+func withReadyHost(
+    _ connection: Connection, _ peer: RawPeer, _ body: @Sendable () async throws -> Void
+) async throws {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await connection.run() }
+        group.addTask {
+            _ = try await connection.initHost(runtimeID: testRuntimeID, hostInfo: testHostInfo, timeout: .seconds(30))
+        }
+        let info = try #require(try await peer.receive())
+        try await peer.send(Message(
+            id: info.id, type: .response,
+            body: .runtimeInfoResponse(.init(protocolVersion: Version(major: 2), runtimeVersion: Version(major: 1)))))
+        try await waitUntil { connection.state == .ready }
+        do {
+            try await body()
+        } catch {
+            await connection.close()
+            throw error
+        }
+        await connection.close()
+        try await group.waitForAll()
+    }
+}
+
+/// A one-shot latch: `wait()` returns once `open()` has been called.
+final class Gate: Sendable {
+    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func open() {
+        let waiters = state.withLock { state in
+            state.open = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let isOpen = state.withLock { state in
+                if state.open { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if isOpen { continuation.resume() }
+        }
+    }
+}
+
+@Suite("RHP connection: programming errors")
+struct ConnectionMisuseTests {
+    @Test("initialising a connection a second time is a precondition failure")
+    func secondInitTraps() async {
+        await #expect(processExitsWith: .failure) {
+            let (a, _) = try SocketPair.make()
+            let connection = try await Connection.adopting(
+                connectedSocket: a, handler: UnsupportedRequestHandler(), logger: Logger(label: "exit-test"))
+            connection.initGuest()
+            connection.initGuest()
+        }
+    }
+
+    @Test("initialising a closed connection is a precondition failure")
+    func initAfterCloseTraps() async {
+        await #expect(processExitsWith: .failure) {
+            let (a, _) = try SocketPair.make()
+            let connection = try await Connection.adopting(
+                connectedSocket: a, handler: UnsupportedRequestHandler(), logger: Logger(label: "exit-test"))
+            connection.initGuest()
+            await connection.close()
+            connection.initGuest()
+        }
+    }
+}
