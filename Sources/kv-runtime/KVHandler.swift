@@ -22,10 +22,10 @@ final class KVHandler: RequestHandler {
     }
 
     private let environment = Mutex(Environment())
-    private let state: any RuntimeState
+    private let state: any KVStateAccess
     private let logger: Logger
 
-    init(state: any RuntimeState, logger: Logger) {
+    init(state: any KVStateAccess, logger: Logger) {
         self.state = state
         self.logger = logger
     }

@@ -30,7 +30,10 @@ enum KVRuntime {
         let handler = KVHandler(state: UnavailableState(), logger: logger)
         let connection: Connection
         do {
-            connection = try await Connection.connect(unixSocketPath: socketPath, handler: handler, logger: logger)
+            // The handler mostly waits (on the host, for state), so it runs on the event loop.
+            connection = try await Connection.connect(
+                unixSocketPath: socketPath, handler: handler,
+                configuration: Connection.Configuration(servesRequestsOnEventLoop: true), logger: logger)
         } catch {
             logger.critical("kv-runtime: cannot connect to the host", metadata: ["rhp.socket": "\(socketPath)", "error": "\(error)"])
             exit(2)

@@ -239,6 +239,41 @@ struct ConnectionCallTests {
         }
     }
 
+    @Test("a guest serving requests on its event loop answers concurrent calls out of order and many at once")
+    func servedOnEventLoop() async throws {
+        let (logger, _) = capturingLogger()
+        let secondAnswered = Gate()
+        let (a, b) = try SocketPair.make()
+        let host = try await Connection.adopting(connectedSocket: a, handler: UnsupportedRequestHandler(), logger: logger)
+        let guest = try await Connection.adopting(
+            connectedSocket: b,
+            handler: GuestHandler { body in
+                if case .runtimeQueryRequest(let query) = body, query.method == "first" { await secondAnswered.wait() }
+                return body
+            },
+            configuration: Connection.Configuration(servesRequestsOnEventLoop: true), logger: logger)
+        let pair = ConnectionPair(host: host, guest: guest)
+        try await pair.running {
+            _ = try await pair.handshake()
+            async let first = pair.host.call(.runtimeQueryRequest(RuntimeQueryRequest(method: "first")))
+            try await waitUntil { pair.host.pendingCallCount == 1 }
+            let second = try await pair.host.call(.runtimeQueryRequest(RuntimeQueryRequest(method: "second")))
+            secondAnswered.open()
+            #expect(second == .runtimeQueryRequest(RuntimeQueryRequest(method: "second")))
+            #expect(try await first == .runtimeQueryRequest(RuntimeQueryRequest(method: "first")))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for i in 0..<100 {
+                    group.addTask {
+                        let body = Body.runtimeRPCCallRequest(RuntimeRPCCallRequest(request: [UInt8(i)]))
+                        let answer = try await pair.host.call(body)
+                        #expect(answer == body)
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+    }
+
     @Test("many concurrent calls all complete and leave no pending entries")
     func manyConcurrent() async throws {
         let (logger, _) = capturingLogger()
@@ -351,11 +386,11 @@ struct ConnectionCallTests {
     @Test("when the guest connection closes, the host's pending calls fail promptly and both sides end closed")
     func guestCloses() async throws {
         let (logger, _) = capturingLogger()
-        let pair = try await ConnectionPair.make(
-            guestHandler: GuestHandler { _ in
-                try await Task.sleep(for: .seconds(3600))
-                return .empty
-            }, logger: logger)
+        let guestHandler = GuestHandler { _ in
+            try await Task.sleep(for: .seconds(3600))
+            return .empty
+        }
+        let pair = try await ConnectionPair.make(guestHandler: guestHandler, logger: logger)
         try await pair.running {
             _ = try await pair.handshake()
             let failures = Locked<[String]>([])
@@ -369,7 +404,8 @@ struct ConnectionCallTests {
                         }
                     }
                 }
-                try await waitUntil { pair.host.pendingCallCount == 2 }
+                // Both requests are with the guest's handler, so both were written.
+                try await waitUntil { guestHandler.handled.count == 2 }
                 await pair.guest.close()
                 try await waitUntil(.seconds(10), "pending calls failing") { failures.value.count == 2 }
                 try await calls.waitForAll()

@@ -71,6 +71,84 @@ struct KVTransactionTests {
     }
 }
 
+/// State held in memory, with stand-in roots: enough to check how the runtime assembles a
+/// computed batch while the real Merkle scheme lives elsewhere.
+struct InMemoryState: KVStateAccess {
+    let values: [[UInt8]: [UInt8]]
+
+    func value(of key: [UInt8], at root: StorageRoot) async throws -> [UInt8]? { values[key] }
+
+    func stateRoot(after writeLog: WriteLog, on root: StorageRoot) async throws -> Hash {
+        Hash.digest(parts: [root.hash.bytes] + writeLog.flatMap { [$0.key, $0.value] })
+    }
+
+    func ioRoot(of writeLog: WriteLog) throws -> Hash {
+        Hash.digest(parts: writeLog.flatMap { [$0.key, $0.value] })
+    }
+}
+
+@Suite("kv-runtime handler")
+struct KVHandlerTests {
+    let runtimeID = Namespace.test(seed: "kv-handler")
+
+    func configuredHandler(_ values: [[UInt8]: [UInt8]] = [:]) async throws -> KVHandler {
+        let (logger, _) = capturingLogger()
+        let handler = KVHandler(state: InMemoryState(values: values), logger: logger)
+        _ = try await handler.handle(.runtimeInfoRequest(RuntimeInfoRequest(runtimeID: runtimeID)))
+        return handler
+    }
+
+    @Test("work before the handshake is refused as the Rust runtime does; ping is served")
+    func beforeHandshake() async throws {
+        let (logger, _) = capturingLogger()
+        let handler = KVHandler(state: InMemoryState(values: [:]), logger: logger)
+        #expect(try await handler.handle(.runtimePingRequest) == .empty)
+        await #expect {
+            _ = try await handler.handle(.runtimeQueryRequest(RuntimeQueryRequest(method: "get_runtime_id")))
+        } throws: { error in
+            ErrorBody(mapping: error) == ErrorBody(
+                module: "dispatcher", code: 1, message: "host environment information not configured")
+        }
+    }
+
+    @Test("execute returns the next round's header, both write logs with tags, and the new roots")
+    func execute() async throws {
+        let handler = try await configuredHandler([Array("a".utf8): Array("1".utf8)])
+        let header = BlockHeader(namespace: runtimeID, round: 7, headerType: .normal, stateRoot: Hash.digest([1]))
+        let inputs = [KVTransaction.insert(key: "a", value: "2").encoded, KVTransaction.get(key: "zz").encoded]
+        let answer = try await handler.handle(.runtimeExecuteTxBatchRequest(RuntimeExecuteTxBatchRequest(
+            inputs: inputs, block: Block(header: header))))
+        guard case .runtimeExecuteTxBatchResponse(let response) = answer else {
+            Issue.record("answered \(answer.kind)")
+            return
+        }
+        let batch = response.batch
+        #expect(batch.header.round == 8)
+        #expect(batch.header.previousHash == header.encodedHash())
+        #expect(batch.header.messagesHash == .empty)
+        #expect(batch.stateWriteLog == [WriteLogEntry(key: Array("a".utf8), value: Array("2".utf8))])
+        #expect(batch.header.stateRoot == (try await InMemoryState(values: [:]).stateRoot(
+            after: batch.stateWriteLog, on: StorageRoot(hash: header.stateRoot))))
+        #expect(batch.header.ioRoot == (try InMemoryState(values: [:]).ioRoot(of: batch.ioWriteLog)))
+        #expect(batch.rakSig == .zero)
+        let io = try IOTreeLayout.parse(batch.ioWriteLog)
+        #expect(io.transactions.count == 2)
+        let outputs = Dictionary(uniqueKeysWithValues: io.transactions.map { ($0.batchOrder, $0.output) })
+        #expect(outputs[0] == KVOutput.success(.textString("1")).encoded)
+        #expect(outputs[1] == KVOutput.success(.null).encoded)
+        let opTags = io.tags.filter { $0.key == Array("kv_op".utf8) }.map { String(decoding: $0.value, as: UTF8.self) }
+        #expect(opTags.sorted() == ["get", "insert"])
+    }
+
+    @Test("a get query reads state at the header's root")
+    func getQuery() async throws {
+        let handler = try await configuredHandler([Array("k".utf8): Array("v".utf8)])
+        let answer = try await handler.handle(.runtimeQueryRequest(RuntimeQueryRequest(
+            method: "get", args: .map([CBORMapEntry(key: .textString("key"), value: .textString("k"))]))))
+        #expect(answer == .runtimeQueryResponse(RuntimeQueryResponse(data: .textString("v"))))
+    }
+}
+
 @Suite(
     "kv-runtime as a process",
     .enabled(if: FileManager.default.isExecutableFile(atPath: kvRuntimeBinary), "needs the kv-runtime binary"))

@@ -29,7 +29,9 @@ import Synchronization
 ///   ``run()``, which serves each in a child task of a task group and is the connection's only
 ///   long-lived task: run it as a `Service` in a `ServiceGroup`, or in a task group you own. No
 ///   unstructured tasks are created. Requests that arrive before the connection is Ready are
-///   answered with the not-ready error on the event loop, without the handler.
+///   answered with the not-ready error on the event loop, without the handler. With
+///   ``Configuration/servesRequestsOnEventLoop`` the handler tasks run on the event loop
+///   itself (a task executor), which saves the thread hand-offs for light handlers.
 /// * **Closing**: when the transport ends (peer close, EOF inside a frame, an oversize or
 ///   malformed frame — each logged with its reason), every pending call fails at once with
 ///   ``ConnectionError/closed(reason:)``, the state becomes `closed`, the request queue ends and
@@ -53,15 +55,21 @@ public final class Connection: Sendable, Service {
         /// Where the `oasis_rhp_*` and `oasis_codec_size` metrics go; `nil` means the
         /// process-wide `MetricsSystem` (what a node uses; tests pass their own factory).
         public var metricsFactory: (any MetricsFactory)?
+        /// Serve incoming requests on the connection's event loop instead of the global pool:
+        /// fewer thread hand-offs per request, but a handler's computation then holds up the
+        /// loop. For handlers that mostly wait (a runtime answering pings and queries), not for
+        /// heavy ones.
+        public var servesRequestsOnEventLoop: Bool
 
         /// Tunables; the defaults suit a node.
         public init(
             callTimeout: Duration = .seconds(60), handshakeTimeout: Duration = .seconds(1),
-            metricsFactory: (any MetricsFactory)? = nil
+            metricsFactory: (any MetricsFactory)? = nil, servesRequestsOnEventLoop: Bool = false
         ) {
             self.callTimeout = callTimeout
             self.handshakeTimeout = handshakeTimeout
             self.metricsFactory = metricsFactory
+            self.servesRequestsOnEventLoop = servesRequestsOnEventLoop
         }
     }
 
@@ -98,6 +106,7 @@ public final class Connection: Sendable, Service {
     private let logger: Logger
     let metrics: ConnectionMetrics
     private let core = Mutex(Core())
+    private let taskExecutor: EventLoopTaskExecutor
     private let requests: AsyncStream<Message>
     private let requestQueue: AsyncStream<Message>.Continuation
 
@@ -108,6 +117,7 @@ public final class Connection: Sendable, Service {
         self.configuration = configuration
         self.logger = logger
         self.metrics = ConnectionMetrics(factory: configuration.metricsFactory)
+        self.taskExecutor = EventLoopTaskExecutor(loop: channel.eventLoop)
         (requests, requestQueue) = AsyncStream.makeStream(of: Message.self)
     }
 
@@ -139,6 +149,12 @@ public final class Connection: Sendable, Service {
         channel.closeFuture.whenComplete { _ in connection.transportDidClose() }
         return connection
     }
+
+    /// A task executor on this connection's event loop. Callers that make many small calls
+    /// can run them with `withTaskExecutorPreference(connection.eventLoopTaskExecutor)` to
+    /// be resumed on the loop that read the answer, saving a thread hand-off per call; they
+    /// must not compute much there, as that holds up the loop.
+    public var eventLoopTaskExecutor: any TaskExecutor { taskExecutor }
 
     // MARK: State
 
@@ -461,14 +477,17 @@ public final class Connection: Sendable, Service {
             precondition(!core.running, "rhp: Connection.run() called twice")
             core.running = true
         }
+        let executor: EventLoopTaskExecutor? = configuration.servesRequestsOnEventLoop ? taskExecutor : nil
         await withGracefulShutdownHandler {
-            await withDiscardingTaskGroup { group in
-                for await request in requests {
-                    group.addTask { await self.serve(request) }
+            await withTaskExecutorPreference(executor) {
+                await withDiscardingTaskGroup { group in
+                    for await request in requests {
+                        group.addTask(executorPreference: executor) { await self.serve(request) }
+                    }
+                    // The queue ends when the transport does (or run is cancelled): handlers
+                    // still running have nobody to answer.
+                    group.cancelAll()
                 }
-                // The queue ends when the transport does (or run is cancelled): handlers still
-                // running have nobody to answer.
-                group.cancelAll()
             }
         } onGracefulShutdown: {
             self.closeTransport()

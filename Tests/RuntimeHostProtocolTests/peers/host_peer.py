@@ -18,6 +18,7 @@ Scenarios:
 """
 
 import os
+import shutil
 import socket
 import struct
 import subprocess
@@ -148,8 +149,7 @@ class Host:
         check(self.child.returncode == 0, f"runtime exit status {self.child.returncode}; its log:\n{log}")
         if expect_in_log is not None:
             check(expect_in_log in log, f"runtime log lacks {expect_in_log!r}:\n{log}")
-        os.unlink(self.path)
-        os.rmdir(self.directory)
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 def insert(key, value):
@@ -245,6 +245,8 @@ def main():
         print(f"host_peer {sys.argv[2]}: {type(failure).__name__}: {failure}", file=sys.stderr)
         if host.child.poll() is None:
             host.child.kill()
+            host.child.wait()
+        shutil.rmtree(host.directory, ignore_errors=True)
         sys.exit(1)
 
 

@@ -8,7 +8,7 @@ import RuntimeStorage
 /// must verify against the block's state root; new roots are the scheme's hashes). Keeping it
 /// behind this seam lets everything else in the runtime — transactions, tags, write logs, the
 /// protocol — stand on its own.
-protocol RuntimeState: Sendable {
+protocol KVStateAccess: Sendable {
     /// The value of `key` in the state tree `root`; `nil` when absent.
     func value(of key: [UInt8], at root: StorageRoot) async throws -> [UInt8]?
     /// The root of `root`'s tree after `writeLog` (an empty value deletes its key).
@@ -20,7 +20,7 @@ protocol RuntimeState: Sendable {
 /// What this build uses while `RuntimeStorage` has no Merkle scheme: every state access fails
 /// with one clear sentence, so check-tx, pings and state-free queries still work and execute
 /// reports why it cannot.
-struct UnavailableState: RuntimeState {
+struct UnavailableState: KVStateAccess {
     struct Missing: Error, CustomStringConvertible {
         var description: String {
             "kv-runtime: state access needs the Merkle scheme of RuntimeStorage (proof verification and roots), "
