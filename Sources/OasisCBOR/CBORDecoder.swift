@@ -52,14 +52,17 @@ public struct CBORDecoder: Sendable {
     }
 
     /// Decodes exactly one item of type `T` from `bytes`.
+    ///
+    /// The bytes are validated once against every strict rule, then read in place: no
+    /// intermediate tree is built.
     public func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
-        let value = try CBORReader.parse(bytes, options: options)
-        return try decode(type, from: value)
+        try CBORScanner.validate(bytes, options: options)
+        return try _CBORDecoderImpl.decodeValue(type, input: bytes, at: 0, parent: nil, key: nil, options: options)
     }
 
     /// Decodes a `T` from an already parsed item.
     public func decode<T: Decodable>(_ type: T.Type, from value: CBORValue) throws -> T {
-        try _CBORDecoderImpl.decodeValue(type, from: value, parent: nil, key: nil, options: options)
+        try decode(type, from: value.encoded())
     }
 }
 
@@ -70,41 +73,63 @@ extension Decoder {
 
 /// Dictionaries with ``CBORMapKey`` keys, read from native CBOR maps.
 protocol _CBORDictionaryDecodable {
-    static func _fromCBOR(_ entries: [CBORMapEntry], decoder: _CBORDecoderImpl) throws -> Self
+    static func _fromCBOR(map offset: Int, decoder: _CBORDecoderImpl) throws -> Self
 }
 
 extension Dictionary: _CBORDictionaryDecodable where Key: CBORMapKey, Value: Decodable {
-    static func _fromCBOR(_ entries: [CBORMapEntry], decoder: _CBORDecoderImpl) throws -> Self {
+    static func _fromCBOR(map offset: Int, decoder: _CBORDecoderImpl) throws -> Self {
+        let input = decoder.input
+        let head = CBORNavigation.head(input, at: offset)
         var result: [Key: Value] = [:]
-        result.reserveCapacity(entries.count)
-        for entry in entries {
-            let path = AnyCodingKey(describeKey(entry.key))
+        result.reserveCapacity(Int(head.argument))
+        var position = head.contentStart
+        for _ in 0..<head.argument {
+            let keyValue = try decoder.materialize(at: position)
+            let valueOffset = CBORNavigation.end(input, at: position)
+            let path = AnyCodingKey(describeKey(keyValue))
             let key: Key
             do {
-                key = try Key(cborMapKey: entry.key)
+                key = try Key(cborMapKey: keyValue)
             } catch var error as CBORError {
                 error.path = renderPath(decoder.codingPath + [path])
                 throw error
             }
             result[key] = try _CBORDecoderImpl.decodeValue(
-                Value.self, from: entry.value, parent: decoder, key: path, options: decoder.options)
+                Value.self, input: input, at: valueOffset, parent: decoder, key: path, options: decoder.options)
+            position = CBORNavigation.end(input, at: valueOffset)
         }
         return result
     }
 }
 
-/// The `Decoder` handed to `init(from:)`. Internal; public only through ``Swift/Decoder/isCBOR``.
+/// The `Decoder` handed to `init(from:)`: one validated item of the input, read in place.
+/// Internal; public only through ``Swift/Decoder/isCBOR``.
 final class _CBORDecoderImpl: Decoder {
-    let value: CBORValue
+    /// The whole validated input.
+    let input: [UInt8]
+    /// Where this decoder's item starts.
+    let offset: Int
     let options: CBORDecoder.Options
     private let parent: _CBORDecoderImpl?
     private let key: (any CodingKey)?
 
-    init(value: CBORValue, options: CBORDecoder.Options, parent: _CBORDecoderImpl?, key: (any CodingKey)?) {
-        self.value = value
+    init(input: [UInt8], offset: Int, options: CBORDecoder.Options, parent: _CBORDecoderImpl?, key: (any CodingKey)?) {
+        self.input = input
+        self.offset = offset
         self.options = options
         self.parent = parent
         self.key = key
+    }
+
+    /// This decoder's item as a raw value.
+    var value: CBORValue {
+        get throws { try materialize(at: offset) }
+    }
+
+    func materialize(at position: Int) throws(CBORError) -> CBORValue {
+        try input.withUnsafeBufferPointer { buffer throws(CBORError) in
+            try CBORReader.parsePrefix(UnsafeBufferPointer(rebasing: buffer[position...]), options: .trusted).0
+        }
     }
 
     var codingPath: [any CodingKey] {
@@ -125,53 +150,78 @@ final class _CBORDecoderImpl: Decoder {
         return CBORError(kind, path: renderPath(path), detail)
     }
 
-    func mismatch(_ expected: String, _ found: CBORValue, key: (any CodingKey)? = nil) -> CBORError {
-        error(.typeMismatch, "expected \(expected), found \(found.kindName)", extra: key)
+    func mismatch(_ expected: String, at position: Int, key: (any CodingKey)? = nil) -> CBORError {
+        error(.typeMismatch, "expected \(expected), found \(CBORNavigation.kindName(input, at: position))", extra: key)
     }
 
-    /// Decodes any `T`, with the CBOR special cases first.
+    /// Decodes any `T` from the item at `position`, with the CBOR special cases first.
     static func decodeValue<T: Decodable>(
-        _ type: T.Type, from value: CBORValue, parent: _CBORDecoderImpl?, key: (any CodingKey)?,
+        _ type: T.Type, input: [UInt8], at position: Int, parent: _CBORDecoderImpl?, key: (any CodingKey)?,
         options: CBORDecoder.Options
     ) throws -> T {
-        if T.self == [UInt8].self {
-            switch value {
-            case .byteString(let b): return b as! T
-            case .null: return [UInt8]() as! T
-            default: break
-            }
-        } else if T.self == CBORValue.self {
-            return value as! T
-        } else if T.self == Data.self {
-            switch value {
-            case .byteString(let b): return Data(b) as! T
-            case .null: return Data() as! T
-            default: break
-            }
-        } else if TypeTraits.isCBORDictionary(T.self), let dictionaryType = T.self as? any _CBORDictionaryDecodable.Type {
-            let decoder = _CBORDecoderImpl(value: value, options: options, parent: parent, key: key)
-            guard case .map(let entries) = value else { throw decoder.mismatch("map", value) }
-            return try dictionaryType._fromCBOR(entries, decoder: decoder) as! T
-        }
-        let decoder = _CBORDecoderImpl(value: value, options: options, parent: parent, key: key)
         if T.self == [UInt8].self || T.self == Data.self {
-            throw decoder.mismatch("byte string", value)
+            let head = CBORNavigation.head(input, at: position)
+            let bytes: [UInt8]
+            if head.major == 2 {
+                bytes = Array(input[head.contentStart..<(head.contentStart + Int(head.argument))])
+            } else if head.major == 7 && head.info == 22 {
+                bytes = []
+            } else {
+                let decoder = _CBORDecoderImpl(input: input, offset: position, options: options, parent: parent, key: key)
+                throw decoder.mismatch("byte string", at: position)
+            }
+            return T.self == Data.self ? Data(bytes) as! T : bytes as! T
+        }
+        let decoder = _CBORDecoderImpl(input: input, offset: position, options: options, parent: parent, key: key)
+        if T.self == CBORValue.self {
+            return try decoder.value as! T
+        }
+        if TypeTraits.isCBORDictionary(T.self), let dictionaryType = T.self as? any _CBORDictionaryDecodable.Type {
+            guard CBORNavigation.head(input, at: position).major == 5 else { throw decoder.mismatch("map", at: position) }
+            return try dictionaryType._fromCBOR(map: position, decoder: decoder) as! T
         }
         return try T(from: decoder)
     }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
-        guard case .map(let entries) = value else { throw mismatch("map", value) }
+        let head = CBORNavigation.head(input, at: offset)
+        guard head.major == 5 else { throw mismatch("map", at: offset) }
+        var entries: [MapEntry] = []
+        entries.reserveCapacity(Int(head.argument))
+        var position = head.contentStart
+        for _ in 0..<head.argument {
+            let keyHead = CBORNavigation.head(input, at: position)
+            let valueOffset: Int
+            switch keyHead.major {
+            case 2, 3:
+                valueOffset = keyHead.contentStart + Int(keyHead.argument)
+            case 0, 1:
+                valueOffset = keyHead.contentStart
+            default:
+                valueOffset = CBORNavigation.end(input, at: position)
+            }
+            entries.append(MapEntry(
+                keyOffset: position, keyMajor: keyHead.major, keyArgument: keyHead.argument,
+                keyContent: keyHead.contentStart, valueOffset: valueOffset))
+            position = CBORNavigation.end(input, at: valueOffset)
+        }
         if !options.allowsUnknownFields {
             for entry in entries {
                 let known: Bool
-                switch entry.key {
-                case .textString(let s): known = Key(stringValue: s) != nil
-                case .unsignedInt(let u): known = u <= UInt64(Int.max) && Key(intValue: Int(u)) != nil
-                default: known = false
+                switch entry.keyMajor {
+                case 3:
+                    let name = input.withUnsafeBufferPointer { buffer in
+                        String(decoding: buffer[entry.keyContent..<(entry.keyContent + Int(entry.keyArgument))], as: UTF8.self)
+                    }
+                    known = Key(stringValue: name) != nil
+                case 0:
+                    known = entry.keyArgument <= UInt64(Int.max) && Key(intValue: Int(entry.keyArgument)) != nil
+                default:
+                    known = false
                 }
                 if !known {
-                    throw error(.unknownField, "key \(describeKey(entry.key)) names no field of \(Key.self)")
+                    let keyValue = try materialize(at: entry.keyOffset)
+                    throw error(.unknownField, "key \(describeKey(keyValue)) names no field of \(Key.self)")
                 }
             }
         }
@@ -179,50 +229,76 @@ final class _CBORDecoderImpl: Decoder {
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
-        guard case .array(let items) = value else { throw mismatch("array", value) }
-        return UnkeyedContainer(decoder: self, items: items)
+        let head = CBORNavigation.head(input, at: offset)
+        guard head.major == 4 else { throw mismatch("array", at: offset) }
+        return UnkeyedContainer(decoder: self, count: Int(head.argument), cursor: head.contentStart)
     }
 
     func singleValueContainer() throws -> any SingleValueDecodingContainer {
         SingleContainer(decoder: self)
     }
 
+    /// One pair of a map: where its key and value are.
+    struct MapEntry {
+        var keyOffset: Int
+        var keyMajor: UInt8
+        var keyArgument: UInt64
+        var keyContent: Int
+        var valueOffset: Int
+    }
+
     // MARK: Scalars
 
-    func decodeInteger<I: FixedWidthInteger>(_ type: I.Type, from value: CBORValue, key: (any CodingKey)?) throws -> I {
-        switch value {
-        case .unsignedInt(let u):
-            guard let v = I(exactly: u) else {
-                throw error(.invalidValue, "\(u) does not fit \(I.self)", extra: key)
+    func isNil(at position: Int) -> Bool {
+        let b = input[position]
+        return b == 0xf6 || b == 0xf7
+    }
+
+    func decodeInteger<I: FixedWidthInteger>(_ type: I.Type, at position: Int, key: (any CodingKey)?) throws -> I {
+        let head = CBORNavigation.head(input, at: position)
+        switch head.major {
+        case 0:
+            guard let v = I(exactly: head.argument) else {
+                throw error(.invalidValue, "\(head.argument) does not fit \(I.self)", extra: key)
             }
             return v
-        case .negativeInt(let n):
+        case 1:
             // value = -1 - n
+            let n = head.argument
             guard I.isSigned, n <= UInt64(Int64.max), let v = I(exactly: -1 - Int64(n)) else {
                 throw error(.invalidValue, "-\(n &+ 1) does not fit \(I.self)", extra: key)
             }
             return v
         default:
-            throw mismatch("integer", value, key: key)
+            throw mismatch("integer", at: position, key: key)
         }
     }
 
-    func decodeBool(_ value: CBORValue, key: (any CodingKey)?) throws -> Bool {
-        guard case .bool(let b) = value else { throw mismatch("bool", value, key: key) }
-        return b
+    func decodeBool(at position: Int, key: (any CodingKey)?) throws -> Bool {
+        switch input[position] {
+        case 0xf4: return false
+        case 0xf5: return true
+        default: throw mismatch("bool", at: position, key: key)
+        }
     }
 
-    func decodeString(_ value: CBORValue, key: (any CodingKey)?) throws -> String {
-        guard case .textString(let s) = value else { throw mismatch("text string", value, key: key) }
-        return s
+    func decodeString(at position: Int, key: (any CodingKey)?) throws -> String {
+        let head = CBORNavigation.head(input, at: position)
+        guard head.major == 3 else { throw mismatch("text string", at: position, key: key) }
+        return input.withUnsafeBufferPointer { buffer in
+            String(decoding: buffer[head.contentStart..<(head.contentStart + Int(head.argument))], as: UTF8.self)
+        }
     }
 
-    func decodeDouble(_ value: CBORValue, key: (any CodingKey)?) throws -> Double {
-        switch value {
-        case .float(let d): return d
-        case .unsignedInt(let u): return Double(u)
-        case .negativeInt(let n): return -1 - Double(n)
-        default: throw mismatch("float", value, key: key)
+    func decodeDouble(at position: Int, key: (any CodingKey)?) throws -> Double {
+        let head = CBORNavigation.head(input, at: position)
+        switch (head.major, head.info) {
+        case (7, 25): return Double(Float16(bitPattern: UInt16(head.argument)))
+        case (7, 26): return Double(Float(bitPattern: UInt32(head.argument)))
+        case (7, 27): return Double(bitPattern: head.argument)
+        case (0, _): return Double(head.argument)
+        case (1, _): return -1 - Double(head.argument)
+        default: throw mismatch("float", at: position, key: key)
         }
     }
 
@@ -230,60 +306,72 @@ final class _CBORDecoderImpl: Decoder {
 
     struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
         let decoder: _CBORDecoderImpl
-        let entries: [CBORMapEntry]
+        let entries: [MapEntry]
 
         var codingPath: [any CodingKey] { decoder.codingPath }
 
         var allKeys: [Key] {
             entries.compactMap { entry in
-                switch entry.key {
-                case .textString(let s): return Key(stringValue: s)
-                case .unsignedInt(let u): return u <= UInt64(Int.max) ? Key(intValue: Int(u)) : nil
-                default: return nil
+                switch entry.keyMajor {
+                case 3:
+                    let name = decoder.input.withUnsafeBufferPointer { buffer in
+                        String(decoding: buffer[entry.keyContent..<(entry.keyContent + Int(entry.keyArgument))], as: UTF8.self)
+                    }
+                    return Key(stringValue: name)
+                case 0:
+                    return entry.keyArgument <= UInt64(Int.max) ? Key(intValue: Int(entry.keyArgument)) : nil
+                default:
+                    return nil
                 }
             }
         }
 
-        private func find(_ key: Key) -> CBORValue? {
-            let name = key.stringValue
-            for entry in entries {
-                switch entry.key {
-                case .textString(let s) where s == name: return entry.value
-                case .unsignedInt(let u) where key.intValue.map({ UInt64(exactly: $0) == u }) == true:
-                    return entry.value
-                default: continue
+        /// The offset of the value under `key`: text keys compare as UTF-8 bytes in place.
+        private func find(_ key: Key) -> Int? {
+            var name = key.stringValue
+            let found: Int? = name.withUTF8 { utf8 in
+                decoder.input.withUnsafeBufferPointer { buffer in
+                    for entry in entries where entry.keyMajor == 3 && Int(entry.keyArgument) == utf8.count {
+                        if utf8.count == 0
+                            || memcmp(buffer.baseAddress! + entry.keyContent, utf8.baseAddress!, utf8.count) == 0
+                        {
+                            return entry.valueOffset
+                        }
+                    }
+                    return nil
+                }
+            }
+            if let found { return found }
+            if let int = key.intValue, int >= 0 {
+                for entry in entries where entry.keyMajor == 0 && entry.keyArgument == UInt64(int) {
+                    return entry.valueOffset
                 }
             }
             return nil
         }
 
-        private func require(_ key: Key) throws -> CBORValue {
-            guard let v = find(key) else {
+        private func require(_ key: Key) throws -> Int {
+            guard let position = find(key) else {
                 throw decoder.error(.missingField, "no key \"\(key.stringValue)\"", extra: key)
             }
-            return v
+            return position
         }
 
         func contains(_ key: Key) -> Bool { find(key) != nil }
 
-        func decodeNil(forKey key: Key) throws -> Bool {
-            switch try require(key) {
-            case .null, .undefined: return true
-            default: return false
-            }
-        }
+        func decodeNil(forKey key: Key) throws -> Bool { decoder.isNil(at: try require(key)) }
 
         func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool {
-            try decoder.decodeBool(require(key), key: key)
+            try decoder.decodeBool(at: require(key), key: key)
         }
         func decode(_ type: String.Type, forKey key: Key) throws -> String {
-            try decoder.decodeString(require(key), key: key)
+            try decoder.decodeString(at: require(key), key: key)
         }
         func decode(_ type: Double.Type, forKey key: Key) throws -> Double {
-            try decoder.decodeDouble(require(key), key: key)
+            try decoder.decodeDouble(at: require(key), key: key)
         }
         func decode(_ type: Float.Type, forKey key: Key) throws -> Float {
-            Float(try decoder.decodeDouble(require(key), key: key))
+            Float(try decoder.decodeDouble(at: require(key), key: key))
         }
         func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try int(key) }
         func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try int(key) }
@@ -297,95 +385,96 @@ final class _CBORDecoderImpl: Decoder {
         func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try int(key) }
 
         private func int<I: FixedWidthInteger>(_ key: Key) throws -> I {
-            try decoder.decodeInteger(I.self, from: require(key), key: key)
+            try decoder.decodeInteger(I.self, at: require(key), key: key)
         }
 
         func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
             try _CBORDecoderImpl.decodeValue(
-                type, from: require(key), parent: decoder, key: key, options: decoder.options)
+                type, input: decoder.input, at: require(key), parent: decoder, key: key, options: decoder.options)
         }
 
         func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
-            guard let value = find(key) else { return nil }
-            switch value {
-            case .null, .undefined: return nil
-            default:
-                return try _CBORDecoderImpl.decodeValue(
-                    type, from: value, parent: decoder, key: key, options: decoder.options)
-            }
+            guard let position = find(key), !decoder.isNil(at: position) else { return nil }
+            return try _CBORDecoderImpl.decodeValue(
+                type, input: decoder.input, at: position, parent: decoder, key: key, options: decoder.options)
         }
 
         func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws
             -> KeyedDecodingContainer<NestedKey>
         {
-            try _CBORDecoderImpl(value: require(key), options: decoder.options, parent: decoder, key: key)
-                .container(keyedBy: type)
+            try _CBORDecoderImpl(input: decoder.input, offset: require(key), options: decoder.options,
+                                 parent: decoder, key: key).container(keyedBy: type)
         }
 
         func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
-            try _CBORDecoderImpl(value: require(key), options: decoder.options, parent: decoder, key: key)
-                .unkeyedContainer()
+            try _CBORDecoderImpl(input: decoder.input, offset: require(key), options: decoder.options,
+                                 parent: decoder, key: key).unkeyedContainer()
         }
 
         func superDecoder() throws -> any Decoder {
-            _CBORDecoderImpl(
-                value: find(Key(stringValue: "super")!) ?? .null, options: decoder.options, parent: decoder,
-                key: AnyCodingKey("super"))
+            try superDecoder(forKey: Key(stringValue: "super")!)
         }
 
         func superDecoder(forKey key: Key) throws -> any Decoder {
-            _CBORDecoderImpl(value: find(key) ?? .null, options: decoder.options, parent: decoder, key: key)
+            guard let position = find(key) else {
+                // An absent super value reads as null, as JSONDecoder treats it.
+                return _CBORDecoderImpl(input: [0xf6], offset: 0, options: decoder.options, parent: decoder, key: key)
+            }
+            return _CBORDecoderImpl(input: decoder.input, offset: position, options: decoder.options,
+                                    parent: decoder, key: key)
         }
     }
 
     struct UnkeyedContainer: UnkeyedDecodingContainer {
         let decoder: _CBORDecoderImpl
-        let items: [CBORValue]
+        let itemCount: Int
+        /// Offset of the next element.
+        var cursor: Int
         var currentIndex: Int = 0
 
-        init(decoder: _CBORDecoderImpl, items: [CBORValue]) {
+        init(decoder: _CBORDecoderImpl, count: Int, cursor: Int) {
             self.decoder = decoder
-            self.items = items
+            self.itemCount = count
+            self.cursor = cursor
         }
 
         var codingPath: [any CodingKey] { decoder.codingPath }
-        var count: Int? { items.count }
-        var isAtEnd: Bool { currentIndex >= items.count }
+        var count: Int? { itemCount }
+        var isAtEnd: Bool { currentIndex >= itemCount }
 
-        private mutating func next() throws -> (CBORValue, IndexKey) {
-            guard currentIndex < items.count else {
-                throw decoder.error(.missingField, "array has only \(items.count) element(s)", extra: IndexKey(currentIndex))
+        private mutating func next() throws -> (Int, IndexKey) {
+            guard currentIndex < itemCount else {
+                throw decoder.error(
+                    .missingField, "array has only \(itemCount) element(s)", extra: IndexKey(currentIndex))
             }
-            defer { currentIndex += 1 }
-            return (items[currentIndex], IndexKey(currentIndex))
+            let position = cursor
+            let key = IndexKey(currentIndex)
+            cursor = CBORNavigation.end(decoder.input, at: position)
+            currentIndex += 1
+            return (position, key)
         }
 
         mutating func decodeNil() throws -> Bool {
-            guard currentIndex < items.count else { return false }
-            switch items[currentIndex] {
-            case .null, .undefined:
-                currentIndex += 1
-                return true
-            default:
-                return false
-            }
+            guard currentIndex < itemCount, decoder.isNil(at: cursor) else { return false }
+            _ = try next()
+            return true
         }
 
         mutating func decode(_ type: Bool.Type) throws -> Bool {
-            let (v, k) = try next()
-            return try decoder.decodeBool(v, key: k)
+            let (p, k) = try next()
+            return try decoder.decodeBool(at: p, key: k)
         }
         mutating func decode(_ type: String.Type) throws -> String {
-            let (v, k) = try next()
-            return try decoder.decodeString(v, key: k)
+            let (p, k) = try next()
+            return try decoder.decodeString(at: p, key: k)
         }
         mutating func decode(_ type: Double.Type) throws -> Double {
-            let (v, k) = try next()
-            return try decoder.decodeDouble(v, key: k)
+            let (p, k) = try next()
+            return try decoder.decodeDouble(at: p, key: k)
         }
         mutating func decode(_ type: Float.Type) throws -> Float {
-            let (v, k) = try next()
-            return Float(try decoder.decodeDouble(v, key: k))
+            let (p, k) = try next()
+            return Float(try decoder.decodeDouble(at: p, key: k))
         }
         mutating func decode(_ type: Int.Type) throws -> Int { try int() }
         mutating func decode(_ type: Int8.Type) throws -> Int8 { try int() }
@@ -399,32 +488,33 @@ final class _CBORDecoderImpl: Decoder {
         mutating func decode(_ type: UInt64.Type) throws -> UInt64 { try int() }
 
         private mutating func int<I: FixedWidthInteger>() throws -> I {
-            let (v, k) = try next()
-            return try decoder.decodeInteger(I.self, from: v, key: k)
+            let (p, k) = try next()
+            return try decoder.decodeInteger(I.self, at: p, key: k)
         }
 
         mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
-            let (v, k) = try next()
-            return try _CBORDecoderImpl.decodeValue(type, from: v, parent: decoder, key: k, options: decoder.options)
+            let (p, k) = try next()
+            return try _CBORDecoderImpl.decodeValue(
+                type, input: decoder.input, at: p, parent: decoder, key: k, options: decoder.options)
         }
 
         mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws
             -> KeyedDecodingContainer<NestedKey>
         {
-            let (v, k) = try next()
-            return try _CBORDecoderImpl(value: v, options: decoder.options, parent: decoder, key: k)
+            let (p, k) = try next()
+            return try _CBORDecoderImpl(input: decoder.input, offset: p, options: decoder.options, parent: decoder, key: k)
                 .container(keyedBy: type)
         }
 
         mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
-            let (v, k) = try next()
-            return try _CBORDecoderImpl(value: v, options: decoder.options, parent: decoder, key: k)
+            let (p, k) = try next()
+            return try _CBORDecoderImpl(input: decoder.input, offset: p, options: decoder.options, parent: decoder, key: k)
                 .unkeyedContainer()
         }
 
         mutating func superDecoder() throws -> any Decoder {
-            let (v, k) = try next()
-            return _CBORDecoderImpl(value: v, options: decoder.options, parent: decoder, key: k)
+            let (p, k) = try next()
+            return _CBORDecoderImpl(input: decoder.input, offset: p, options: decoder.options, parent: decoder, key: k)
         }
     }
 
@@ -432,19 +522,14 @@ final class _CBORDecoderImpl: Decoder {
         let decoder: _CBORDecoderImpl
 
         var codingPath: [any CodingKey] { decoder.codingPath }
-        private var value: CBORValue { decoder.value }
+        private var position: Int { decoder.offset }
 
-        func decodeNil() -> Bool {
-            switch value {
-            case .null, .undefined: return true
-            default: return false
-            }
-        }
+        func decodeNil() -> Bool { decoder.isNil(at: position) }
 
-        func decode(_ type: Bool.Type) throws -> Bool { try decoder.decodeBool(value, key: nil) }
-        func decode(_ type: String.Type) throws -> String { try decoder.decodeString(value, key: nil) }
-        func decode(_ type: Double.Type) throws -> Double { try decoder.decodeDouble(value, key: nil) }
-        func decode(_ type: Float.Type) throws -> Float { Float(try decoder.decodeDouble(value, key: nil)) }
+        func decode(_ type: Bool.Type) throws -> Bool { try decoder.decodeBool(at: position, key: nil) }
+        func decode(_ type: String.Type) throws -> String { try decoder.decodeString(at: position, key: nil) }
+        func decode(_ type: Double.Type) throws -> Double { try decoder.decodeDouble(at: position, key: nil) }
+        func decode(_ type: Float.Type) throws -> Float { Float(try decoder.decodeDouble(at: position, key: nil)) }
         func decode(_ type: Int.Type) throws -> Int { try int() }
         func decode(_ type: Int8.Type) throws -> Int8 { try int() }
         func decode(_ type: Int16.Type) throws -> Int16 { try int() }
@@ -457,12 +542,21 @@ final class _CBORDecoderImpl: Decoder {
         func decode(_ type: UInt64.Type) throws -> UInt64 { try int() }
 
         private func int<I: FixedWidthInteger>() throws -> I {
-            try decoder.decodeInteger(I.self, from: value, key: nil)
+            try decoder.decodeInteger(I.self, at: position, key: nil)
         }
 
         func decode<T: Decodable>(_ type: T.Type) throws -> T {
             // The same item seen as another type: same path, no new key.
-            try _CBORDecoderImpl.decodeValue(type, from: value, parent: decoder, key: nil, options: decoder.options)
+            try _CBORDecoderImpl.decodeValue(
+                type, input: decoder.input, at: position, parent: decoder, key: nil, options: decoder.options)
         }
     }
 }
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -105,9 +105,10 @@ struct CBORReader: ~Copyable {
         case 3:
             let n = try length(info, at: start, minimumItemSize: 1)
             let slice = UnsafeBufferPointer(rebasing: base[position..<(position + n)])
-            guard let text = String(validating: slice, as: UTF8.self) else {
+            guard CBORScanner.isValidUTF8(slice) else {
                 throw CBORError(.invalidUTF8, offset: start)
             }
+            let text = String(decoding: slice, as: UTF8.self)
             position += n
             return .textString(text)
         case 4:

@@ -86,7 +86,7 @@ extension CBORValue: Codable {
     // objects, byte strings become base64 text, and so on.
     public init(from decoder: any Decoder) throws {
         if let cbor = decoder as? _CBORDecoderImpl {
-            self = cbor.value
+            self = try cbor.value
             return
         }
         if let keyed = try? decoder.container(keyedBy: AnyCodingKey.self) {

@@ -83,6 +83,25 @@ struct CBORDecodingTests {
         #expect(kind(of: large) == .duplicateKey)
     }
 
+    @Test("keys that are equal as values are duplicates even when their heads differ")
+    func duplicateNonShortestKeys() {
+        // "a" written with a one-byte head and with a needless length byte.
+        #expect(kind(of: [0xa2, 0x61, 0x61, 0x01, 0x78, 0x01, 0x61, 0x02]) == .duplicateKey)
+        // 1 written shortest and as a u8 argument.
+        #expect(kind(of: [0xa2, 0x01, 0x00, 0x18, 0x01, 0x00]) == .duplicateKey)
+        // Same length, different text: not duplicates.
+        #expect(kind(of: [0xa2, 0x61, 0x61, 0x01, 0x61, 0x62, 0x02]) == nil)
+    }
+
+    @Test("decoding from a parsed value gives what decoding the bytes gives")
+    func fromValue() throws {
+        let point = Point(x: 7, y: -3)
+        let bytes = try CBOREncoder().encode(point)
+        let value = try CBORValue(decoding: bytes)
+        #expect(try CBORDecoder().decode(Point.self, from: value) == point)
+        #expect(try CBORDecoder().decode(Point.self, from: bytes) == point)
+    }
+
     @Test("indefinite lengths are refused for every kind")
     func indefinite() {
         for initial: UInt8 in [0x5f, 0x7f, 0x9f, 0xbf] {
