@@ -303,3 +303,74 @@ struct KVRuntimeSandboxTests {
         return String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
+
+/// A host answering storage reads with a function, for `HostState` on its own.
+struct ScriptedStorage: HostStorageSyncing {
+    let answer: @Sendable (SyncGetRequest) throws -> Proof
+
+    func sync(_ request: HostStorageSyncRequest) async throws -> HostStorageSyncResponse {
+        guard request.endpoint == .runtime, case .get(let get) = request.operation else {
+            throw TestStorageError("unexpected request \(request)")
+        }
+        return HostStorageSyncResponse(proofResponse: ProofResponse(proof: try answer(get)))
+    }
+}
+
+@Suite("kv-runtime host state")
+struct HostStateTests {
+    let tree: MerkleTree
+    let root: StorageRoot
+
+    init() throws {
+        tree = try MerkleTree().applying([entry("a", "1"), entry("b", "2"), entry("c", "3")])
+        root = StorageRoot(namespace: Namespace.test(seed: "host-state"), version: 4, type: .state, hash: tree.hash)
+    }
+
+    /// Expects `read` to fail with a `dispatcher`/1 error naming key `key` and saying `why`.
+    func expectRefusal(_ key: String, _ why: String, _ read: () async throws -> Void) async {
+        await #expect {
+            try await read()
+        } throws: { error in
+            guard let coded = error as? CodedError else { return false }
+            return coded.module == "dispatcher" && coded.code == 1 && "\(error)".contains("key \"\(key)\"")
+                && "\(error)".contains(why)
+        }
+    }
+
+    @Test("honest proofs answer reads and the new root, fetching each key once per root")
+    func honest() async throws {
+        let reads = Locked<[[UInt8]]>([])
+        let tree = tree
+        let state = HostState(host: ScriptedStorage { get in
+            reads.withLock { $0.append(get.key) }
+            return try tree.proveGet(get.key)
+        })
+        #expect(try await state.value(of: Array("b".utf8), at: root) == Array("2".utf8))
+        #expect(try await state.value(of: Array("zz".utf8), at: root) == nil)
+        let log = [entry("b", "20"), WriteLogEntry(key: Array("c".utf8), value: []), entry("zz", "9")]
+        #expect(try await state.stateRoot(after: log, on: root) == (try tree.applying(log).hash))
+        #expect(reads.value == [Array("b".utf8), Array("zz".utf8), Array("c".utf8)])
+        #expect(try state.ioRoot(of: [entry("x", "y")]) == (try MerkleTree().applying([entry("x", "y")]).hash))
+    }
+
+    @Test("a proof for another root, of another key, or tampered is refused naming the key")
+    func dishonest() async throws {
+        let tree = tree
+        let other = try MerkleTree().applying([entry("a", "1")])
+        let otherRoot = HostState(host: ScriptedStorage { get in try other.proveGet(get.key) })
+        await expectRefusal("a", "does not verify") { _ = try await otherRoot.value(of: Array("a".utf8), at: root) }
+
+        // A genuine proof of "a" does not show where "c" is.
+        let otherKey = HostState(host: ScriptedStorage { _ in try tree.proveGet(Array("a".utf8)) })
+        await expectRefusal("c", "does not cover") { _ = try await otherKey.value(of: Array("c".utf8), at: root) }
+        await expectRefusal("c", "does not cover") {
+            _ = try await otherKey.stateRoot(after: [entry("c", "4")], on: root)
+        }
+
+        let empty = HostState(host: ScriptedStorage { _ in Proof(untrustedRoot: tree.hash, entries: []) })
+        await expectRefusal("a", "does not verify") { _ = try await empty.value(of: Array("a".utf8), at: root) }
+
+        let failing = HostState(host: ScriptedStorage { _ in throw TestStorageError("storage is down") })
+        await expectRefusal("b", "failed: storage is down") { _ = try await failing.value(of: Array("b".utf8), at: root) }
+    }
+}
