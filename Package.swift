@@ -136,7 +136,7 @@ let package = Package(
             name: "RuntimeHostProtocolTests",
             dependencies: [
                 "RuntimeHostProtocol", "RuntimeHostProtocolTesting", "ConsensusAPI", "OasisCommon", "OasisCBOR",
-                "RuntimeStorage", "kv-runtime", logging,
+                "RuntimeStorage", "RuntimeHost", "kv-runtime", logging,
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],

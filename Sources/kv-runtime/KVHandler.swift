@@ -120,7 +120,7 @@ final class KVHandler: RequestHandler {
         return ComputedBatch(
             header: ComputeResultsHeader(
                 round: header.round + 1, previousHash: header.encodedHash(), ioRoot: ioRoot, stateRoot: newStateRoot,
-                messagesHash: .empty),
+                messagesHash: RuntimeMessage.messagesHash([])),
             ioWriteLog: ioWriteLog, stateWriteLog: result.stateWriteLog, rakSig: .zero, messages: [])
     }
 

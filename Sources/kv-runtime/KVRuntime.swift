@@ -27,7 +27,10 @@ enum KVRuntime {
             logger.critical("kv-runtime: OASIS_WORKER_HOST is not set; the host sets it to its RHP socket path")
             exit(2)
         }
-        let handler = KVHandler(state: UnavailableState(), logger: logger)
+        // State is read from the host over the same connection, which exists only once the
+        // handler does: the link is attached before the connection becomes Ready.
+        let host = HostLink()
+        let handler = KVHandler(state: HostState(host: host), logger: logger)
         let connection: Connection
         do {
             // The handler mostly waits (on the host, for state), so it runs on the event loop.
@@ -38,6 +41,7 @@ enum KVRuntime {
             logger.critical("kv-runtime: cannot connect to the host", metadata: ["rhp.socket": "\(socketPath)", "error": "\(error)"])
             exit(2)
         }
+        host.attach(connection)
         connection.initGuest()
         do {
             try await connection.run()

@@ -71,8 +71,8 @@ struct KVTransactionTests {
     }
 }
 
-/// State held in memory, with stand-in roots: enough to check how the runtime assembles a
-/// computed batch while the real Merkle scheme lives elsewhere.
+/// State held in memory, with stand-in roots: enough to check how the handler assembles a
+/// computed batch, apart from the host (`KVStateTests` covers `HostState` end to end).
 struct InMemoryState: KVStateAccess {
     let values: [[UInt8]: [UInt8]]
 
@@ -173,13 +173,15 @@ struct KVRuntimeProcessTests {
             let query = try await connection.call(.runtimeQueryRequest(RuntimeQueryRequest(method: "get_runtime_id")))
             #expect(query == .runtimeQueryResponse(RuntimeQueryResponse(data: .textString(runtimeID.description))))
 
-            // Execute needs state; this build reports what it lacks, as a dispatcher error.
+            // Execute reads state from the host; this host serves no storage, which the runtime
+            // reports as a dispatcher error naming the key.
             await #expect {
                 _ = try await connection.call(.runtimeExecuteTxBatchRequest(RuntimeExecuteTxBatchRequest(
                     inputs: [KVTransaction.insert(key: "k", value: "v").encoded],
                     block: Block(header: BlockHeader(namespace: runtimeID, round: 1, stateRoot: .empty)))))
             } throws: { error in
-                (error as? RemoteError)?.module == "dispatcher" && "\(error)".contains("Merkle scheme")
+                (error as? RemoteError)?.module == "dispatcher"
+                    && "\(error)" == "state read of key \"k\" failed: method not supported"
             }
             await connection.close()
             return try await withDeadline(.seconds(30), "kv-runtime exiting") { await hosted.process.exitStatus() }

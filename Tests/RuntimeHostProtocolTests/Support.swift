@@ -209,7 +209,7 @@ func sampleBody(_ kind: Body.Kind) -> Body {
                                          stateRoot: .empty, messagesHash: .empty),
             ioWriteLog: [WriteLogEntry(key: [1], value: [2])], stateWriteLog: [WriteLogEntry(key: [3], value: [])],
             rakSig: .zero,
-            messages: [.map([CBORMapEntry(key: .textString("staking"), value: .map([]))])])))
+            messages: [RuntimeMessage(staking: StakingMessage(messageVersion: 1, transfer: Transfer()))])))
     case .runtimeAbortRequest: .runtimeAbortRequest
     case .runtimeAbortResponse: .runtimeAbortResponse
     case .runtimeKeyManagerPolicyUpdateRequest:

@@ -447,10 +447,6 @@ extension RuntimeExecuteTxBatchRequest: Codable {
 }
 
 /// The result of executing a batch (`commitment.ComputedBatch`).
-///
-/// `messages` holds the runtime messages (staking/registry operations) as raw CBOR items for
-/// now: their typed form belongs to ConsensusAPI and is being written separately; each item is
-/// passed through exactly as received.
 public struct ComputedBatch: Hashable, Sendable {
     /// The round, the previous block hash and the new roots.
     public var header: ComputeResultsHeader
@@ -460,12 +456,13 @@ public struct ComputedBatch: Hashable, Sendable {
     public var stateWriteLog: WriteLog
     /// The runtime attestation key's signature; all zeroes outside a TEE.
     public var rakSig: RawSignature
-    /// Runtime messages, opaque (see the type's comment).
-    public var messages: [CBORValue]
+    /// The runtime messages (staking and registry operations) for consensus to carry out; the
+    /// header's `messagesHash` is ``ConsensusAPI/RuntimeMessage/messagesHash(_:)`` of them.
+    public var messages: [RuntimeMessage]
 
     /// A computed batch.
     public init(header: ComputeResultsHeader = ComputeResultsHeader(), ioWriteLog: WriteLog = [],
-                stateWriteLog: WriteLog = [], rakSig: RawSignature = .zero, messages: [CBORValue] = []) {
+                stateWriteLog: WriteLog = [], rakSig: RawSignature = .zero, messages: [RuntimeMessage] = []) {
         self.header = header
         self.ioWriteLog = ioWriteLog
         self.stateWriteLog = stateWriteLog
@@ -489,7 +486,7 @@ extension ComputedBatch: Codable {
         ioWriteLog = try c.decode(WriteLog.self, forKey: .ioWriteLog, orZero: [])
         stateWriteLog = try c.decode(WriteLog.self, forKey: .stateWriteLog, orZero: [])
         rakSig = try c.decode(RawSignature.self, forKey: .rakSig, orZero: .zero)
-        messages = try c.decode([CBORValue].self, forKey: .messages, orZero: [])
+        messages = try c.decode([RuntimeMessage].self, forKey: .messages, orZero: [])
     }
 
     public func encode(to encoder: any Encoder) throws {
