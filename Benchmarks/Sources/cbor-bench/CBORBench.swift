@@ -36,31 +36,20 @@ struct CBORBench {
             return
         }
 
-        // cbor2 on the same bytes.
-        let script = Bundle.module.url(forResource: "cbor2_bench", withExtension: "py")!
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path]
-        let input = Pipe()
-        let output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        try process.run()
-        input.fileHandleForWriting.write(Data(items.map { "\($0.name) \(Hex.encode($0.bytes))\n" }.joined().utf8))
-        try input.fileHandleForWriting.close()
-        let pythonOut = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { fatalError("cbor2 benchmark failed; pip install cbor2") }
-        var theirs: [String: (encode: Double, decode: Double)] = [:]
-        for line in pythonOut.split(separator: "\n") {
-            let parts = line.split(separator: " ")
-            theirs[String(parts[0])] = (Double(parts[1])!, Double(parts[2])!)
-        }
-
+        // cbor2 on the same bytes, before and after ours: the machine's load drifts, so each side
+        // keeps its better (lower) figure of two runs.
+        var theirs = try cbor2Timings(items)
         var rows: [BenchRow] = []
+        var ours: [String: (encode: Double, decode: Double)] = [:]
         for item in items {
-            let enc = try medianNanoseconds { _ = try item.encode() }
-            let dec = try medianNanoseconds { try item.decode() }
+            ours[item.name] = (try medianNanoseconds { _ = try item.encode() }, try medianNanoseconds { try item.decode() })
+        }
+        for (name, again) in try cbor2Timings(items) {
+            theirs[name] = (min(theirs[name]!.encode, again.encode), min(theirs[name]!.decode, again.decode))
+        }
+        for item in items {
+            let enc = min(ours[item.name]!.encode, try medianNanoseconds { _ = try item.encode() })
+            let dec = min(ours[item.name]!.decode, try medianNanoseconds { try item.decode() })
             let base = theirs[item.name]!
             rows.append(BenchRow(
                 figure: "CBOR encode \(item.name) (\(item.bytes.count) B)", ours: enc, baseline: base.encode,
@@ -71,6 +60,30 @@ struct CBORBench {
         }
         report(rows, json: json)
     }
+}
+
+/// cbor2's per-call encode and decode times for each item, in nanoseconds.
+func cbor2Timings(_ items: [CBORBench.Item]) throws -> [String: (encode: Double, decode: Double)] {
+    let script = Bundle.module.url(forResource: "cbor2_bench", withExtension: "py")!
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", script.path]
+    let input = Pipe()
+    let output = Pipe()
+    process.standardInput = input
+    process.standardOutput = output
+    try process.run()
+    input.fileHandleForWriting.write(Data(items.map { "\($0.name) \(Hex.encode($0.bytes))\n" }.joined().utf8))
+    try input.fileHandleForWriting.close()
+    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else { fatalError("cbor2 benchmark failed; pip install cbor2") }
+    var timings: [String: (encode: Double, decode: Double)] = [:]
+    for line in text.split(separator: "\n") {
+        let parts = line.split(separator: " ")
+        timings[String(parts[0])] = (Double(parts[1])!, Double(parts[2])!)
+    }
+    return timings
 }
 
 enum Samples {
