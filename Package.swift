@@ -83,7 +83,13 @@ let package = Package(
             swiftSettings: strict),
         // Hosting runtimes: processes, the bubblewrap + seccomp sandbox.
         .target(name: "CSandbox", linkerSettings: [.linkedLibrary("seccomp")]),
-        .target(name: "RuntimeHost", dependencies: ["CSandbox", "OasisCommon", logging], swiftSettings: strict),
+        .target(
+            name: "RuntimeHost",
+            dependencies: [
+                "CSandbox", "OasisCommon", "OasisCBOR", "ConsensusAPI", "RuntimeStorage", "RuntimeHostProtocol", logging,
+                metrics, lifecycle,
+            ],
+            swiftSettings: strict),
         // Test fixture: tries sandbox escapes and reports each attempt on stdout.
         .executableTarget(name: "sandbox-probe", dependencies: ["CSandbox"]),
         // Test fixture: a Swift program on the shared Swift runtime, to run in the sandbox.
