@@ -94,6 +94,10 @@ let package = Package(
         .executableTarget(name: "sandbox-probe", dependencies: ["CSandbox"]),
         // Test fixture: a Swift program on the shared Swift runtime, to run in the sandbox.
         .executableTarget(name: "sandbox-swift-probe", swiftSettings: strict),
+        // Test fixture: a runtime that exits after the handshake or never answers pings.
+        .executableTarget(
+            name: "host-fixture-runtime", dependencies: ["RuntimeHostProtocol", "OasisCommon", logging],
+            swiftSettings: strict),
         .target(
             name: "RuntimeHostProtocolTesting",
             dependencies: ["RuntimeHostProtocol", "OasisCBOR", "OasisCommon", logging],
@@ -136,7 +140,11 @@ let package = Package(
             ],
             swiftSettings: strict),
         .testTarget(
-            name: "RuntimeHostTests", dependencies: ["RuntimeHost", "sandbox-probe", "sandbox-swift-probe", "CSandbox", logging],
+            name: "RuntimeHostTests",
+            dependencies: [
+                "RuntimeHost", "sandbox-probe", "sandbox-swift-probe", "CSandbox", "kv-runtime", "host-fixture-runtime",
+                "RuntimeHostProtocol", "ConsensusAPI", "OasisCommon", "OasisCBOR", "RuntimeStorage", logging, lifecycle,
+            ],
             swiftSettings: strict),
         .testTarget(
             name: "RuntimeHostProtocolTests",
