@@ -12,6 +12,7 @@ import RuntimeHostProtocol
 /// provisioner does not pass):
 /// * `exit-after-handshake`: answers the handshake, then exits with status 1 shortly after;
 /// * `hang-pings`: answers the handshake and aborts, but never answers a ping;
+/// * `hang-aborts`: answers the handshake and pings, but never answers an abort;
 /// * anything else: answers the handshake, pings and aborts.
 @main
 enum FixtureRuntime {
@@ -61,7 +62,7 @@ enum FixtureRuntime {
     }
 }
 
-/// Answers the handshake, aborts and (unless told to hang) pings.
+/// Answers the handshake, and pings and aborts unless told to hang on them.
 struct FixtureHandler: RequestHandler {
     let mode: String
     let onHandshake: @Sendable () -> Void
@@ -78,6 +79,9 @@ struct FixtureHandler: RequestHandler {
             }
             return .empty
         case .runtimeAbortRequest:
+            if mode == "hang-aborts" {
+                while true { try await Task.sleep(for: .seconds(3600)) }
+            }
             return .runtimeAbortResponse
         default:
             throw MethodNotSupported()

@@ -93,6 +93,34 @@ struct SupervisorTests {
         }
     }
 
+    @Test("a graceful abort unanswered within 1 s kills the runtime: abort returns after stopped, and it restarts at once")
+    func unansweredAbort() async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let clock = RecordingClock()
+        let runtime = try await runtime(path: Fixtures.fixtureRuntime(mode: "hang-aborts", in: directory), clock: clock)
+        try await hosting(runtime) { log throws in
+            runtime.start()
+            try await log.waitFor("started")
+            let stuck = try #require(runtime.pid)
+            async let abort: Result<Void, any Error> = {
+                do { return .success(try await runtime.abort(force: false)) } catch { return .failure(error) }
+            }()
+            let deadline = try await clock.nextSleep()
+            #expect(deadline == .seconds(1))
+            try await clock.waitForSleeper()
+            clock.advance(by: .seconds(1))
+            let outcome = await abort
+            #expect(throws: Never.self) { try outcome.get() }
+            try await log.waitFor("stopped")
+            #expect(await waitUntilGone(stuck))
+            // No backoff after an abort: the replacement starts without the clock moving.
+            try await log.waitFor("started", after: 2)
+            #expect(log.kinds == ["started", "stopped", "started"])
+            #expect(runtime.pid != stuck)
+        }
+    }
+
     @Test("without start there are no events and no process")
     func noStart() async throws {
         let clock = RecordingClock()
