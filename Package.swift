@@ -24,6 +24,8 @@ let package = Package(
         .executable(name: "kv-runtime", targets: ["kv-runtime"]),
         // For Benchmarks/ (a separate package): the history without the rest of the node.
         .library(name: "RuntimeState", targets: ["RuntimeHistory", "ConsensusAPI", "OasisCommon", "OasisCBOR"]),
+        // For Benchmarks/: hosting runtime binaries.
+        .library(name: "RuntimeHosting", targets: ["RuntimeHost", "RuntimeHostProtocol", "OasisCommon"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
