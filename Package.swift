@@ -24,6 +24,8 @@ let package = Package(
         .executable(name: "kv-runtime", targets: ["kv-runtime"]),
         // For Benchmarks/ (a separate package): the history without the rest of the node.
         .library(name: "RuntimeState", targets: ["RuntimeHistory", "ConsensusAPI", "OasisCommon", "OasisCBOR"]),
+        // For Benchmarks/: hosting runtime binaries.
+        .library(name: "RuntimeHosting", targets: ["RuntimeHost", "RuntimeHostProtocol", "OasisCommon"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
@@ -83,11 +85,21 @@ let package = Package(
             swiftSettings: strict),
         // Hosting runtimes: processes, the bubblewrap + seccomp sandbox.
         .target(name: "CSandbox", linkerSettings: [.linkedLibrary("seccomp")]),
-        .target(name: "RuntimeHost", dependencies: ["CSandbox", "OasisCommon", logging], swiftSettings: strict),
+        .target(
+            name: "RuntimeHost",
+            dependencies: [
+                "CSandbox", "OasisCommon", "OasisCBOR", "ConsensusAPI", "RuntimeStorage", "RuntimeHostProtocol", logging,
+                metrics, lifecycle,
+            ],
+            swiftSettings: strict),
         // Test fixture: tries sandbox escapes and reports each attempt on stdout.
         .executableTarget(name: "sandbox-probe", dependencies: ["CSandbox"]),
         // Test fixture: a Swift program on the shared Swift runtime, to run in the sandbox.
         .executableTarget(name: "sandbox-swift-probe", swiftSettings: strict),
+        // Test fixture: a runtime that exits after the handshake or never answers pings.
+        .executableTarget(
+            name: "host-fixture-runtime", dependencies: ["RuntimeHostProtocol", "OasisCommon", logging],
+            swiftSettings: strict),
         .target(
             name: "RuntimeHostProtocolTesting",
             dependencies: ["RuntimeHostProtocol", "OasisCBOR", "OasisCommon", logging],
@@ -130,7 +142,11 @@ let package = Package(
             ],
             swiftSettings: strict),
         .testTarget(
-            name: "RuntimeHostTests", dependencies: ["RuntimeHost", "sandbox-probe", "sandbox-swift-probe", "CSandbox", logging],
+            name: "RuntimeHostTests",
+            dependencies: [
+                "RuntimeHost", "sandbox-probe", "sandbox-swift-probe", "CSandbox", "kv-runtime", "host-fixture-runtime",
+                "RuntimeHostProtocol", "ConsensusAPI", "OasisCommon", "OasisCBOR", "RuntimeStorage", logging, lifecycle,
+            ],
             swiftSettings: strict),
         .testTarget(
             name: "RuntimeHostProtocolTests",

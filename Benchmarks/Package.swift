@@ -43,5 +43,19 @@ let package = Package(
             ],
             swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
         ),
+        // Spawn-to-started of the runtime host next to a raw C spawn + accept + handshake.
+        .target(name: "CSpawnBaseline", cSettings: [.unsafeFlags(["-O2"])]),
+        // The C child of host-bench's floor baseline: echoes one frame.
+        .executableTarget(name: "child-ping", cSettings: [.unsafeFlags(["-O2"])]),
+        .executableTarget(
+            name: "host-bench",
+            dependencies: [
+                "BenchSupport", "CSpawnBaseline",
+                .product(name: "RuntimeHosting", package: "swift-runtime-registry"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
+        ),
     ]
 )
