@@ -8,3 +8,4 @@
 @_exported public import RuntimeLocalStorage
 @_exported public import RuntimeTagIndexer
 @_exported public import RuntimeHostProtocol
+@_exported public import LocalConsensus
