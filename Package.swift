@@ -92,11 +92,21 @@ let package = Package(
             swiftSettings: strict),
         // Hosting runtimes: processes, the bubblewrap + seccomp sandbox.
         .target(name: "CSandbox", linkerSettings: [.linkedLibrary("seccomp")]),
-        .target(name: "RuntimeHost", dependencies: ["CSandbox", "OasisCommon", logging], swiftSettings: strict),
+        .target(
+            name: "RuntimeHost",
+            dependencies: [
+                "CSandbox", "OasisCommon", "OasisCBOR", "ConsensusAPI", "RuntimeStorage", "RuntimeHostProtocol", logging,
+                metrics, lifecycle,
+            ],
+            swiftSettings: strict),
         // Test fixture: tries sandbox escapes and reports each attempt on stdout.
         .executableTarget(name: "sandbox-probe", dependencies: ["CSandbox"]),
         // Test fixture: a Swift program on the shared Swift runtime, to run in the sandbox.
         .executableTarget(name: "sandbox-swift-probe", swiftSettings: strict),
+        // Test fixture: a runtime that exits after the handshake or never answers pings.
+        .executableTarget(
+            name: "host-fixture-runtime", dependencies: ["RuntimeHostProtocol", "OasisCommon", logging],
+            swiftSettings: strict),
         .target(
             name: "RuntimeHostProtocolTesting",
             dependencies: ["RuntimeHostProtocol", "OasisCBOR", "OasisCommon", logging],
@@ -146,7 +156,11 @@ let package = Package(
             ],
             swiftSettings: strict),
         .testTarget(
-            name: "RuntimeHostTests", dependencies: ["RuntimeHost", "sandbox-probe", "sandbox-swift-probe", "CSandbox", logging],
+            name: "RuntimeHostTests",
+            dependencies: [
+                "RuntimeHost", "sandbox-probe", "sandbox-swift-probe", "CSandbox", "kv-runtime", "host-fixture-runtime",
+                "RuntimeHostProtocol", "ConsensusAPI", "OasisCommon", "OasisCBOR", "RuntimeStorage", logging, lifecycle,
+            ],
             swiftSettings: strict),
         .testTarget(
             name: "RuntimeHostProtocolTests",

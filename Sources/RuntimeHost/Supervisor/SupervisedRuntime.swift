@@ -1,0 +1,526 @@
+import Glibc
+import Logging
+import Metrics
+public import OasisCommon
+public import RuntimeHostProtocol
+import ServiceLifecycle
+import Synchronization
+
+/// A runtime binary hosted by a ``SandboxProvisioner``, and its supervisor.
+///
+/// ``run()`` is the supervisor: it waits for ``start()``, then starts the runtime (host.md §6.4:
+/// socket in a fresh private directory, spawn, accept, handshake, initializer, `started`) and
+/// watches it. A runtime that exits, hangs (no answer to a watchdog ping) or fails to start is
+/// restarted after an exponential backoff that never drops to zero and resets only after a
+/// start that stayed healthy; a forced or failed abort restarts it at once. ``stop()`` or a
+/// graceful shutdown kills the runtime, emits `stopped` if one was up, and ends ``run()``.
+///
+/// Everything the supervisor does happens in ``run()``'s own task and its child tasks.
+public final class SupervisedRuntime: HostedRuntime {
+    public let id: Namespace
+    private let config: HostConfig
+    private let provisioner: SandboxProvisioner
+    private let logger: Logger
+    private let broadcaster = Broadcaster<HostEvent>(replayLast: false)
+    private let aborts = AbortQueue()
+    private let startSignal = Latch()
+    private let stopSignal = Latch()
+    private let state = Mutex(State())
+    private let startCounter: Counter
+    private let restartCounter: Counter
+    private let failureCounter: Counter
+
+    private struct State {
+        var connection: Connection?
+        var pid: Int32?
+        /// Fires when a connection is published (or on stop); replaced when it goes away.
+        var connected = Latch()
+        /// The abort being handled by the running instance, answered after its `stopped`.
+        var abortInFlight: AbortRequest?
+        var restarts = 0
+    }
+
+    /// How a running instance ended.
+    private enum Ending {
+        case exited(ProcessExit)
+        case stopRequested
+        case unresponsive
+        case aborted
+    }
+
+    private enum Outcome {
+        case failedToStart(any Error)
+        case ended(Ending, uptime: Duration)
+    }
+
+    init(config: HostConfig, provisioner: SandboxProvisioner) {
+        self.id = config.runtimeID
+        self.config = config
+        self.provisioner = provisioner
+        var logger = provisioner.logger
+        logger[metadataKey: "runtime.id"] = "\(config.runtimeID)"
+        self.logger = logger
+        let dimensions = [("runtime", "\(config.runtimeID)")]
+        let factory = provisioner.metricsFactory ?? MetricsSystem.factory
+        startCounter = Counter(label: "oasis_runtime_host_starts", dimensions: dimensions, factory: factory)
+        restartCounter = Counter(label: "oasis_runtime_host_restarts", dimensions: dimensions, factory: factory)
+        failureCounter = Counter(label: "oasis_runtime_host_start_failures", dimensions: dimensions, factory: factory)
+    }
+
+    // MARK: Status
+
+    /// How many start attempts followed the first one (after failures, exits, hangs and aborts).
+    public var restartCount: Int { state.withLock { $0.restarts } }
+
+    /// The pid of the running runtime process (the outer bubblewrap when sandboxed), if any.
+    public var pid: Int32? { state.withLock { $0.pid } }
+
+    // MARK: HostedRuntime
+
+    public func events() -> AsyncStream<HostEvent> { broadcaster.subscribe() }
+
+    public func start() {
+        startSignal.fire()
+    }
+
+    public func stop() {
+        stopSignal.fire()
+        startSignal.fire()
+        state.withLock { $0.connected }.fire()
+    }
+
+    /// Waits for a connected runtime (at most until the deadline), then calls it once. Errors
+    /// from the runtime or the connection are returned at once, never retried. Throws
+    /// ``HostRuntimeError`` `notReady` if no runtime connected in time, `stopped` after ``stop()``.
+    public func call(_ body: Body, timeout: Duration?) async throws -> Body {
+        let clock = provisioner.clock
+        let deadline = clock.elapsed() + (timeout ?? provisioner.timings.callTimeout)
+        while true {
+            if stopSignal.isFired { throw HostRuntimeError.stopped }
+            let (connection, connected) = state.withLock { ($0.connection, $0.connected) }
+            if let connection {
+                return try await connection.call(body, timeout: max(deadline - clock.elapsed(), .milliseconds(1)))
+            }
+            let remaining = deadline - clock.elapsed()
+            guard remaining > .zero else { throw HostRuntimeError.notReady }
+            let woken = try await race({ await connected.wait() }, {
+                try await clock.sleep(remaining)
+                return false
+            })
+            if !woken {
+                try Task.checkCancellation()
+                throw HostRuntimeError.notReady
+            }
+        }
+    }
+
+    /// Queues an abort for the running instance (a pending one waits for the next instance)
+    /// and waits for it to be handled. Cancelling the caller leaves the request queued.
+    public func abort(force: Bool) async throws {
+        if stopSignal.isFired { throw HostRuntimeError.stopped }
+        let request = AbortRequest(force: force)
+        guard aborts.push(request) else {
+            throw HostRuntimeError(
+                .stopped, "runtime \(id) has \(AbortQueue.capacity) abort requests pending or is stopped; try again later")
+        }
+        try await request.waitForReply()
+    }
+
+    /// The supervisor. Returns after ``stop()``, a graceful shutdown or cancellation, once the
+    /// runtime process is gone; event subscriptions end then.
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            await supervise()
+        } onGracefulShutdown: { [self] in
+            stop()
+        }
+    }
+
+    // MARK: Supervision
+
+    private func supervise() async {
+        defer {
+            for request in aborts.close() { request.reply(HostRuntimeError.stopped) }
+            broadcaster.finish()
+        }
+        await startSignal.wait()
+        let timings = provisioner.timings
+        var backoff = Backoff(
+            initial: timings.backoffInitial, multiplier: timings.backoffMultiplier, maximum: timings.backoffMaximum,
+            jitter: timings.backoffJitter)
+        var attempt = 0
+        while !stopSignal.isFired && !Task.isCancelled {
+            attempt += 1
+            if attempt > 1 {
+                state.withLock { $0.restarts += 1 }
+                restartCounter.increment()
+            }
+            var logger = self.logger
+            logger[metadataKey: "runtime.attempt"] = "\(attempt)"
+            logger.info("runtime host: starting the runtime")
+
+            switch await runInstance(logger: logger) {
+            case .failedToStart(let error):
+                failureCounter.increment()
+                logger.error("runtime host: the runtime failed to start", metadata: ["runtime.error": "\(error)"])
+                broadcaster.publish(.failedToStart(error))
+                if stopSignal.isFired { return }
+            case .ended(let ending, let uptime):
+                if uptime >= timings.healthyAfter { backoff.reset() }
+                switch ending {
+                case .stopRequested: return
+                case .aborted: continue
+                case .exited, .unresponsive: break
+                }
+            }
+
+            let delay = backoff.next()
+            logger.info("runtime host: restarting the runtime after a delay", metadata: ["runtime.delay": "\(delay)"])
+            let clock = provisioner.clock
+            let stopped = try? await race({ await self.stopSignal.wait() }, {
+                try await clock.sleep(delay)
+                return false
+            })
+            if stopped != false { return }
+        }
+    }
+
+    /// One start attempt and, if it succeeds, the life of that instance.
+    private func runInstance(logger: Logger) async -> Outcome {
+        let directory: String
+        do {
+            directory = try makeRuntimeDirectory()
+        } catch {
+            return .failedToStart(HostRuntimeError.start("failed to create temporary directory", error))
+        }
+        let socketPath = directory + "/host.sock"
+        let listener: ConnectionListener
+        do {
+            listener = try await ConnectionListener.bind(unixSocketPath: socketPath)
+        } catch {
+            removeRuntimeDirectory(directory)
+            return .failedToStart(HostRuntimeError.start("failed to create host socket", error))
+        }
+        let process: RuntimeProcess
+        do {
+            let configuration = try processConfiguration(socketPath: socketPath)
+            process = try await spawn(configuration)
+        } catch {
+            await listener.close()
+            removeRuntimeDirectory(directory)
+            return .failedToStart(error)
+        }
+        if case .unconfined = provisioner.mode {
+            logger.warning("runtime host: the runtime runs unsandboxed", metadata: ["runtime.pid": "\(process.pid)"])
+        }
+
+        return await withTaskGroup(of: Void.self) { group in
+            group.addTask { await process.relayOutput(to: logger) }
+            let started = await connectAndInitialize(listener: listener, process: process, logger: logger)
+            // The socket is bound into the sandbox or connected by now: the directory has done
+            // its job whether the attempt succeeded or not.
+            await listener.close()
+            removeRuntimeDirectory(directory)
+
+            let outcome: Outcome
+            switch started {
+            case .failure(let error):
+                await process.kill()
+                outcome = .failedToStart(error)
+            case .success(let (connection, version, capability)):
+                let startedAt = provisioner.clock.elapsed()
+                let connected = state.withLock { s in
+                    s.connection = connection
+                    s.pid = process.pid
+                    return s.connected
+                }
+                connected.fire()
+                startCounter.increment()
+                logger.info(
+                    "runtime host: the runtime started",
+                    metadata: ["runtime.version": "\(version)", "runtime.pid": "\(process.pid)"])
+                broadcaster.publish(.started(version: version, capabilityTEE: capability))
+
+                let ending = await superviseInstance(connection: connection, process: process, logger: logger)
+
+                let abortInFlight = state.withLock { s in
+                    s.connection = nil
+                    s.pid = nil
+                    s.connected = Latch()
+                    defer { s.abortInFlight = nil }
+                    return s.abortInFlight
+                }
+                await connection.close()
+                let exit = await process.kill()
+                switch ending {
+                case .exited: logger.warning("runtime host: the runtime exited", metadata: ["runtime.exit": "\(exit)"])
+                case .unresponsive: logger.warning("runtime host: killed the runtime, which stopped answering pings")
+                case .aborted: logger.warning("runtime host: killed the runtime to abort its work")
+                case .stopRequested: logger.info("runtime host: stopped the runtime")
+                }
+                broadcaster.publish(.stopped)
+                abortInFlight?.reply()
+                outcome = .ended(ending, uptime: provisioner.clock.elapsed() - startedAt)
+            }
+            group.cancelAll()
+            return outcome
+        }
+    }
+
+    private func spawn(_ configuration: RuntimeProcessConfiguration) async throws -> RuntimeProcess {
+        do {
+            return try await RuntimeProcess.spawn(configuration)
+        } catch {
+            switch provisioner.mode {
+            case .unconfined: throw HostRuntimeError.start("failed to spawn process", error)
+            case .sandboxed: throw HostRuntimeError.start("failed to spawn sandbox", error)
+            }
+        }
+    }
+
+    /// Steps 4–8 of a start: accept (racing the process's exit), handshake, initializer.
+    private func connectAndInitialize(listener: ConnectionListener, process: RuntimeProcess, logger: Logger) async
+        -> Result<(Connection, Version, CapabilityTEE?), any Error>
+    {
+        let timings = provisioner.timings
+        let configuration = Connection.Configuration(
+            callTimeout: timings.callTimeout, handshakeTimeout: timings.handshakeTimeout,
+            metricsFactory: provisioner.metricsFactory)
+        let handler = config.messageHandler
+        let connection: Connection
+        do {
+            connection = try await withThrowingTaskGroup(of: Connection.self) { group in
+                group.addTask {
+                    try await listener.accept(
+                        handler: handler, configuration: configuration, logger: logger, timeout: timings.connectTimeout)
+                }
+                group.addTask {
+                    _ = try await process.waitForExit()
+                    throw TerminatedBeforeConnecting()
+                }
+                group.addTask {
+                    await self.stopSignal.wait()
+                    throw HostRuntimeError.stopped
+                }
+                defer { group.cancelAll() }
+                return try await group.next()!
+            }
+        } catch let error as TerminatedBeforeConnecting {
+            return .failure(HostRuntimeError(.startFailed, error.description))
+        } catch {
+            return .failure(HostRuntimeError.start("error while accepting runtime connection", error))
+        }
+
+        do {
+            let runtimeID = id
+            let hostInfo = provisioner.hostInfo
+            let version = try await race({
+                try await connection.initHost(runtimeID: runtimeID, hostInfo: hostInfo, timeout: timings.handshakeTimeout)
+            }, {
+                await self.stopSignal.wait()
+                throw HostRuntimeError.stopped
+            })
+            let capability = try await initialize(connection: connection, version: version, pid: process.pid)
+            return .success((connection, version, capability))
+        } catch {
+            await connection.close()
+            return .failure(HostRuntimeError.start("failed to initialize connection", error))
+        }
+    }
+
+    /// Runs the provisioner's initializer (the SGX one for an SGX runtime) under its deadline.
+    private func initialize(connection: Connection, version: Version, pid: Int32) async throws -> CapabilityTEE? {
+        let initializer: HostInitializer?
+        if case .sgx = config.extra, let sgx = provisioner.sgx {
+            guard let attest = sgx.initializer else { throw SGXInitializerMissing() }
+            initializer = attest
+        } else {
+            initializer = provisioner.initializer
+        }
+        guard let initializer else { return nil }
+        let context = HostInitializerContext(
+            runtimeID: id, version: version, connection: connection, pid: pid, config: config)
+        let clock = provisioner.clock
+        let timeout = provisioner.timings.initializerTimeout
+        return try await race({ try await initializer(context) }, {
+            try await clock.sleep(timeout)
+            throw InitializerTimedOut(after: timeout)
+        })
+    }
+
+    /// Watches a running instance until it exits, stops answering, is aborted, or stop.
+    private func superviseInstance(connection: Connection, process: RuntimeProcess, logger: Logger) async -> Ending {
+        await withTaskGroup(of: Ending?.self) { group in
+            group.addTask {
+                // Serves the runtime's requests; ends when the connection closes.
+                try? await connection.run()
+                return nil
+            }
+            group.addTask { (try? await process.waitForExit()).map { .exited($0) } }
+            group.addTask { await self.stopSignal.wait() ? .stopRequested : nil }
+            if let interval = provisioner.timings.watchdogInterval {
+                group.addTask {
+                    await self.watchdog(connection: connection, interval: interval, logger: logger) ? .unresponsive : nil
+                }
+            }
+            group.addTask { await self.serveAborts(connection: connection, logger: logger) ? .aborted : nil }
+            var ending: Ending?
+            for await result in group {
+                if let result {
+                    ending = result
+                    break
+                }
+            }
+            group.cancelAll()
+            return ending ?? .stopRequested
+        }
+    }
+
+    /// Pings every `interval`; returns true once a ping goes unanswered for the watchdog
+    /// timeout (or the connection fails), false when cancelled.
+    private func watchdog(connection: Connection, interval: Duration, logger: Logger) async -> Bool {
+        let clock = provisioner.clock
+        let timeout = provisioner.timings.watchdogTimeout
+        while true {
+            do {
+                try await clock.sleep(interval)
+                let answered = try await race({
+                    do {
+                        _ = try await connection.call(.runtimePingRequest, timeout: timeout)
+                        return true
+                    } catch is ConnectionError {
+                        return false
+                    } catch is CancellationError {
+                        throw CancellationError()
+                    } catch {
+                        // An error answer still shows the runtime is alive.
+                        return true
+                    }
+                }, {
+                    try await clock.sleep(timeout)
+                    return false
+                })
+                try Task.checkCancellation()
+                if !answered {
+                    logger.warning(
+                        "runtime host: the runtime did not answer a ping in time",
+                        metadata: ["runtime.watchdog_timeout": "\(timeout)"])
+                    return true
+                }
+            } catch {
+                return false
+            }
+        }
+    }
+
+    /// Handles abort requests (host.md §6.7) for the running instance. Returns true when the
+    /// instance must be killed (a forced abort, or a graceful one that failed), false when
+    /// cancelled.
+    private func serveAborts(connection: Connection, logger: Logger) async -> Bool {
+        let clock = provisioner.clock
+        let timeout = provisioner.timings.abortTimeout
+        while let request = await aborts.next() {
+            state.withLock { $0.abortInFlight = request }
+            var graceful = false
+            do {
+                let answer = try await race({ try await connection.call(.runtimeAbortRequest, timeout: timeout) }, {
+                    try await clock.sleep(timeout)
+                    throw AbortTimedOut(after: timeout)
+                })
+                if case .runtimeAbortResponse = answer { graceful = true }
+            } catch {
+                if Task.isCancelled { return false }
+                logger.warning("runtime host: the runtime failed to abort gracefully", metadata: ["runtime.error": "\(error)"])
+            }
+            if graceful && !request.force {
+                state.withLock { $0.abortInFlight = nil }
+                request.reply()
+                continue
+            }
+            return true
+        }
+        return false
+    }
+
+    // MARK: Process description
+
+    private func processConfiguration(socketPath: String) throws -> RuntimeProcessConfiguration {
+        let isolation: ProcessIsolation
+        switch provisioner.mode {
+        case .unconfined: isolation = .unconfined
+        case .sandboxed(let options): isolation = .sandboxed(options)
+        }
+        guard case .sgx(let signaturePath, let generate) = config.extra, let sgx = provisioner.sgx else {
+            return RuntimeProcessConfiguration(executablePath: config.path, isolation: isolation, hostSocketPath: socketPath)
+        }
+        guard let device = sgx.devicePaths.first(where: { access($0, F_OK) == 0 }) else {
+            throw HostRuntimeError(
+                .sgxUnavailable,
+                "runtime \(id) is an SGX enclave run by the loader \(sgx.loaderPath), but this host cannot run enclaves: "
+                    + "none of \(sgx.devicePaths.joined(separator: ", ")) exists; enable SGX in the firmware and load "
+                    + "the SGX driver, or configure a non-SGX build of the runtime")
+        }
+        guard let signaturePath else {
+            let reason = generate ? "generating a debug SIGSTRUCT is not supported; set a signature path" : "enclave SIGSTRUCT not available"
+            throw HostRuntimeError(.startFailed, "failed to configure process: \(reason)")
+        }
+        switch isolation {
+        case .unconfined:
+            return RuntimeProcessConfiguration(
+                executablePath: sgx.loaderPath,
+                arguments: ["--host-socket", socketPath, "--type", "sgxs", "--signature", signaturePath, config.path],
+                isolation: isolation, hostSocketPath: socketPath)
+        case .sandboxed:
+            return RuntimeProcessConfiguration(
+                executablePath: sgx.loaderPath,
+                arguments: [
+                    "--host-socket", RuntimeProcessConfiguration.sandboxHostSocketPath, "--type", "sgxs", "--signature",
+                    "/runtime.sig", "/runtime",
+                ],
+                isolation: isolation, hostSocketPath: socketPath,
+                readOnlyBinds: [config.path: "/runtime", signaturePath: "/runtime.sig"],
+                readWriteBinds: ["/var/run/aesmd/aesm.socket": "/var/run/aesmd/aesm.socket", device: device])
+        }
+    }
+}
+
+// MARK: Errors and the runtime directory
+
+private struct TerminatedBeforeConnecting: Error, CustomStringConvertible {
+    var description: String { "terminated while waiting for runtime to connect" }
+}
+
+private struct InitializerTimedOut: Error, CustomStringConvertible {
+    let after: Duration
+    var description: String { "the host initializer did not finish within \(after)" }
+}
+
+private struct AbortTimedOut: Error, CustomStringConvertible {
+    let after: Duration
+    var description: String { "the runtime did not answer the abort request within \(after)" }
+}
+
+private struct SGXInitializerMissing: Error, CustomStringConvertible {
+    var description: String { "SGX runtimes need an attestation initializer (SGXOptions.initializer), and none is configured" }
+}
+
+private struct DirectoryCreationFailed: Error, CustomStringConvertible {
+    let errno: Int32
+    var description: String { "mkdtemp: \(errnoText(errno))" }
+}
+
+/// A fresh private directory for the host socket (mode 0700). Short, because a Unix socket
+/// path must fit in 108 bytes.
+private func makeRuntimeDirectory() throws -> String {
+    var template = Array("/tmp/oasis-runtime-XXXXXX".utf8CString)
+    guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+        throw DirectoryCreationFailed(errno: errno)
+    }
+    return String(cString: made)
+}
+
+/// Removes the socket and the directory (nothing else is ever put there).
+private func removeRuntimeDirectory(_ directory: String) {
+    _ = unlink(directory + "/host.sock")
+    _ = rmdir(directory)
+}

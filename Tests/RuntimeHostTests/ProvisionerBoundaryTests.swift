@@ -1,0 +1,116 @@
+import Glibc
+import OasisCommon
+import RuntimeHost
+import RuntimeHostProtocol
+import Testing
+
+/// The provisioner's edges: the sandbox preflight, the SGX boundary and the initializer hook.
+@Suite("Provisioner boundaries")
+struct ProvisionerBoundaryTests {
+    func runtime(_ provisioner: SandboxProvisioner, path: String = Fixtures.kvRuntime, extra: HostExtra = .none)
+        async throws -> SupervisedRuntime
+    {
+        try #require(
+            try await provisioner.newRuntime(HostConfig(runtimeID: Fixtures.runtimeID, path: path, extra: extra))
+                as? SupervisedRuntime)
+    }
+
+    @Test("a sandboxed start with a missing bubblewrap emits failedToStart with the preflight's sentence")
+    func missingBubblewrap() async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let bwrap = directory.path + "/bwrap"
+        let provisioner = SandboxProvisioner(
+            hostInfo: Fixtures.hostInfo, mode: .sandboxed(SandboxOptions(bubblewrapPath: bwrap)), clock: RecordingClock(),
+            logger: Fixtures.logger)
+        let runtime = try await runtime(provisioner)
+        try await hosting(runtime) { log in
+            runtime.start()
+            guard case .failedToStart(let error) = try await log.waitFor("failedToStart") else { return }
+            #expect("\(error)" == "failed to spawn sandbox: sandbox preflight failed: \(bwrap) not found "
+                + "(apt-get install bubblewrap, or run with --runtime.provisioner unconfined --debug.dont_blame_oasis)")
+            #expect(runtime.pid == nil)
+        }
+    }
+
+    @Test("a sandboxed start with a bubblewrap that cannot work fails with one sentence and leaves no process")
+    func brokenBubblewrap() async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let pidFile = directory.path + "/pid"
+        let bwrap = directory.write(
+            "bwrap", "#!/bin/sh\necho $$ > \(pidFile)\necho 'bwrap: No permissions to create new namespace' >&2\nexit 1\n")
+        chmod(bwrap, 0o755)
+        let provisioner = SandboxProvisioner(
+            hostInfo: Fixtures.hostInfo, mode: .sandboxed(SandboxOptions(bubblewrapPath: bwrap)), clock: RecordingClock(),
+            logger: Fixtures.logger)
+        let runtime = try await runtime(provisioner)
+        try await hosting(runtime) { log in
+            runtime.start()
+            guard case .failedToStart(let error) = try await log.waitFor("failedToStart") else { return }
+            let text = "\(error)"
+            #expect(text.hasPrefix("failed to spawn sandbox: sandbox preflight failed: \(bwrap) could not run a sandbox"))
+            #expect(!text.contains("\n"))
+            let pid = try #require(Int32((readFile(pidFile) ?? "").filter { !$0.isWhitespace }))
+            #expect(await waitUntilGone(pid))
+            #expect(runtime.pid == nil)
+        }
+    }
+
+    @Test("an SGX runtime with a loader on a host without SGX devices fails to start, saying so")
+    func sgxUnavailable() async throws {
+        let provisioner = SandboxProvisioner(
+            hostInfo: Fixtures.hostInfo, mode: .unconfined, clock: RecordingClock(), logger: Fixtures.logger,
+            sgx: SGXOptions(loaderPath: "/usr/bin/oasis-sgx-loader", devicePaths: ["/nonexistent/sgx_enclave", "/nonexistent/isgx"]))
+        let runtime = try await runtime(
+            provisioner, path: "/nonexistent/runtime.sgxs",
+            extra: .sgx(signaturePath: "/nonexistent/runtime.sig", unsafeDebugGenerateSigstruct: false))
+        try await hosting(runtime) { log in
+            runtime.start()
+            guard case .failedToStart(let error) = try await log.waitFor("failedToStart") else { return }
+            let failure = try #require(error as? HostRuntimeError)
+            #expect(failure.code == .sgxUnavailable)
+            #expect(failure.message == "runtime \(Fixtures.runtimeID) is an SGX enclave run by the loader "
+                + "/usr/bin/oasis-sgx-loader, but this host cannot run enclaves: none of /nonexistent/sgx_enclave, "
+                + "/nonexistent/isgx exists; enable SGX in the firmware and load the SGX driver, or configure a "
+                + "non-SGX build of the runtime")
+        }
+    }
+
+    @Test("the initializer runs after the handshake and its TEE capability is in the started event")
+    func initializerHook() async throws {
+        let capability = CapabilityTEE(hardware: .intelSGX, rak: PublicKey(raw: .zero), attestation: [1, 2, 3])
+        let provisioner = SandboxProvisioner(
+            hostInfo: Fixtures.hostInfo, mode: .unconfined, clock: RecordingClock(), logger: Fixtures.logger,
+            initializer: { context in
+                // The connection is Ready: the initializer can talk to the runtime.
+                guard try await context.connection.call(.runtimePingRequest) == .empty else { return nil }
+                return context.version == Version(major: 0, minor: 1, patch: 0) ? capability : nil
+            })
+        let runtime = try await runtime(provisioner)
+        try await hosting(runtime) { log in
+            runtime.start()
+            guard case .started(_, let tee) = try await log.waitFor("started") else {
+                Issue.record("no started event: \(log.kinds)")
+                return
+            }
+            #expect(tee == capability)
+        }
+    }
+
+    @Test("a failing initializer fails the start with 'failed to initialize connection:'")
+    func initializerFails() async throws {
+        struct AttestationFailed: Error, CustomStringConvertible {
+            var description: String { "no quote" }
+        }
+        let provisioner = SandboxProvisioner(
+            hostInfo: Fixtures.hostInfo, mode: .unconfined, clock: RecordingClock(), logger: Fixtures.logger,
+            initializer: { _ in throw AttestationFailed() })
+        let runtime = try await runtime(provisioner)
+        try await hosting(runtime) { log in
+            runtime.start()
+            guard case .failedToStart(let error) = try await log.waitFor("failedToStart") else { return }
+            #expect("\(error)" == "failed to initialize connection: no quote")
+        }
+    }
+}

@@ -1,0 +1,235 @@
+import Foundation
+import Glibc
+import OasisCommon
+import RuntimeHost
+import RuntimeHostProtocol
+import Testing
+
+/// Restarts, the watchdog and the start sequence's failures, on a recording manual clock
+/// wherever time matters.
+@Suite("Runtime supervisor")
+struct SupervisorTests {
+    /// Deterministic timings: no jitter, no watchdog unless a test turns it on.
+    static var timings: SupervisorTimings {
+        var timings = SupervisorTimings()
+        timings.backoffJitter = 0
+        timings.watchdogInterval = nil
+        timings.healthyAfter = .seconds(3600)
+        return timings
+    }
+
+    func runtime(path: String, clock: RecordingClock, timings: SupervisorTimings = Self.timings) async throws
+        -> SupervisedRuntime
+    {
+        let provisioner = SandboxProvisioner(
+            hostInfo: Fixtures.hostInfo, mode: .unconfined, clock: clock, logger: Fixtures.logger, timings: timings)
+        return try #require(
+            try await provisioner.newRuntime(HostConfig(runtimeID: Fixtures.runtimeID, path: path)) as? SupervisedRuntime)
+    }
+
+    @Test("a runtime that exits after the handshake restarts after 500 ms, 750 ms, … capped at 60 s; stop works mid-backoff")
+    func crashLoop() async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let clock = RecordingClock()
+        let runtime = try await runtime(path: Fixtures.fixtureRuntime(mode: "exit-after-handshake", in: directory), clock: clock)
+        let restarts = 14
+        let delays = try await hosting(runtime) { log in
+            runtime.start()
+            var delays: [Duration] = []
+            for _ in 0..<restarts {
+                let delay = try await clock.nextSleep()
+                delays.append(delay)
+                try await clock.waitForSleeper()
+                clock.advance(by: delay)
+            }
+            // Mid-backoff: the supervisor sleeps on the clock and must still stop at once.
+            _ = try await clock.nextSleep()
+            #expect(runtime.restartCount == restarts)
+            // Every attempt got as far as the handshake (started, then stopped) or failed to
+            // start if the exit beat the handshake's answer; never two starts in a row.
+            let kinds = log.kinds.filter { $0 != "failedToStart" }
+            #expect(kinds.count % 2 == 0)
+            #expect(kinds == Array(repeating: ["started", "stopped"], count: kinds.count / 2).flatMap { $0 })
+            #expect(log.kinds.count >= restarts + 1)
+            return delays
+        }
+        let expected = (0..<restarts).map { step in
+            min(Duration.nanoseconds(Int64((500_000_000 * pow(1.5, Double(step))).rounded())), .seconds(60))
+        }
+        #expect(delays == expected)
+        #expect(delays.last == .seconds(60))
+    }
+
+    @Test("a runtime that stops answering pings is killed by the watchdog and restarted")
+    func watchdog() async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let clock = RecordingClock()
+        var timings = Self.timings
+        timings.watchdogInterval = .seconds(15)
+        timings.watchdogTimeout = .seconds(5)
+        let runtime = try await runtime(
+            path: Fixtures.fixtureRuntime(mode: "hang-pings", in: directory), clock: clock, timings: timings)
+        try await hosting(runtime) { log in
+            runtime.start()
+            try await log.waitFor("started")
+            let hung = try #require(runtime.pid)
+            #expect(try await clock.nextSleep() == .seconds(15))
+            try await clock.waitForSleeper()
+            clock.advance(by: .seconds(15))
+            #expect(try await clock.nextSleep() == .seconds(5))
+            try await clock.waitForSleeper()
+            clock.advance(by: .seconds(5))
+            try await log.waitFor("stopped")
+            #expect(await waitUntilGone(hung))
+            #expect(try await clock.nextSleep() == .milliseconds(500))
+            try await clock.waitForSleeper()
+            clock.advance(by: .milliseconds(500))
+            try await log.waitFor("started", after: 2)
+            #expect(log.kinds == ["started", "stopped", "started"])
+            #expect(runtime.restartCount == 1)
+            #expect(runtime.pid != hung)
+        }
+    }
+
+    @Test("without start there are no events and no process")
+    func noStart() async throws {
+        let clock = RecordingClock()
+        let runtime = try await runtime(path: Fixtures.kvRuntime, clock: clock)
+        let log = try await hosting(runtime) { log in
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(runtime.pid == nil)
+            return log
+        }
+        #expect(log.kinds.isEmpty)
+    }
+
+    @Test("start twice runs one supervisor and one process")
+    func startTwice() async throws {
+        let clock = RecordingClock()
+        let runtime = try await runtime(path: Fixtures.kvRuntime, clock: clock)
+        try await hosting(runtime) { log in
+            runtime.start()
+            runtime.start()
+            try await log.waitFor("started")
+            try await Task.sleep(for: .seconds(1))
+            #expect(log.kinds == ["started"])
+            #expect(runtime.restartCount == 0)
+        }
+    }
+
+    @Test("a missing runtime binary fails to start with 'failed to spawn process:', retried after the backoff")
+    func missingBinary() async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let clock = RecordingClock()
+        let runtime = try await runtime(path: directory.path + "/missing", clock: clock)
+        try await hosting(runtime) { log in
+            runtime.start()
+            guard case .failedToStart(let error) = try await log.waitFor("failedToStart") else { return }
+            #expect("\(error)".hasPrefix("failed to spawn process:"))
+            #expect(try await clock.nextSleep() == .milliseconds(500))
+            try await clock.waitForSleeper()
+            clock.advance(by: .milliseconds(500))
+            try await log.waitFor(count: 2)
+            #expect(log.kinds == ["failedToStart", "failedToStart"])
+            #expect(try await clock.nextSleep() == .milliseconds(750))
+        }
+    }
+
+    @Test("a runtime that exits before connecting fails with 'terminated while waiting for runtime to connect'")
+    func exitsBeforeConnecting() async throws {
+        let clock = RecordingClock()
+        let runtime = try await runtime(path: "/bin/true", clock: clock)
+        try await hosting(runtime) { log in
+            runtime.start()
+            guard case .failedToStart(let error) = try await log.waitFor("failedToStart") else { return }
+            #expect("\(error)" == "terminated while waiting for runtime to connect")
+        }
+    }
+
+    @Test("a runtime killed from outside gives stopped, then started again after the backoff")
+    func killedFromOutside() async throws {
+        let clock = RecordingClock()
+        let runtime = try await runtime(path: Fixtures.kvRuntime, clock: clock)
+        try await hosting(runtime) { log in
+            runtime.start()
+            try await log.waitFor("started")
+            let pid = try #require(runtime.pid)
+            kill(pid, SIGKILL)
+            try await log.waitFor("stopped")
+            #expect(try await clock.nextSleep() == .milliseconds(500))
+            try await clock.waitForSleeper()
+            clock.advance(by: .milliseconds(500))
+            try await log.waitFor("started", after: 2)
+            #expect(log.kinds == ["started", "stopped", "started"])
+        }
+    }
+
+    @Test("a call made before the runtime is up waits for it and succeeds")
+    func callWaitsForStart() async throws {
+        let clock = RecordingClock()
+        let runtime = try await runtime(path: Fixtures.kvRuntime, clock: clock)
+        try await hosting(runtime) { log throws in
+            async let pong = runtime.call(.runtimePingRequest, timeout: .seconds(30))
+            // The call is parked on the clock (its deadline) before anything runs.
+            let parked = try await clock.nextSleep()
+            #expect(parked == .seconds(30))
+            runtime.start()
+            let answer = try await pong
+            #expect(answer == .empty)
+        }
+    }
+
+    @Test("a call while no runtime can start fails with 'runtime is not ready' at its deadline")
+    func callNotReady() async throws {
+        let clock = RecordingClock()
+        let runtime = try await runtime(path: "/nonexistent/runtime", clock: clock)
+        try await hosting(runtime) { log in
+            runtime.start()
+            async let result: Result<Body, any Error> = {
+                do { return .success(try await runtime.call(.runtimePingRequest, timeout: .seconds(1))) } catch { return .failure(error) }
+            }()
+            try await log.waitFor("failedToStart")
+            // The backoff and the call's deadline sleep; run the clock past the deadline.
+            for _ in 0..<2 { _ = try await clock.nextSleep() }
+            clock.advance(by: .seconds(1))
+            let outcome = await result
+            let error = #expect(throws: HostRuntimeError.self) { try outcome.get() }
+            #expect(error?.code == .notReady)
+            #expect(error?.description == "runtime is not ready")
+        }
+    }
+
+    @Test("the host socket's directory is private and gone once the runtime has started")
+    func socketDirectoryRemoved() async throws {
+        let clock = RecordingClock()
+        let runtime = try await runtime(path: Fixtures.kvRuntime, clock: clock)
+        try await hosting(runtime) { log in
+            runtime.start()
+            try await log.waitFor("started")
+            let pid = try #require(runtime.pid)
+            let environment = try #require(readFile("/proc/\(pid)/environ"))
+            let socket = try #require(
+                environment.split(separator: "\0").first { $0.hasPrefix("OASIS_WORKER_HOST=") }?
+                    .dropFirst("OASIS_WORKER_HOST=".count))
+            #expect(socket.hasSuffix("/host.sock"))
+            #expect(access(String(socket.dropLast("/host.sock".count)), F_OK) != 0)
+        }
+    }
+
+    @Test("stop during the restart backoff ends the service, and a pending abort fails with 'stopped'")
+    func stopMidBackoff() async throws {
+        let clock = RecordingClock()
+        let runtime = try await runtime(path: "/nonexistent/runtime", clock: clock)
+        let log = try await hosting(runtime) { log in
+            runtime.start()
+            try await log.waitFor("failedToStart")
+            _ = try await clock.nextSleep()
+            return log
+        }
+        #expect(log.kinds == ["failedToStart"])
+        await #expect(throws: HostRuntimeError.self) { try await runtime.abort(force: true) }
+    }
+}
