@@ -122,7 +122,7 @@ let package = Package(
             dependencies: [
                 "OasisCBOR", "OasisCommon", "ConsensusAPI", "RuntimeStorage", "RuntimeStorageSQLite",
                 "RuntimeHistory", "RuntimeLocalStorage", "RuntimeTagIndexer", "RuntimeHostProtocol",
-                "LocalConsensus", logging, lifecycle,
+                "LocalConsensus", "RuntimeHost", logging, lifecycle,
             ],
             swiftSettings: strict
         ),

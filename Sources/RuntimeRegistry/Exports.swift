@@ -9,3 +9,4 @@
 @_exported public import RuntimeTagIndexer
 @_exported public import RuntimeHostProtocol
 @_exported public import LocalConsensus
+@_exported public import RuntimeHost

@@ -12,7 +12,8 @@ import Synchronization
 /// runtime with its state directory, history, local storage, tag indexer and storage, tracked
 /// in consensus, plus the configuration to host them.
 ///
-/// Build it with ``make(dataDir:options:consensus:provisioners:clock:logger:)``, run its
+/// Build it with ``make(dataDir:options:consensus:provisioners:clock:logger:)`` (provisioners
+/// default to ``ProvisionerFactory/standard(clock:logger:)``), run its
 /// ``services`` in the node's `ServiceGroup` (descriptor watchers, pruners, indexers), call
 /// ``finishInitialization()`` once storage is set up, and ``cleanup()`` at the end.
 public final class Registry: Sendable {
@@ -54,10 +55,11 @@ public final class Registry: Sendable {
     ///   cannot be set up (the runtimes already added are cleaned up).
     public static func make(
         dataDir: String, options: RuntimeOptions, consensus: any ConsensusBackend,
-        provisioners: ProvisionerFactory = .standard, clock: any Clock<Duration> = ContinuousClock(), logger: Logger
+        provisioners: ProvisionerFactory? = nil, clock: any Clock<Duration> = ContinuousClock(), logger: Logger
     ) async throws -> Registry {
         let config = try await RuntimeConfig.make(
-            options: options, consensus: consensus, provisioners: provisioners, logger: logger)
+            options: options, consensus: consensus, provisioners: provisioners ?? .standard(clock: clock, logger: logger),
+            logger: logger)
         let supported = try parseRuntimeMap(options.supported)
         guard supported.count <= maxRuntimeCount else { throw RegistryError.tooManyRuntimes }
         let registry = Registry(dataDir: dataDir, config: config, consensus: consensus, clock: clock, logger: logger)

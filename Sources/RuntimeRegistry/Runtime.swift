@@ -3,6 +3,7 @@ import Logging
 import OasisCBOR
 public import OasisCommon
 public import RuntimeHistory
+public import RuntimeHost
 public import RuntimeLocalStorage
 public import RuntimeStorage
 import RuntimeStorageSQLite

@@ -9,6 +9,7 @@ public import ConsensusAPI
 public import Logging
 public import OasisCommon
 public import RuntimeHistory
+public import RuntimeHost
 public import RuntimeHostProtocol
 public import RuntimeTagIndexer
 

@@ -1,3 +1,4 @@
+public import RuntimeHost
 public import RuntimeHostProtocol
 public import ServiceLifecycle
 import Synchronization

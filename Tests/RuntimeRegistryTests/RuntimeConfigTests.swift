@@ -138,7 +138,7 @@ struct RuntimeConfigTests {
         try await Fixture.with { fixture in
             let mock = try await RuntimeConfig.make(
                 options: Self.hosted { $0.provisioner = "mock"; $0.debugDontBlameOasis = true },
-                consensus: fixture.consensus, provisioners: .standard, logger: quietLogger)
+                consensus: fixture.consensus, provisioners: .standard(logger: quietLogger), logger: quietLogger)
             #expect(Set(mock.host!.provisioners.keys) == [.invalid])
             let counting = ProvisionerFactory(
                 mock: { MockProvisioner() }, sandbox: { _, _, _ in MockProvisioner() }, sgx: { _, _, _, _ in MockProvisioner() })
@@ -163,13 +163,13 @@ struct RuntimeConfigTests {
                 options: RuntimeOptions(
                     historyPrunerStrategy: "KEEP_LAST", historyPrunerInterval: .seconds(1), historyPrunerNumKept: 7,
                     tagIndexerBackend: "BLEVE"),
-                consensus: fixture.consensus, provisioners: .standard, logger: quietLogger)
+                consensus: fixture.consensus, provisioners: .standard(logger: quietLogger), logger: quietLogger)
             #expect(config.history.pruner == .keepLast(7))
             #expect(config.history.pruneInterval == .seconds(1))
             #expect(config.tagIndexer == .sqlite)
             #expect(config.host == nil)
             let defaults = try await RuntimeConfig.make(
-                options: RuntimeOptions(), consensus: fixture.consensus, provisioners: .standard, logger: quietLogger)
+                options: RuntimeOptions(), consensus: fixture.consensus, provisioners: .standard(logger: quietLogger), logger: quietLogger)
             #expect(defaults.tagIndexer == .disabled)
             #expect(defaults.history.pruner == .none)
             #expect(defaults.history.pruneInterval == .seconds(120))
