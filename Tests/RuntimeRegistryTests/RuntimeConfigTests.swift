@@ -185,3 +185,21 @@ func errorOf(_ body: () throws -> Void) -> String {
         return "\(error)"
     }
 }
+
+@Suite("Runtime options")
+struct RuntimeOptionsTests {
+    @Test("the defaults are the seed's flag defaults (§1.2)")
+    func defaults() {
+        let options = RuntimeOptions()
+        #expect(options.supported.isEmpty)
+        #expect(options.provisioner == "sandboxed")
+        #expect(options.paths == nil)
+        #expect(options.sandboxBinary == "/usr/bin/bwrap")
+        #expect(options.sgxLoader.isEmpty && options.sgxSignatures.isEmpty)
+        #expect(options.historyPrunerStrategy == "none")
+        #expect(options.historyPrunerInterval == .seconds(120))
+        #expect(options.historyPrunerNumKept == 600)
+        #expect(options.tagIndexerBackend.isEmpty)
+        #expect(!options.debugDontBlameOasis)
+    }
+}
