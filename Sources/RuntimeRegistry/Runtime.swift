@@ -61,8 +61,13 @@ public final class Runtime: Service, Sendable {
     private let activeReady = Latch()
     /// Opened by ``finishInitialization()`` or ``stop()``: the indexer service waits for it.
     let indexerGo = Latch()
-    /// Opened by ``stop()``: ends the descriptor watcher.
-    private let stopped = Latch()
+    /// Opened by ``stop()``: ends the descriptor watcher and the indexer.
+    let stopped = Latch()
+    /// Opened when the indexer service has quit, once it has begun indexing.
+    let indexerQuit = Latch()
+    /// Whether ``stop()`` has begun, and whether the indexer began; one lock, so either the
+    /// indexer begins before `stop` looks (and `stop` waits for it) or it never begins.
+    private let lifecycle = Mutex((stopping: false, indexing: false))
     private let registryBroker = Broadcaster<RuntimeDescriptor>(replayLast: true)
     private let activeBroker = Broadcaster<RuntimeDescriptor>(replayLast: true)
     private let trackingBroker = Broadcaster<DescriptorTrackingEvent>(replayLast: false)
@@ -241,11 +246,18 @@ public final class Runtime: Service, Sendable {
     /// Stops everything this runtime owns, in oasis-core's order: the watcher, local storage,
     /// storage, the tag indexer, the history. Idempotent.
     func stop() async {
-        guard !stopped.isOpen else { return }
+        let (alreadyStopping, indexing) = lifecycle.withLock { state -> (Bool, Bool) in
+            defer { state.stopping = true }
+            return (state.stopping, state.indexing)
+        }
+        guard !alreadyStopping else { return }
         stopped.open()
         indexerGo.open()
         localStorage?.close()
         if let storage = storageSlot.current { await storage.cleanup() }
+        // v21.1 stops the indexer and waits for it to quit before closing the history; its
+        // backend, which v21.1 never closes, is closed once nothing uses it.
+        if indexing { try? await indexerQuit.wait() }
         tagIndexer?.backend.close()
         history?.close()
         registryBroker.finish()
@@ -253,7 +265,14 @@ public final class Runtime: Service, Sendable {
         trackingBroker.finish()
     }
 
-    var isStopped: Bool { stopped.isOpen }
+    /// Marks the indexer as running unless ``stop()`` has begun; false means do not start.
+    func beginIndexing() -> Bool {
+        lifecycle.withLock { state in
+            guard !state.stopping else { return false }
+            state.indexing = true
+            return true
+        }
+    }
 
     // MARK: Hosting
 
@@ -334,8 +353,15 @@ struct TagIndexerStarter: Service {
         do {
             try await cancelWhenGracefulShutdown {
                 try await runtime.indexerGo.wait()
-                guard !runtime.isStopped else { return }
-                try await indexer.run()
+                guard runtime.beginIndexing() else { return }
+                defer { runtime.indexerQuit.open() }
+                // The indexer runs until shutdown, or until the registry stops the runtime.
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await indexer.run() }
+                    group.addTask { try await runtime.stopped.wait() }
+                    _ = try await group.next()
+                    group.cancelAll()
+                }
             }
         } catch is CancellationError {
             return

@@ -33,8 +33,11 @@ struct IndexingTests {
                 }
                 let location = try await indexer.queries.queryTxn(key: tag.key, value: tag.value)
                 #expect(location == TransactionLocation(round: 1, txHash: tx.hash, txIndex: 0))
+                // Cleanup while the services run: the indexer quits first, then its index closes.
+                await registry.cleanup()
+                await #expect(throws: (any Error).self) { _ = try await indexer.queries.queryTxn(key: tag.key, value: tag.value) }
+                await #expect(throws: HistoryError.closed) { _ = try await runtime.history?.latestBlock() }
             }
-            await registry.cleanup()
         }
     }
 }
