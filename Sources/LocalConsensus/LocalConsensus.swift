@@ -29,8 +29,11 @@ import Synchronization
 public final class LocalConsensus: ConsensusBackend, Service {
     /// The backend name in ``status()``.
     public static let backendName = "local"
+    /// Blocks per history commit while a tracked history catches up (the default).
+    public static let defaultReplayBatchSize = 256
+
     /// Blocks per history commit while a tracked history catches up.
-    public static let replayBatchSize = 256
+    public let replayBatchSize: Int
 
     /// The genesis document this chain was started from.
     public let genesis: ConsensusGenesis
@@ -83,11 +86,14 @@ public final class LocalConsensus: ConsensusBackend, Service {
     ///   - genesis: validated again here; on a restart its chain context must match the stored one.
     ///   - directory: where `local-consensus.sqlite` lives (the node's data directory); it must exist.
     ///   - clock: drives block production in ``run()``.
+    ///   - replayBatchSize: blocks per history transaction when tracking catches a history up.
     /// - Throws: ``LocalConsensusError``.
     public init(
-        genesis: ConsensusGenesis, directory: String, clock: any Clock<Duration> = ContinuousClock(), logger: Logger
+        genesis: ConsensusGenesis, directory: String, clock: any Clock<Duration> = ContinuousClock(),
+        replayBatchSize: Int = defaultReplayBatchSize, logger: Logger
     ) throws(LocalConsensusError) {
         try genesis.validate()
+        self.replayBatchSize = max(replayBatchSize, 1)
         self.genesis = genesis
         self.clock = clock
         var logger = logger
@@ -217,7 +223,7 @@ public final class LocalConsensus: ConsensusBackend, Service {
             }
             var replayed = 0
             while true {
-                let batch = try store.blocks(runtime: id, afterHeight: after, limit: Self.replayBatchSize)
+                let batch = try store.blocks(runtime: id, afterHeight: after, limit: replayBatchSize)
                 guard let last = batch.last else { break }
                 try await history.commit(rounds: batch.map { FinalizedRound(block: $0.block, roundResults: $0.results) })
                 replayed += batch.count
