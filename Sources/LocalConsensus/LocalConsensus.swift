@@ -214,26 +214,36 @@ public final class LocalConsensus: ConsensusBackend, Service {
     /// Replays what `history` missed, then commits each new block of its runtime to it. A
     /// history whose commit later fails (it was closed) is dropped from tracking.
     public func trackRuntime(history: any RoothashHistory) async throws {
+        let id = history.runtimeID
+        let start = try await history.lastConsensusHeight()
+        let current = try open().height
+        guard start <= current else {
+            throw LocalConsensusError.historyAhead(runtime: id, historyHeight: start, consensusHeight: current)
+        }
+        // Most of the catch-up runs outside the gate, so tracking many histories (each commit
+        // an fsync) does not hold up the chain or each other. Nothing else writes to this
+        // history yet, and steps taken meanwhile are caught by the second pass, under the gate.
+        var after = try await replay(to: history, after: start)
         try await gate.run {
-            let current = try open().height
-            let id = history.runtimeID
-            var after = try await history.lastConsensusHeight()
-            guard after <= current else {
-                throw LocalConsensusError.historyAhead(runtime: id, historyHeight: after, consensusHeight: current)
-            }
-            var replayed = 0
-            while true {
-                let batch = try store.blocks(runtime: id, afterHeight: after, limit: replayBatchSize)
-                guard let last = batch.last else { break }
-                try await history.commit(rounds: batch.map { FinalizedRound(block: $0.block, roundResults: $0.results) })
-                replayed += batch.count
-                after = last.block.consensusHeight
-            }
+            _ = try open()
+            after = try await replay(to: history, after: after)
             state.withLock { s in
                 s.nextTracker += 1
                 s.trackers[s.nextTracker] = history
             }
-            logger.debug("tracking runtime", metadata: ["runtime.id": "\(id)", "consensus.replayed": "\(replayed)"])
+        }
+        logger.debug("tracking runtime", metadata: ["runtime.id": "\(id)", "consensus.replayed_from": "\(start)"])
+    }
+
+    /// Commits every stored block of the history's runtime above height `after`, in batches;
+    /// returns the height of the last one committed (or `after`).
+    private func replay(to history: any RoothashHistory, after height: Int64) async throws -> Int64 {
+        var after = height
+        while true {
+            let batch = try store.blocks(runtime: history.runtimeID, afterHeight: after, limit: replayBatchSize)
+            guard let last = batch.last else { return after }
+            try await history.commit(rounds: batch.map { FinalizedRound(block: $0.block, roundResults: $0.results) })
+            after = last.block.consensusHeight
         }
     }
 
