@@ -48,7 +48,7 @@ public final class Registry: Sendable {
     }
 
     /// `New` (spec/core.md §1.7): checks every option and the supported list before anything
-    /// is written to the data directory, then adds the supported runtimes, several at a time.
+    /// is written to the data directory, then adds the supported runtimes, all at once.
     ///
     /// - Throws: ``RuntimeConfigError`` for bad options; ``RegistryError`` for a malformed or
     ///   too long supported list, and ``RegistryError/addRuntimeFailed(_:_:)`` when a runtime
@@ -64,25 +64,15 @@ public final class Registry: Sendable {
         guard supported.count <= maxRuntimeCount else { throw RegistryError.tooManyRuntimes }
         let registry = Registry(dataDir: dataDir, config: config, consensus: consensus, clock: clock, logger: logger)
         if supported.isEmpty { logger.info("no supported runtimes configured") }
-        // Runtimes are independent, and setting one up is mostly waiting for fsyncs: several
-        // at a time let the file system batch them (docs/PERFORMANCE.md).
-        let ids = supported.keys.sorted()
+        // Runtimes are independent, and setting one up is mostly waiting for fsyncs: all at
+        // once (at most 64) lets the file system batch them (docs/PERFORMANCE.md).
         var failure: (id: Namespace, error: any Error)?
         await withTaskGroup(of: (Namespace, (any Error)?).self) { group in
-            var next = 0
-            while next < min(ids.count, Self.concurrentSetups) {
-                let id = ids[next]
-                next += 1
+            for id in supported.keys.sorted() {
                 group.addTask { await registry.attempt(id) }
             }
-            for await (id, error) in group {
-                if let error {
-                    if failure == nil { failure = (id, error) }
-                } else if failure == nil, next < ids.count {
-                    let id = ids[next]
-                    next += 1
-                    group.addTask { await registry.attempt(id) }
-                }
+            for await (id, error) in group where failure == nil {
+                if let error { failure = (id, error) }
             }
         }
         if let failure {
@@ -91,9 +81,6 @@ public final class Registry: Sendable {
         }
         return registry
     }
-
-    /// How many runtimes ``make(dataDir:options:consensus:provisioners:clock:logger:)`` sets up at once.
-    static let concurrentSetups = 64
 
     private func attempt(_ id: Namespace) async -> (Namespace, (any Error)?) {
         do {
