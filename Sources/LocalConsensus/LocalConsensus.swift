@@ -160,6 +160,7 @@ public final class LocalConsensus: ConsensusBackend, Service {
     /// The local chain is synced as soon as it is open.
     public func waitSynced() async throws {}
 
+    /// The current epoch on subscription, then every epoch transition.
     public func watchEpochs() -> AsyncStream<EpochTime> {
         epochs.subscribe()
     }
@@ -247,12 +248,14 @@ public final class LocalConsensus: ConsensusBackend, Service {
         }
     }
 
+    /// Backend `local`, the consensus protocol version, the current height and epoch.
     public func status() async throws -> ConsensusStatus {
         let (height, epoch) = state.withLock { ($0.height, $0.epoch) }
         return ConsensusStatus(
             backend: Self.backendName, version: .consensusProtocol, latestHeight: height, latestEpoch: EpochTime(epoch))
     }
 
+    /// The genesis document's chain context.
     public func chainContext() async throws -> String {
         genesis.chainContext
     }
