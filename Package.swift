@@ -35,6 +35,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // Foundation: wire format and common types.
@@ -49,6 +50,14 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "ConsensusAPI", dependencies: ["OasisCBOR", "OasisCommon"], swiftSettings: strict),
+        // The embedded single-node consensus: genesis, epochs, registrations, roothash blocks.
+        .target(
+            name: "LocalConsensus",
+            dependencies: [
+                "OasisCBOR", "OasisCommon", "ConsensusAPI", grdb, logging, lifecycle,
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strict),
 
         // Per-runtime state.
         .target(
@@ -115,6 +124,7 @@ let package = Package(
             dependencies: [
                 "OasisCBOR", "OasisCommon", "ConsensusAPI", "RuntimeStorage", "RuntimeStorageSQLite",
                 "RuntimeHistory", "RuntimeLocalStorage", "RuntimeTagIndexer", "RuntimeHostProtocol",
+                "LocalConsensus", "RuntimeHost", logging, lifecycle,
             ],
             swiftSettings: strict
         ),
@@ -125,7 +135,13 @@ let package = Package(
             name: "ConsensusAPITests", dependencies: ["ConsensusAPI", "OasisCBOR", "OasisCommon"],
             swiftSettings: strict),
         .testTarget(
-            name: "RuntimeRegistryTests", dependencies: ["RuntimeRegistry"], swiftSettings: strict),
+            name: "RuntimeRegistryTests", dependencies: ["RuntimeRegistry", logging, lifecycle], swiftSettings: strict),
+        .testTarget(
+            name: "LocalConsensusTests",
+            dependencies: [
+                "LocalConsensus", "RuntimeHistory", "ConsensusAPI", "OasisCommon", "OasisCBOR", logging, lifecycle,
+            ],
+            swiftSettings: strict),
         .testTarget(
             name: "RuntimeStorageTests",
             dependencies: ["RuntimeStorage", "RuntimeStorageSQLite", "ConsensusAPI", "OasisCommon", "OasisCBOR", logging],

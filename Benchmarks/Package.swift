@@ -57,5 +57,15 @@ let package = Package(
             ],
             swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
         ),
+        // A registry with 64 runtimes on the embedded consensus: start time, memory, descriptor fan-out.
+        .executableTarget(
+            name: "registry-bench",
+            dependencies: [
+                "BenchSupport",
+                .product(name: "RuntimeRegistry", package: "swift-runtime-registry"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
+        ),
     ]
 )

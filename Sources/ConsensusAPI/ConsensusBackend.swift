@@ -45,8 +45,24 @@ public protocol RoothashHistory: Sendable {
     func lastConsensusHeight() async throws -> Int64
     /// Commits a block with its round results (one atomic step).
     func commit(_ block: AnnotatedBlock, roundResults: RoundResults?) async throws
+    /// Commits several rounds in order in one atomic step (catching up after downtime).
+    func commit(rounds: [FinalizedRound]) async throws
     /// Records that everything up to `height` has been seen, without a block.
     func consensusCheckpoint(_ height: Int64) async throws
+}
+
+/// A finalized runtime block with the round's results, as consensus hands it to a history.
+public struct FinalizedRound: Hashable, Sendable {
+    /// The block with the consensus height that finalized it.
+    public var block: AnnotatedBlock
+    /// What consensus recorded about the round; `nil` when unknown.
+    public var roundResults: RoundResults?
+
+    /// A finalized round.
+    public init(block: AnnotatedBlock, roundResults: RoundResults?) {
+        self.block = block
+        self.roundResults = roundResults
+    }
 }
 
 /// `consensus.Status`, the fields the registry reads.
@@ -60,6 +76,7 @@ public struct ConsensusStatus: Hashable, Sendable, Codable {
     /// The current epoch.
     public var latestEpoch: EpochTime
 
+    /// A status.
     public init(backend: String, version: Version, latestHeight: Int64, latestEpoch: EpochTime) {
         self.backend = backend
         self.version = version

@@ -62,6 +62,15 @@ public enum RegistryError: Error, Sendable, Hashable, CustomStringConvertible {
     case storageAlreadyAssigned
     /// `runtime storage accessed before initialization`
     case storageNotInitialized
+    /// `failed to get runtime registry descriptor: <err>` (from ``Runtime/host()``)
+    case registryDescriptorUnavailable(String)
+    /// `no provisioner suitable for TEE hardware '<tee>'`
+    case noProvisionerForTEE(TEEHardware)
+    /// A step of setting up a runtime failed; the text is oasis-core's message for that step
+    /// (`runtime/registry: cannot create block history for runtime <hex>: <err>`, …).
+    case setupFailed(Namespace, String)
+    /// `failed to add runtime <hex>: <err>` (from building the registry)
+    case addRuntimeFailed(Namespace, String)
 
     public var description: String {
         switch self {
@@ -72,6 +81,10 @@ public enum RegistryError: Error, Sendable, Hashable, CustomStringConvertible {
         case .runtimeAlreadyRegistered(let id): "runtime/registry: runtime already registered: \(id)"
         case .storageAlreadyAssigned: "runtime storage backend already assigned"
         case .storageNotInitialized: "runtime storage accessed before initialization"
+        case .registryDescriptorUnavailable(let why): "failed to get runtime registry descriptor: \(why)"
+        case .noProvisionerForTEE(let tee): "no provisioner suitable for TEE hardware '\(tee)'"
+        case .setupFailed(_, let message): message
+        case .addRuntimeFailed(let id, let why): "failed to add runtime \(id): \(why)"
         }
     }
 }

@@ -8,3 +8,5 @@
 @_exported public import RuntimeLocalStorage
 @_exported public import RuntimeTagIndexer
 @_exported public import RuntimeHostProtocol
+@_exported public import LocalConsensus
+@_exported public import RuntimeHost

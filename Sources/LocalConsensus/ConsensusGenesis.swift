@@ -1,0 +1,236 @@
+public import ConsensusAPI
+public import Foundation
+import OasisCommon
+import Yams
+
+/// The genesis document of the embedded consensus: the chain's parameters and the runtimes
+/// registered from the start.
+///
+/// On disk it is YAML or JSON (oasis genesis style), with these keys:
+///
+/// ```yaml
+/// chain_context: "…"          # optional; default: SHA-512/256 of the file, in hex
+/// genesis_time: 1700000000    # optional, unix seconds of height 1; default 0
+/// block_interval: 1s          # Go duration text ("500ms", "2s", "1m") or seconds as a number
+/// epoch_interval: 10          # blocks per epoch, at least 1
+/// debug_allow_test_runtimes: true   # optional, default true (test namespaces are the norm locally)
+/// runtimes: [ … ]             # runtime descriptors in their oasis JSON form
+/// ```
+///
+/// YAML is parsed and converted to JSON first, so descriptors always go through their oasis
+/// JSON form (`JSONDecoder`).
+public struct ConsensusGenesis: Sendable, Hashable {
+    /// The chain domain-separation context.
+    public var chainContext: String
+    /// Unix time (seconds) of the genesis height; later heights add the block interval.
+    public var genesisTime: UInt64
+    /// Time between consensus blocks.
+    public var blockInterval: Duration
+    /// Blocks per epoch.
+    public var epochInterval: UInt64
+    /// Whether runtimes with the test flag in their ID may register.
+    public var debugAllowTestRuntimes: Bool
+    /// The runtimes registered at genesis, in file order.
+    public var runtimes: [RuntimeDescriptor]
+
+    /// A genesis document; ``validate()`` checks it.
+    public init(
+        chainContext: String, genesisTime: UInt64 = 0, blockInterval: Duration = .seconds(1), epochInterval: UInt64 = 10,
+        debugAllowTestRuntimes: Bool = true, runtimes: [RuntimeDescriptor] = []
+    ) {
+        self.chainContext = chainContext
+        self.genesisTime = genesisTime
+        self.blockInterval = blockInterval
+        self.epochInterval = epochInterval
+        self.debugAllowTestRuntimes = debugAllowTestRuntimes
+        self.runtimes = runtimes
+    }
+
+    /// The registry parameters this chain verifies registrations with: every governance model
+    /// is enabled (a local chain has no governance to protect).
+    public var registryParameters: RegistryConsensusParameters {
+        RegistryConsensusParameters(
+            debugAllowTestRuntimes: debugAllowTestRuntimes,
+            enabledRuntimeGovernanceModels: [.entity, .runtime, .consensus])
+    }
+
+    /// Checks the parameters and sanity-checks every runtime as a genesis registration
+    /// (`validateBasic`, `verifyRuntime`, key-manager references, unique IDs).
+    public func validate() throws(LocalConsensusError) {
+        guard !chainContext.isEmpty else { throw .invalidGenesis("chain_context must not be empty") }
+        guard blockInterval > .zero else {
+            throw .invalidGenesis("block_interval must be positive (got \(blockInterval))")
+        }
+        guard epochInterval >= 1 else { throw .invalidGenesis("epoch_interval must be at least 1 (got 0)") }
+        do {
+            try RuntimeDescriptor.sanityCheckRuntimes(
+                runtimes, suspended: [], params: registryParameters, isGenesis: true)
+        } catch {
+            throw .invalidGenesis("\(error)")
+        }
+    }
+
+    /// Reads and validates a genesis file, YAML or JSON (JSON is YAML, so one parser reads both).
+    public static func load(path: String) throws(LocalConsensusError) -> ConsensusGenesis {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw .invalidGenesis("cannot read genesis file '\(path)': \(error.localizedDescription)")
+        }
+        do {
+            return try parse(data)
+        } catch {
+            throw .invalidGenesis("genesis file '\(path)': \(error.reason)")
+        }
+    }
+
+    /// Parses and validates a genesis document from YAML or JSON bytes.
+    public static func parse(_ data: Data) throws(LocalConsensusError) -> ConsensusGenesis {
+        guard let text = String(data: data, encoding: .utf8) else { throw .invalidGenesis("not UTF-8 text") }
+        let json: Data
+        do {
+            guard let tree = try Yams.load(yaml: text) else { throw LocalConsensusError.invalidGenesis("empty document") }
+            json = try JSONSerialization.data(withJSONObject: try jsonCompatible(tree, path: ""))
+        } catch let error as LocalConsensusError {
+            throw error
+        } catch {
+            throw .invalidGenesis("not valid YAML or JSON: \(error)")
+        }
+        let file: GenesisFile
+        do {
+            file = try JSONDecoder().decode(GenesisFile.self, from: json)
+        } catch {
+            throw .invalidGenesis("\(describe(error))")
+        }
+        let genesis = ConsensusGenesis(
+            chainContext: file.chainContext ?? Hash.digest([UInt8](data)).description,
+            genesisTime: file.genesisTime ?? 0, blockInterval: file.blockInterval.duration,
+            epochInterval: file.epochInterval, debugAllowTestRuntimes: file.debugAllowTestRuntimes ?? true,
+            runtimes: file.runtimes ?? [])
+        try genesis.validate()
+        return genesis
+    }
+
+    /// The document as JSON, in the shape ``parse(_:)`` reads.
+    public func jsonData() throws -> Data {
+        let file = GenesisFile(
+            chainContext: chainContext, genesisTime: genesisTime, blockInterval: GoDuration(blockInterval),
+            epochInterval: epochInterval, debugAllowTestRuntimes: debugAllowTestRuntimes, runtimes: runtimes)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return try encoder.encode(file)
+    }
+}
+
+/// The file's shape.
+private struct GenesisFile: Codable {
+    var chainContext: String?
+    var genesisTime: UInt64?
+    var blockInterval: GoDuration
+    var epochInterval: UInt64
+    var debugAllowTestRuntimes: Bool?
+    var runtimes: [RuntimeDescriptor]?
+
+    enum CodingKeys: String, CodingKey {
+        case chainContext = "chain_context"
+        case genesisTime = "genesis_time"
+        case blockInterval = "block_interval"
+        case epochInterval = "epoch_interval"
+        case debugAllowTestRuntimes = "debug_allow_test_runtimes"
+        case runtimes
+    }
+}
+
+/// A duration written as Go's `time.Duration` text (`1s`, `500ms`, `1m30s`) or as a number of
+/// seconds.
+struct GoDuration: Codable, Hashable {
+    var duration: Duration
+
+    init(_ duration: Duration) {
+        self.duration = duration
+    }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let seconds = try? c.decode(Double.self) {
+            duration = .nanoseconds(Int64(seconds * 1e9))
+            return
+        }
+        let text = try c.decode(String.self)
+        guard let parsed = GoDuration.parse(text) else {
+            throw DecodingError.dataCorruptedError(
+                in: c, debugDescription: "'\(text)' is not a duration (write it like 500ms, 1s or 2m)")
+        }
+        duration = parsed
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        let (seconds, attoseconds) = duration.components
+        let milliseconds = seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        try c.encode(milliseconds % 1000 == 0 ? "\(seconds)s" : "\(milliseconds)ms")
+    }
+
+    /// Go's `time.ParseDuration` for the units that make sense here (ns, us, µs, ms, s, m, h).
+    static func parse(_ text: String) -> Duration? {
+        let units: [(String, Double)] = [
+            ("ns", 1), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9),
+        ]
+        var rest = Substring(text)
+        guard !rest.isEmpty else { return nil }
+        var total = 0.0
+        while !rest.isEmpty {
+            let number = rest.prefix { $0.isNumber || $0 == "." }
+            guard !number.isEmpty, let value = Double(number) else { return nil }
+            rest = rest.dropFirst(number.count)
+            let unitText = rest.prefix { !$0.isNumber && $0 != "." }
+            guard let unit = units.first(where: { $0.0 == unitText }) else { return nil }
+            rest = rest.dropFirst(unitText.count)
+            total += value * unit.1
+        }
+        return .nanoseconds(Int64(total))
+    }
+}
+
+/// YAML's value tree as values `JSONSerialization` accepts.
+private func jsonCompatible(_ value: Any, path: String) throws -> Any {
+    switch value {
+    case let map as [AnyHashable: Any]:
+        var out: [String: Any] = [:]
+        for (key, item) in map {
+            let name = "\(key.base)"
+            out[name] = try jsonCompatible(item, path: path.isEmpty ? name : "\(path).\(name)")
+        }
+        return out
+    case let map as [String: Any]:
+        return try map.reduce(into: [String: Any]()) { $0[$1.key] = try jsonCompatible($1.value, path: "\(path).\($1.key)") }
+    case let list as [Any]:
+        return try list.enumerated().map { try jsonCompatible($1, path: "\(path)[\($0)]") }
+    case let data as Data:
+        return data.base64EncodedString()
+    case let date as Date:
+        return ISO8601DateFormatter().string(from: date)
+    case is String, is Bool, is Int, is Double, is NSNull, is UInt64, is Int64:
+        return value
+    default:
+        throw LocalConsensusError.invalidGenesis("unsupported YAML value at '\(path)': \(value)")
+    }
+}
+
+/// A decoding error as one sentence with the field path.
+private func describe(_ error: any Error) -> String {
+    guard let error = error as? DecodingError else { return "\(error)" }
+    func path(_ keys: [any CodingKey]) -> String {
+        keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingPrefix(".").description
+    }
+    switch error {
+    case .keyNotFound(let key, let context):
+        let at = path(context.codingPath + [key])
+        return "missing key '\(at)'"
+    case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+        return "'\(path(context.codingPath))': \(context.debugDescription)"
+    @unknown default:
+        return "\(error)"
+    }
+}

@@ -1,0 +1,176 @@
+import ConsensusAPI
+import Foundation
+import GRDB
+import OasisCBOR
+import OasisCommon
+
+/// The persisted state of the embedded consensus, one SQLite file (WAL, `synchronous=FULL`):
+/// the chain's height and epoch, every runtime's registry and active descriptor, and every
+/// roothash block with its round results. Each consensus step is one transaction, written
+/// before anything is published, so a restart continues exactly where the last step ended.
+final class ConsensusStore: Sendable {
+    static let fileName = "local-consensus.sqlite"
+    static let schemaVersion: Int64 = 1
+
+    /// What a consensus step writes.
+    struct Step {
+        var height: Int64
+        var epoch: UInt64
+        var runtimes: [RuntimeRecord] = []
+        var blocks: [BlockRecord] = []
+    }
+
+    struct RuntimeRecord {
+        var sequence: Int
+        var registry: RuntimeDescriptor
+        var active: RuntimeDescriptor
+    }
+
+    struct BlockRecord {
+        var block: AnnotatedBlock
+        var results: RoundResults?
+    }
+
+    struct Loaded {
+        var chainContext: String
+        var height: Int64
+        var epoch: UInt64
+        var runtimes: [RuntimeRecord]
+        var latestBlocks: [Namespace: AnnotatedBlock]
+    }
+
+    let path: String
+    private let queue: DatabaseQueue
+    private static let decoder = CBORDecoder(options: .trusted)
+
+    init(directory: String) throws(LocalConsensusError) {
+        path = directory.hasSuffix("/") ? directory + Self.fileName : directory + "/" + Self.fileName
+        do {
+            var configuration = Configuration()
+            configuration.prepareDatabase { db in
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+            }
+            queue = try DatabaseQueue(path: path, configuration: configuration)
+            try queue.writeWithoutTransaction { db in
+                _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+            }
+            try queue.write { db in
+                try db.execute(sql: """
+                    CREATE TABLE IF NOT EXISTS chain(
+                        id INTEGER PRIMARY KEY CHECK (id = 1), schema_version INTEGER NOT NULL,
+                        chain_context TEXT NOT NULL, height INTEGER NOT NULL, epoch INTEGER NOT NULL);
+                    CREATE TABLE IF NOT EXISTS runtimes(
+                        id BLOB PRIMARY KEY, sequence INTEGER NOT NULL, registry BLOB NOT NULL, active BLOB NOT NULL);
+                    CREATE TABLE IF NOT EXISTS blocks(
+                        runtime_id BLOB NOT NULL, round INTEGER NOT NULL, height INTEGER NOT NULL,
+                        block BLOB NOT NULL, results BLOB, PRIMARY KEY (runtime_id, round));
+                    CREATE INDEX IF NOT EXISTS blocks_by_height ON blocks(runtime_id, height);
+                    """)
+            }
+        } catch {
+            throw .store("cannot open '\(path)': \(error)")
+        }
+    }
+
+    /// The stored chain, or nil for a new file.
+    func load() throws(LocalConsensusError) -> Loaded? {
+        do {
+            return try queue.read { db -> Loaded? in
+                guard let row = try Row.fetchOne(db, sql: "SELECT * FROM chain WHERE id = 1") else { return nil }
+                let version: Int64 = row["schema_version"]
+                guard version == Self.schemaVersion else {
+                    throw LocalConsensusError.store(
+                        "unsupported database version (expected: \(Self.schemaVersion) got: \(version))")
+                }
+                let runtimes = try Row.fetchAll(db, sql: "SELECT * FROM runtimes ORDER BY sequence").map { row in
+                    RuntimeRecord(
+                        sequence: row["sequence"],
+                        registry: try Self.decoder.decode(RuntimeDescriptor.self, from: [UInt8](row["registry"] as Data)),
+                        active: try Self.decoder.decode(RuntimeDescriptor.self, from: [UInt8](row["active"] as Data)))
+                }
+                var latest: [Namespace: AnnotatedBlock] = [:]
+                let rows = try Row.fetchAll(db, sql: """
+                    SELECT b.block FROM blocks b
+                    JOIN (SELECT runtime_id, MAX(round) AS round FROM blocks GROUP BY runtime_id) m
+                    ON b.runtime_id = m.runtime_id AND b.round = m.round
+                    """)
+                for row in rows {
+                    let block = try Self.decoder.decode(AnnotatedBlock.self, from: [UInt8](row["block"] as Data))
+                    if let id = block.block?.header.namespace { latest[id] = block }
+                }
+                let stored = row["epoch"] as Int64
+                return Loaded(
+                    chainContext: row["chain_context"], height: row["height"], epoch: UInt64(bitPattern: stored),
+                    runtimes: runtimes, latestBlocks: latest)
+            }
+        } catch let error as LocalConsensusError {
+            throw error
+        } catch {
+            throw .store("cannot read '\(path)': \(error)")
+        }
+    }
+
+    /// Writes one consensus step in one transaction.
+    func write(_ step: Step, chainContext: String) throws(LocalConsensusError) {
+        let encoder = CBOREncoder()
+        do {
+            try queue.write { db in
+                try db.execute(
+                    sql: """
+                        INSERT INTO chain(id, schema_version, chain_context, height, epoch) VALUES (1, ?, ?, ?, ?)
+                        ON CONFLICT(id) DO UPDATE SET height = excluded.height, epoch = excluded.epoch
+                        """,
+                    arguments: [Self.schemaVersion, chainContext, step.height, Int64(bitPattern: step.epoch)])
+                for record in step.runtimes {
+                    try db.execute(
+                        sql: """
+                            INSERT INTO runtimes(id, sequence, registry, active) VALUES (?, ?, ?, ?)
+                            ON CONFLICT(id) DO UPDATE SET registry = excluded.registry, active = excluded.active
+                            """,
+                        arguments: [
+                            Data(record.registry.id.bytes), record.sequence, Data(try encoder.encode(record.registry)),
+                            Data(try encoder.encode(record.active)),
+                        ])
+                }
+                for record in step.blocks {
+                    guard let header = record.block.block?.header else { continue }
+                    try db.execute(
+                        sql: "INSERT INTO blocks(runtime_id, round, height, block, results) VALUES (?, ?, ?, ?, ?)",
+                        arguments: [
+                            Data(header.namespace.bytes), Int64(bitPattern: header.round), record.block.consensusHeight,
+                            Data(try encoder.encode(record.block)), try record.results.map { Data(try encoder.encode($0)) },
+                        ])
+                }
+            }
+        } catch {
+            throw .store("cannot write '\(path)': \(error)")
+        }
+    }
+
+    /// Up to `limit` blocks of `runtime` finalized above consensus height `height`, by round.
+    func blocks(runtime: Namespace, afterHeight height: Int64, limit: Int) throws(LocalConsensusError) -> [BlockRecord] {
+        do {
+            return try queue.read { db in
+                try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT block, results FROM blocks WHERE runtime_id = ? AND height > ?
+                        ORDER BY round LIMIT ?
+                        """,
+                    arguments: [Data(runtime.bytes), height, limit]
+                ).map { row in
+                    let results: Data? = row["results"]
+                    return BlockRecord(
+                        block: try Self.decoder.decode(AnnotatedBlock.self, from: [UInt8](row["block"] as Data)),
+                        results: try results.map { try Self.decoder.decode(RoundResults.self, from: [UInt8]($0)) })
+                }
+            }
+        } catch {
+            throw .store("cannot read blocks from '\(path)': \(error)")
+        }
+    }
+
+    func close() {
+        try? queue.close()
+    }
+}

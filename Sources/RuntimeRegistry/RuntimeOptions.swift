@@ -1,0 +1,89 @@
+/// The seed's `runtime.*` command-line options (and `debug.dont_blame_oasis`) with their
+/// defaults, as plain values: the node's CLI and YAML config fill it in, ``RuntimeConfig``
+/// checks and turns it into a configuration. Names follow ``ConfigKey``.
+public struct RuntimeOptions: Sendable, Hashable {
+    /// `runtime.supported`: `<hex-id>[:<value>]` items; the value part is ignored.
+    public var supported: [String]
+    /// `runtime.provisioner`: `mock`, `unconfined` or `sandboxed` (default).
+    public var provisioner: String
+    /// `runtime.paths`: runtime binaries by raw ID text. `nil` means the key is unset, which
+    /// is what turns hosting off; an empty map is set-but-empty (`no runtimes configured`).
+    public var paths: [String: String]?
+    /// `runtime.sandbox.binary`: bubblewrap.
+    public var sandboxBinary: String
+    /// `runtime.sgx.loader`: empty maps SGX runtimes to the non-SGX provisioner.
+    public var sgxLoader: String
+    /// `runtime.sgx.signatures`: SIGSTRUCT paths by the same raw ID text as `paths`.
+    public var sgxSignatures: [String: String]
+    /// `runtime.history.pruner.strategy`: `none` (default) or `keep_last`, any case.
+    public var historyPrunerStrategy: String
+    /// `runtime.history.pruner.interval`: at least 1s; default 2m.
+    public var historyPrunerInterval: Duration
+    /// `runtime.history.pruner.num_kept`: rounds kept by `keep_last`; default 600.
+    public var historyPrunerNumKept: UInt64
+    /// `runtime.history.tag_indexer.backend`: `""` (disabled, default), `sqlite`, or `bleve`
+    /// (read as `sqlite`).
+    public var tagIndexerBackend: String
+    /// `debug.dont_blame_oasis`: the unsafe debug opt-in that `mock` and `unconfined` need.
+    public var debugDontBlameOasis: Bool
+
+    /// The seed's flag defaults.
+    public init(
+        supported: [String] = [], provisioner: String = RuntimeProvisionerKind.sandboxed.rawValue,
+        paths: [String: String]? = nil, sandboxBinary: String = "/usr/bin/bwrap", sgxLoader: String = "",
+        sgxSignatures: [String: String] = [:], historyPrunerStrategy: String = "none",
+        historyPrunerInterval: Duration = .seconds(120), historyPrunerNumKept: UInt64 = 600,
+        tagIndexerBackend: String = "", debugDontBlameOasis: Bool = false
+    ) {
+        self.supported = supported
+        self.provisioner = provisioner
+        self.paths = paths
+        self.sandboxBinary = sandboxBinary
+        self.sgxLoader = sgxLoader
+        self.sgxSignatures = sgxSignatures
+        self.historyPrunerStrategy = historyPrunerStrategy
+        self.historyPrunerInterval = historyPrunerInterval
+        self.historyPrunerNumKept = historyPrunerNumKept
+        self.tagIndexerBackend = tagIndexerBackend
+        self.debugDontBlameOasis = debugDontBlameOasis
+    }
+}
+
+/// Go's `time.Duration.String()`: `500ms`, `1.5s`, `2m0s`, `1h0m0s`, so errors quote
+/// durations the way oasis-core prints them.
+func goDurationText(_ duration: Duration) -> String {
+    let (seconds, attoseconds) = duration.components
+    let totalNanos = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    if totalNanos == 0 { return "0s" }
+    let negative = totalNanos < 0
+    let nanos = totalNanos.magnitude
+    var text: String
+    if nanos < 1_000_000_000 {
+        let (unit, scale): (String, UInt64) =
+            nanos < 1_000 ? ("ns", 1) : nanos < 1_000_000 ? ("µs", 1_000) : ("ms", 1_000_000)
+        text = decimal(nanos, scale: scale) + unit
+    } else {
+        let hours = nanos / 3_600_000_000_000
+        let minutes = nanos / 60_000_000_000 % 60
+        let secondPart = nanos % 60_000_000_000
+        text = ""
+        if hours > 0 { text += "\(hours)h" }
+        if hours > 0 || minutes > 0 { text += "\(minutes)m" }
+        text += decimal(secondPart, scale: 1_000_000_000) + "s"
+    }
+    return negative ? "-" + text : text
+}
+
+/// `value / scale` with the fraction's trailing zeros dropped.
+private func decimal(_ value: UInt64, scale: UInt64) -> String {
+    let whole = value / scale
+    var fraction = value % scale
+    guard fraction > 0 else { return "\(whole)" }
+    var digits = String(scale).count - 1
+    while fraction % 10 == 0 {
+        fraction /= 10
+        digits -= 1
+    }
+    let padded = String(repeating: "0", count: digits - String(fraction).count) + String(fraction)
+    return "\(whole).\(padded)"
+}
