@@ -1,4 +1,4 @@
-import OasisCBOR
+public import OasisCBOR
 public import OasisCommon
 
 /// A runtime's version information (`registry.VersionInfo`, key `versions` in a descriptor).
@@ -56,21 +56,7 @@ public struct SGXMeasurement: Hashable, Sendable, CustomStringConvertible {
     public var description: String { Hex.encode(bytes) }
 }
 
-extension SGXMeasurement: Codable {
-    public init(from decoder: any Decoder) throws {
-        let bytes = try GoBytes(from: decoder).bytes
-        do {
-            try self.init(bytes: bytes)
-        } catch {
-            throw DecodingError.dataCorrupted(
-                .init(codingPath: decoder.codingPath, debugDescription: "\(error) (\(bytes.count) bytes)"))
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        try GoBytes(bytes).encode(to: encoder)
-    }
-}
+extension SGXMeasurement: GoBinaryCodable {}
 
 /// An allowed MRENCLAVE/MRSIGNER pair (`sgx.EnclaveIdentity`).
 ///

@@ -212,3 +212,29 @@ extension String {
         count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }
+
+/// A value that travels as a Go byte array (`MarshalBinary`): a CBOR byte string, base64 text
+/// in JSON. Conforming types get `Codable` from their bytes; decoding runs `init(bytes:)`, so a
+/// wrong size or an invalid value fails there, with the field's path.
+public protocol GoBinaryCodable: Codable {
+    /// The binary form.
+    var bytes: [UInt8] { get }
+    /// Rebuilds the value from its binary form, refusing malformed input.
+    init(bytes: [UInt8]) throws
+}
+
+extension GoBinaryCodable {
+    public init(from decoder: any Decoder) throws {
+        let bytes = try GoBytes(from: decoder).bytes
+        do {
+            try self.init(bytes: bytes)
+        } catch {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "\(error) (\(bytes.count) bytes)"))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try GoBytes(bytes).encode(to: encoder)
+    }
+}

@@ -80,18 +80,4 @@ public enum HashError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-extension Hash: Codable {
-    public init(from decoder: any Decoder) throws {
-        let bytes = try GoBytes(from: decoder).bytes
-        do {
-            try self.init(bytes: bytes)
-        } catch {
-            throw DecodingError.dataCorrupted(
-                .init(codingPath: decoder.codingPath, debugDescription: "\(error) (\(bytes.count) bytes)"))
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        try GoBytes(bytes).encode(to: encoder)
-    }
-}
+extension Hash: GoBinaryCodable {}

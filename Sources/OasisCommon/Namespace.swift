@@ -128,21 +128,7 @@ public enum NamespaceError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-extension Namespace: Codable {
-    public init(from decoder: any Decoder) throws {
-        let bytes = try GoBytes(from: decoder).bytes
-        do {
-            try self.init(bytes: bytes)
-        } catch {
-            throw DecodingError.dataCorrupted(
-                .init(codingPath: decoder.codingPath, debugDescription: "\(error) (\(bytes.count) bytes)"))
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        try GoBytes(bytes).encode(to: encoder)
-    }
-}
+extension Namespace: GoBinaryCodable {}
 
 extension Namespace: CBORMapKey {
     public var cborMapKey: CBORValue { .byteString(bytes) }

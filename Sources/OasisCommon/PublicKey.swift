@@ -49,21 +49,7 @@ public enum KeyError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-extension PublicKey: Codable {
-    public init(from decoder: any Decoder) throws {
-        let bytes = try GoBytes(from: decoder).bytes
-        do {
-            try self.init(bytes: bytes)
-        } catch {
-            throw DecodingError.dataCorrupted(
-                .init(codingPath: decoder.codingPath, debugDescription: "\(error) (\(bytes.count) bytes)"))
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        try GoBytes(bytes).encode(to: encoder)
-    }
-}
+extension PublicKey: GoBinaryCodable {}
 
 extension PublicKey: CBORMapKey {
     public var cborMapKey: CBORValue { .byteString(bytes) }
@@ -100,21 +86,7 @@ public struct RawSignature: Hashable, Sendable, CustomStringConvertible {
     public var description: String { Base64.encode(bytes) }
 }
 
-extension RawSignature: Codable {
-    public init(from decoder: any Decoder) throws {
-        let bytes = try GoBytes(from: decoder).bytes
-        do {
-            try self.init(bytes: bytes)
-        } catch {
-            throw DecodingError.dataCorrupted(
-                .init(codingPath: decoder.codingPath, debugDescription: "\(error) (\(bytes.count) bytes)"))
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        try GoBytes(bytes).encode(to: encoder)
-    }
-}
+extension RawSignature: GoBinaryCodable {}
 
 /// A public key with a signature over some message (`signature.Signature`).
 public struct Signature: Hashable, Sendable, Codable {
