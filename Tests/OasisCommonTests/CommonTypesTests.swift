@@ -140,6 +140,29 @@ struct ConcurrencyToolsTests {
         }
     }
 
+    @Test("a latch releases current and later waiters once opened, and only the first open counts")
+    func latchOpens() async throws {
+        let latch = Latch()
+        let waiter = Task { try await latch.wait() }
+        #expect(!latch.isOpen)
+        #expect(latch.open())
+        #expect(!latch.open())
+        try await waiter.value
+        #expect(await latch.waitUnlessCancelled())
+    }
+
+    @Test("a cancelled latch waiter returns false or throws, and the latch stays closed")
+    func latchCancellation() async {
+        let latch = Latch()
+        let quiet = Task { await latch.waitUnlessCancelled() }
+        let throwing = Task { try await latch.wait() }
+        quiet.cancel()
+        throwing.cancel()
+        #expect(await quiet.value == false)
+        await #expect(throws: CancellationError.self) { try await throwing.value }
+        #expect(!latch.isOpen)
+    }
+
     @Test("cancelling a sleeper ends its sleep with CancellationError")
     func cancelSleep() async {
         let clock = ManualClock()

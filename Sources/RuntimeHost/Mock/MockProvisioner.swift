@@ -100,9 +100,9 @@ public final class MockRuntime: HostedRuntime {
     /// event subscriptions.
     public func run() async throws {
         _ = await withGracefulShutdownHandler {
-            await shutdown.wait()
+            await shutdown.waitUnlessCancelled()
         } onGracefulShutdown: { [shutdown] in
-            shutdown.fire()
+            shutdown.open()
         }
         broadcaster.finish()
     }

@@ -1,3 +1,4 @@
+import OasisCommon
 import Synchronization
 
 /// One `abort(force:)` waiting for the supervisor.
@@ -12,14 +13,14 @@ final class AbortRequest: Sendable {
 
     /// Completes the request; only the first reply counts.
     func reply(_ error: (any Error)? = nil) {
-        outcome.withLock { if !done.isFired { $0 = error } }
-        done.fire()
+        outcome.withLock { if !done.isOpen { $0 = error } }
+        done.open()
     }
 
     /// Waits for the reply; throws its error, or `CancellationError` if the caller is cancelled
     /// first (the request stays queued and is still handled, as in v21.1).
     func waitForReply() async throws {
-        guard await done.wait() else { throw CancellationError() }
+        guard await done.waitUnlessCancelled() else { throw CancellationError() }
         if let error = outcome.withLock({ $0 }) { throw error }
     }
 }
@@ -44,7 +45,7 @@ final class AbortQueue: Sendable {
             s.pending.append(request)
             return s.arrived
         }
-        latch?.fire()
+        latch?.open()
         return latch != nil
     }
 
@@ -53,11 +54,11 @@ final class AbortQueue: Sendable {
         while true {
             let (request, latch) = state.withLock { s -> (AbortRequest?, Latch) in
                 if !s.pending.isEmpty { return (s.pending.removeFirst(), s.arrived) }
-                if s.arrived.isFired { s.arrived = Latch() }
+                if s.arrived.isOpen { s.arrived = Latch() }
                 return (nil, s.arrived)
             }
             if let request { return request }
-            guard await latch.wait() else { return nil }
+            guard await latch.waitUnlessCancelled() else { return nil }
         }
     }
 

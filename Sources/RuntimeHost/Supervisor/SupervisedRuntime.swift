@@ -80,13 +80,13 @@ public final class SupervisedRuntime: HostedRuntime {
     public func events() -> AsyncStream<HostEvent> { broadcaster.subscribe() }
 
     public func start() {
-        startSignal.fire()
+        startSignal.open()
     }
 
     public func stop() {
-        stopSignal.fire()
-        startSignal.fire()
-        state.withLock { $0.connected }.fire()
+        stopSignal.open()
+        startSignal.open()
+        state.withLock { $0.connected }.open()
     }
 
     /// Waits for a connected runtime (at most until the deadline), then calls it once. Errors
@@ -96,14 +96,14 @@ public final class SupervisedRuntime: HostedRuntime {
         let clock = provisioner.clock
         let deadline = clock.elapsed() + (timeout ?? provisioner.timings.callTimeout)
         while true {
-            if stopSignal.isFired { throw HostRuntimeError.stopped }
+            if stopSignal.isOpen { throw HostRuntimeError.stopped }
             let (connection, connected) = state.withLock { ($0.connection, $0.connected) }
             if let connection {
                 return try await connection.call(body, timeout: max(deadline - clock.elapsed(), .milliseconds(1)))
             }
             let remaining = deadline - clock.elapsed()
             guard remaining > .zero else { throw HostRuntimeError.notReady }
-            let woken = try await race({ await connected.wait() }, {
+            let woken = try await race({ await connected.waitUnlessCancelled() }, {
                 try await clock.sleep(remaining)
                 return false
             })
@@ -117,7 +117,7 @@ public final class SupervisedRuntime: HostedRuntime {
     /// Queues an abort for the running instance (a pending one waits for the next instance)
     /// and waits for it to be handled. Cancelling the caller leaves the request queued.
     public func abort(force: Bool) async throws {
-        if stopSignal.isFired { throw HostRuntimeError.stopped }
+        if stopSignal.isOpen { throw HostRuntimeError.stopped }
         let request = AbortRequest(force: force)
         guard aborts.push(request) else {
             throw HostRuntimeError(
@@ -143,13 +143,13 @@ public final class SupervisedRuntime: HostedRuntime {
             for request in aborts.close() { request.reply(HostRuntimeError.stopped) }
             broadcaster.finish()
         }
-        await startSignal.wait()
+        await startSignal.waitUnlessCancelled()
         let timings = provisioner.timings
         var backoff = Backoff(
             initial: timings.backoffInitial, multiplier: timings.backoffMultiplier, maximum: timings.backoffMaximum,
             jitter: timings.backoffJitter)
         var attempt = 0
-        while !stopSignal.isFired && !Task.isCancelled {
+        while !stopSignal.isOpen && !Task.isCancelled {
             attempt += 1
             if attempt > 1 {
                 state.withLock { $0.restarts += 1 }
@@ -164,7 +164,7 @@ public final class SupervisedRuntime: HostedRuntime {
                 failureCounter.increment()
                 logger.error("runtime host: the runtime failed to start", metadata: ["runtime.error": "\(error)"])
                 broadcaster.publish(.failedToStart(error))
-                if stopSignal.isFired { return }
+                if stopSignal.isOpen { return }
             case .ended(let ending, let uptime):
                 if uptime >= timings.healthyAfter { backoff.reset() }
                 switch ending {
@@ -177,7 +177,7 @@ public final class SupervisedRuntime: HostedRuntime {
             let delay = backoff.next()
             logger.info("runtime host: restarting the runtime after a delay", metadata: ["runtime.delay": "\(delay)"])
             let clock = provisioner.clock
-            let stopped = try? await race({ await self.stopSignal.wait() }, {
+            let stopped = try? await race({ await self.stopSignal.waitUnlessCancelled() }, {
                 try await clock.sleep(delay)
                 return false
             })
@@ -234,7 +234,7 @@ public final class SupervisedRuntime: HostedRuntime {
                     s.pid = process.pid
                     return s.connected
                 }
-                connected.fire()
+                connected.open()
                 startCounter.increment()
                 logger.info(
                     "runtime host: the runtime started",
@@ -299,7 +299,7 @@ public final class SupervisedRuntime: HostedRuntime {
                     throw TerminatedBeforeConnecting()
                 }
                 group.addTask {
-                    await self.stopSignal.wait()
+                    await self.stopSignal.waitUnlessCancelled()
                     throw HostRuntimeError.stopped
                 }
                 defer { group.cancelAll() }
@@ -317,7 +317,7 @@ public final class SupervisedRuntime: HostedRuntime {
             let version = try await race({
                 try await connection.initHost(runtimeID: runtimeID, hostInfo: hostInfo, timeout: timings.handshakeTimeout)
             }, {
-                await self.stopSignal.wait()
+                await self.stopSignal.waitUnlessCancelled()
                 throw HostRuntimeError.stopped
             })
             let capability = try await initialize(connection: connection, version: version, pid: process.pid)
@@ -357,7 +357,7 @@ public final class SupervisedRuntime: HostedRuntime {
                 return nil
             }
             group.addTask { (try? await process.waitForExit()).map { .exited($0) } }
-            group.addTask { await self.stopSignal.wait() ? .stopRequested : nil }
+            group.addTask { await self.stopSignal.waitUnlessCancelled() ? .stopRequested : nil }
             if let interval = provisioner.timings.watchdogInterval {
                 group.addTask {
                     await self.watchdog(connection: connection, interval: interval, logger: logger) ? .unresponsive : nil

@@ -1,28 +1,31 @@
-import Synchronization
+internal import Synchronization
 
-/// A one-way flag that tasks can wait for: once fired it stays fired. Waiting is cancellable
-/// (a cancelled waiter returns `false`), so a latch can take part in task-group races.
-final class Latch: Sendable {
+/// A one-shot signal: ``open()`` releases every current and future waiter and never closes
+/// again (oasis-core's closed-channel latches). Waiting is cancellable, in two forms: ``wait()``
+/// throws `CancellationError`, ``waitUnlessCancelled()`` returns `false`, so a latch can take
+/// part in task-group races.
+public final class Latch: Sendable {
     private struct State {
-        var fired = false
+        var isOpen = false
         var nextID: UInt64 = 0
         var waiters: [UInt64: CheckedContinuation<Bool, Never>] = [:]
+        /// Waiters whose task was cancelled before they registered.
         var cancelled: Set<UInt64> = []
     }
 
     private let state = Mutex(State())
 
-    init() {}
+    public init() {}
 
-    /// Whether ``fire()`` has been called.
-    var isFired: Bool { state.withLock { $0.fired } }
+    /// Whether the latch has opened.
+    public var isOpen: Bool { state.withLock { $0.isOpen } }
 
-    /// Fires the latch and wakes every waiter. Returns whether this call fired it.
+    /// Opens the latch and wakes every waiter; idempotent. Returns whether this call opened it.
     @discardableResult
-    func fire() -> Bool {
+    public func open() -> Bool {
         let (first, waiters) = state.withLock { s -> (Bool, [CheckedContinuation<Bool, Never>]) in
-            guard !s.fired else { return (false, []) }
-            s.fired = true
+            guard !s.isOpen else { return (false, []) }
+            s.isOpen = true
             defer { s.waiters = [:] }
             return (true, Array(s.waiters.values))
         }
@@ -30,9 +33,16 @@ final class Latch: Sendable {
         return first
     }
 
-    /// Waits until the latch fires (`true`) or the task is cancelled (`false`).
+    /// Returns once the latch is open; throws `CancellationError` if the task is (or gets)
+    /// cancelled first, even when the latch is already open.
+    public func wait() async throws {
+        try Task.checkCancellation()
+        guard await waitUnlessCancelled() else { throw CancellationError() }
+    }
+
+    /// Waits until the latch opens (`true`) or the task is cancelled (`false`).
     @discardableResult
-    func wait() async -> Bool {
+    public func waitUnlessCancelled() async -> Bool {
         let id = state.withLock { s in
             s.nextID += 1
             return s.nextID
@@ -40,7 +50,7 @@ final class Latch: Sendable {
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
                 let immediate: Bool? = state.withLock { s in
-                    if s.fired { return true }
+                    if s.isOpen { return true }
                     if s.cancelled.remove(id) != nil { return false }
                     s.waiters[id] = continuation
                     return nil
@@ -50,7 +60,7 @@ final class Latch: Sendable {
         } onCancel: {
             let waiter: CheckedContinuation<Bool, Never>? = state.withLock { s in
                 if let waiter = s.waiters.removeValue(forKey: id) { return waiter }
-                if !s.fired { s.cancelled.insert(id) }
+                if !s.isOpen { s.cancelled.insert(id) }
                 return nil
             }
             waiter?.resume(returning: false)
