@@ -52,8 +52,6 @@ public enum RegistryError: Error, Sendable, Hashable, CustomStringConvertible {
     case runtimeHostNotConfigured
     /// `malformed runtime map item: <item>`
     case malformedRuntimeMapItem(String)
-    /// `runtime/registry: runtime <hex> is not supported`
-    case runtimeNotSupported(Namespace)
     /// `runtime/registry: too many registered runtimes`
     case tooManyRuntimes
     /// `runtime/registry: runtime already registered: <hex>`
@@ -76,7 +74,6 @@ public enum RegistryError: Error, Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .runtimeHostNotConfigured: "runtime/registry: runtime host not configured"
         case .malformedRuntimeMapItem(let item): "malformed runtime map item: \(item)"
-        case .runtimeNotSupported(let id): "runtime/registry: runtime \(id) is not supported"
         case .tooManyRuntimes: "runtime/registry: too many registered runtimes"
         case .runtimeAlreadyRegistered(let id): "runtime/registry: runtime already registered: \(id)"
         case .storageAlreadyAssigned: "runtime storage backend already assigned"
