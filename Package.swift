@@ -22,6 +22,8 @@ let package = Package(
     products: [
         .library(name: "RuntimeRegistry", targets: ["RuntimeRegistry"]),
         .executable(name: "kv-runtime", targets: ["kv-runtime"]),
+        .executable(name: "runtime-node", targets: ["runtime-node"]),
+        .library(name: "RuntimeNode", targets: ["RuntimeNode"]),
         // For Benchmarks/ (a separate package): the history without the rest of the node.
         .library(name: "RuntimeState", targets: ["RuntimeHistory", "ConsensusAPI", "OasisCommon", "OasisCBOR"]),
         // For Benchmarks/: hosting runtime binaries.
@@ -36,6 +38,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // Foundation: wire format and common types.
@@ -129,6 +133,20 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // The daemon: configuration, wiring, the localnet executor, the control API, metrics.
+        .target(
+            name: "RuntimeNode",
+            dependencies: [
+                "RuntimeRegistry", nioCore, nioPosix, .product(name: "NIOHTTP1", package: "swift-nio"), logging, metrics,
+                .product(name: "Prometheus", package: "swift-prometheus"), lifecycle,
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "runtime-node",
+            dependencies: ["RuntimeNode", .product(name: "ArgumentParser", package: "swift-argument-parser"), logging],
+            swiftSettings: strict),
+
         .testTarget(name: "OasisCBORTests", dependencies: ["OasisCBOR"], exclude: ["peers"], swiftSettings: strict),
         .testTarget(name: "OasisCommonTests", dependencies: ["OasisCommon", "OasisCBOR"], swiftSettings: strict),
         .testTarget(
@@ -173,6 +191,13 @@ let package = Package(
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             exclude: ["peers"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "RuntimeNodeTests",
+            dependencies: [
+                "RuntimeNode", "RuntimeRegistry", "runtime-node", "kv-runtime", "host-fixture-runtime", logging, lifecycle,
+                nioCore, nioPosix,
+            ],
             swiftSettings: strict),
     ]
 )
