@@ -109,6 +109,87 @@ struct ExecutorTests {
         }
     }
 
+    @Test("max_batch_size_bytes cuts batches: no batch holds more bytes than the limit")
+    func bytesLimitCutsBatches() async throws {
+        try await ExecutorNode.with(descriptor: executorDescriptor(maxBatchSize: 10, maxBatchSizeBytes: 1024)) { node in
+            let executor = node.executor
+            // About 420 bytes each: two fit in 1024 bytes, three do not.
+            let transactions = (0..<5).map { kvTransaction("insert", key: "b\($0)", value: String(repeating: "v", count: 400)) }
+            #expect(transactions.allSatisfy { $0.count > 1024 / 3 && $0.count <= 1024 / 2 })
+            let outcomes = await withTaskGroup(of: SubmitOutcome.self, returning: [SubmitOutcome].self) { group in
+                for transaction in transactions { group.addTask { await executor.outcome(of: transaction) } }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+            var rounds: [UInt64: Int] = [:]
+            for outcome in outcomes {
+                guard case .committed(let result) = outcome else {
+                    Issue.record("not committed: \(outcome)")
+                    continue
+                }
+                rounds[result.round, default: 0] += 1
+            }
+            #expect(rounds.values.reduce(0, +) == 5)
+            #expect(rounds.values.allSatisfy { $0 <= 2 })
+            #expect(executor.statistics.largestBatch <= 2)
+        }
+    }
+
+    @Test("a full queue refuses more transactions with queueFull")
+    func queueFull() async throws {
+        let clock = ManualClock()
+        var options = LocalnetExecutor.Options()
+        options.queueCapacity = 2
+        try await ExecutorNode.with(
+            descriptor: executorDescriptor(maxBatchSize: 10, batchFlushTimeout: .seconds(5)), clock: clock,
+            options: options
+        ) { node in
+            let executor = node.executor
+            try await withThrowingTaskGroup(of: SubmitOutcome.self) { group in
+                for i in 0..<2 {
+                    group.addTask { await executor.outcome(of: kvTransaction("insert", key: "q\(i)", value: "\(i)")) }
+                }
+                try await eventually("two queued transactions") { executor.statistics.queued == 2 }
+                #expect(await executor.outcome(of: kvTransaction("insert", key: "q2", value: "2")) == .failed(.queueFull(2)))
+                await clock.waitForSleepers(count: 1)
+                clock.advance(by: .seconds(5))
+                for try await outcome in group {
+                    guard case .committed(let result) = outcome else {
+                        Issue.record("not committed: \(outcome)")
+                        continue
+                    }
+                    #expect(result.round == 1)
+                }
+            }
+        }
+    }
+
+    @Test("when the runtime does not answer, a submission fails with batchFailed after bounded attempts; later ones commit")
+    func unresponsiveRuntimeFails() async throws {
+        var options = LocalnetExecutor.Options()
+        options.retryDelay = .milliseconds(10)
+        options.callTimeout = .milliseconds(300)
+        try await ExecutorNode.with(options: options) { node in
+            let first = try await node.executor.submit(kvTransaction("insert", key: "first", value: "1"))
+            #expect(first.round == 1)
+            let supervised = try #require(node.hosted.runtime as? SupervisedRuntime)
+            let pid = try #require(supervised.pid)
+            // A stopped process keeps its connection but answers nothing: every call times out.
+            #expect(kill(pid, SIGSTOP) == 0)
+            let outcome = await node.executor.outcome(of: kvTransaction("insert", key: "never", value: "x"))
+            #expect(kill(pid, SIGCONT) == 0)
+            guard case .failed(.batchFailed(let why)) = outcome else {
+                Issue.record("expected batchFailed, got \(outcome)")
+                return
+            }
+            #expect(why.contains("3 times"))
+            #expect(node.executor.statistics.batches == 1)
+            let latest = try await node.consensus.latestBlock(id: executorRuntimeID, height: 0)
+            #expect(latest.block?.header.round == 1)
+            let next = try await node.executor.submit(kvTransaction("insert", key: "next", value: "2"))
+            #expect(next.round == 2)
+        }
+    }
+
     @Test("the flush timeout on the executor's clock cuts a partial batch")
     func flushTimeoutCutsPartialBatch() async throws {
         let clock = ManualClock()
