@@ -238,6 +238,42 @@ struct ExecutorTests {
         }
     }
 
+    @Test("a batch queued when the runtime is killed executes on the restarted runtime")
+    func queuedBatchSurvivesKill() async throws {
+        let clock = ManualClock()
+        try await ExecutorNode.with(
+            descriptor: executorDescriptor(maxBatchSize: 10, batchFlushTimeout: .seconds(5)), clock: clock
+        ) { node in
+            let executor = node.executor
+            let supervised = try #require(node.hosted.runtime as? SupervisedRuntime)
+            try await withThrowingTaskGroup(of: SubmitOutcome?.self) { group in
+                group.addTask { await executor.outcome(of: kvTransaction("insert", key: "queued", value: "q")) }
+                try await eventually("a queued transaction") { executor.statistics.queued == 1 }
+                let pid = try #require(supervised.pid)
+                #expect(kill(pid, SIGKILL) == 0)
+                // Time moves on the executor's clock (flush timeout, pauses between attempts)
+                // until the submission is done.
+                group.addTask {
+                    while !Task.isCancelled {
+                        clock.advance(by: .seconds(1))
+                        try await Task.sleep(for: .milliseconds(20))
+                    }
+                    return nil
+                }
+                let outcome = try await group.next() ?? nil
+                group.cancelAll()
+                guard case .committed(let result) = outcome else {
+                    Issue.record("not committed: \(String(describing: outcome))")
+                    return
+                }
+                #expect(result.round == 1)
+            }
+            #expect(supervised.restartCount >= 1)
+            let value = try await executor.query(method: "get", arguments: getArguments("queued"))
+            #expect(value == .textString("q"))
+        }
+    }
+
     @Test("graceful shutdown fails queued submitters with stopped, and later submissions too")
     func shutdownFailsQueued() async throws {
         let clock = ManualClock()
