@@ -336,4 +336,24 @@ struct ConfigLoadingTests {
         #expect(NodeConfig.options.filter(\.repeatable).map(\.key)
             == ["runtime.supported", "runtime.paths", "runtime.sgx.signatures"])
     }
+
+    @Test("a bare boolean flag is true")
+    func bareBooleanFlag() async throws {
+        try await ConfigFixture.with { fixture in
+            let bare = try Self.load("", flags: ["debug.dont_blame_oasis": [""]], in: fixture)
+            let off = try Self.load("debug: {dont_blame_oasis: true}\n", flags: ["debug.dont_blame_oasis": ["false"]], in: fixture)
+            #expect(bare.runtime.debugDontBlameOasis)
+            #expect(!off.runtime.debugDontBlameOasis)
+        }
+    }
+
+    @Test("dotted keys may also be written flat in the file")
+    func flatDottedKeys() async throws {
+        try await ConfigFixture.with { fixture in
+            let config = try Self.load(
+                "runtime.provisioner: unconfined\nruntime.history: {pruner.num_kept: 5}\n", in: fixture)
+            #expect(config.runtime.provisioner == "unconfined")
+            #expect(config.runtime.historyPrunerNumKept == 5)
+        }
+    }
 }

@@ -270,6 +270,24 @@ struct ConfigValidationTests {
         }
     }
 
+    @Test("the real preflight refuses a sandbox binary that is not executable, ending with the opt-in")
+    func realPreflight() async throws {
+        try await ConfigFixture.with { fixture in
+            // A plain file passes oasis-core's stat and fails the preflight before anything runs.
+            let binary = fixture.root + "/bwrap"
+            try fixture.write("not a program", to: binary)
+            try fixture.writeConfig(Self.hosted + "  sandbox: {binary: \(binary)}\n")
+            let before = ConfigFixture.snapshot(fixture.dataDir)
+            let config = try NodeConfig.load(configFile: fixture.configPath, flags: [:])
+            let error = await #expect(throws: NodeConfigError.self) { try await config.validate() }
+            #expect(ConfigFixture.snapshot(fixture.dataDir) == before)
+            #expect(error?.key == ConfigKey.provisioner)
+            #expect(error?.description == "config key runtime.provisioner: sandboxed runtimes cannot start on this host: "
+                + "sandbox preflight failed: \(binary) is not an executable file (apt-get install bubblewrap); fix that, "
+                + "or run unconfined with --runtime.provisioner unconfined --debug.dont_blame_oasis")
+        }
+    }
+
     @Test("the preflight runs only for hosted sandboxed runtimes")
     func preflightOnlyWhenSandboxed() async throws {
         try await ConfigFixture.with { fixture in

@@ -130,7 +130,8 @@ extension NodeConfig {
             return .string(ConfigText.absolutePath(last, base: base))
         case .bool:
             switch last.lowercased() {
-            case "true", "1": return .bool(true)
+            // A bare `--debug.dont_blame_oasis` arrives as "" and means true, as with pflag.
+            case "true", "1", "": return .bool(true)
             case "false", "0": return .bool(false)
             default: throw ConfigValueProblem(message: "expected true or false (got '\(last)')")
             }
