@@ -180,6 +180,16 @@ struct ConfigValidationTests {
         }
     }
 
+    @Test("metrics.address is host:port with a host")
+    func hostPort() {
+        for address in ["127.0.0.1:3000", "localhost:0", "[::1]:9100", "0.0.0.0:3000", "node.example:65535"] {
+            #expect(NodeConfig.hostPortProblem(address) == nil, "\(address)")
+        }
+        for address in [":3000", "::1:3000", "[::1]", "[::1]3000", "localhost", "localhost:http", "localhost:70000"] {
+            #expect(NodeConfig.hostPortProblem(address) != nil, "\(address)")
+        }
+    }
+
     @Test("writability follows access(2)")
     func writability() throws {
         #expect(NodeConfig.creatableDirectoryProblem("/tmp") == nil)
@@ -313,7 +323,7 @@ struct ConfigValidationTests {
 }
 
 /// The text of the error `body` throws.
-func configErrorText(_ body: () throws -> Void) -> String {
+private func configErrorText(_ body: () throws -> Void) -> String {
     do {
         try body()
         return ""

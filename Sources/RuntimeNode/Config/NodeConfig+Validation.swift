@@ -175,7 +175,9 @@ extension NodeConfig {
             guard code == ENOENT || code == ENOTDIR else {
                 return "cannot create '\(path)': '\(ancestor)': \(String(cString: strerror(code)))"
             }
-            ancestor = ConfigText.directory(of: ancestor)
+            let parent = ConfigText.directory(of: ancestor)
+            guard parent != ancestor else { return "cannot create '\(path)': no parent directory exists" }
+            ancestor = parent
         }
         guard info.st_mode & S_IFMT == S_IFDIR else {
             return "cannot create '\(path)': '\(ancestor)' is not a directory"
