@@ -23,7 +23,8 @@ struct GenesisStatusConsensus: ConsensusBackend {
     /// What ``LocalConsensus`` reports, at the genesis height.
     func status() async throws -> ConsensusStatus {
         ConsensusStatus(
-            backend: LocalConsensus.backendName, version: .consensusProtocol, latestHeight: 0, latestEpoch: EpochTime(0))
+            backend: LocalConsensus.backendName, version: .consensusProtocol, latestHeight: 0,
+            latestEpoch: EpochTime(0))
     }
 
     func chainContext() async throws -> String { chainContextValue }
@@ -33,5 +34,6 @@ extension ProvisionerFactory {
     /// A factory whose provisioners are all mock provisioners: building one starts and writes
     /// nothing, so the configuration checks can go through ``RuntimeConfig`` unchanged.
     static let inert = ProvisionerFactory(
-        mock: { MockProvisioner() }, sandbox: { _, _, _ in MockProvisioner() }, sgx: { _, _, _, _ in MockProvisioner() })
+        mock: { MockProvisioner() }, sandbox: { _, _, _ in MockProvisioner() },
+        sgx: { _, _, _, _ in MockProvisioner() })
 }

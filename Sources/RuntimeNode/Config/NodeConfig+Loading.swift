@@ -44,7 +44,8 @@ extension NodeConfig {
         func unreadable(_ why: String) -> NodeConfigError {
             NodeConfigError(
                 key: nil, message: "cannot read config file '\(path)': \(why)",
-                description: "cannot read config file '\(path)': \(why); pass an existing, readable YAML file to --config")
+                description: "cannot read config file '\(path)': \(why); "
+                    + "pass an existing, readable YAML file to --config")
         }
         var info = stat()
         guard stat(path, &info) == 0 else { throw unreadable(String(cString: strerror(errno))) }
@@ -73,7 +74,9 @@ extension NodeConfig {
         case .scanner(let context, let text, let at, _), .parser(let context, let text, let at, _),
             .composer(let context, let text, let at, _):
             problem = text
-            if let context { problem += " (\(context.text) at line \(context.mark.line), column \(context.mark.column))" }
+            if let context {
+                problem += " (\(context.text) at line \(context.mark.line), column \(context.mark.column))"
+            }
             mark = at
         case .duplicatedKeysInMapping(let duplicates, let context):
             problem = "duplicate keys \(duplicates.joined(separator: ", ")) in a mapping"
@@ -207,7 +210,9 @@ private struct YAMLConfigReader {
         return "in \(file) line \(mark.line)"
     }
 
-    private func readSection(_ mapping: Node.Mapping, prefix: String, into config: inout NodeConfig) throws(NodeConfigError) {
+    private func readSection(
+        _ mapping: Node.Mapping, prefix: String, into config: inout NodeConfig
+    ) throws(NodeConfigError) {
         for (keyNode, value) in mapping {
             guard let name = keyNode.scalar?.string else {
                 throw NodeConfigError(
@@ -250,7 +255,9 @@ private struct YAMLConfigReader {
         switch kind {
         case .string, .path:
             if isNull { return .string("") }
-            guard let scalar = node.scalar else { throw ConfigValueProblem(message: "expected a string, not \(shape(node))") }
+            guard let scalar = node.scalar else {
+                throw ConfigValueProblem(message: "expected a string, not \(shape(node))")
+            }
             return .string(kind == .path ? ConfigText.absolutePath(scalar.string, base: base) : scalar.string)
         case .bool:
             guard node.scalar != nil, let flag = node.bool else {
@@ -285,8 +292,8 @@ private struct YAMLConfigReader {
             guard let scalar = node.scalar else {
                 throw ConfigValueProblem(message: "expected a list of strings, not \(shape(node))")
             }
-            return .list(
-                scalar.string.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+            let items = scalar.string.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            return .list(items.filter { !$0.isEmpty })
         case .pathMap:
             if isNull { return .map([:]) }
             guard let mapping = node.mapping else {
@@ -295,7 +302,8 @@ private struct YAMLConfigReader {
             var map: [String: String] = [:]
             for (key, path) in mapping {
                 guard let id = key.scalar?.string, let text = path.scalar?.string, path.null == nil else {
-                    throw ConfigValueProblem(message: "expected a mapping of runtime ID to path, but an entry is \(shape(path))")
+                    throw ConfigValueProblem(
+                        message: "expected a mapping of runtime ID to path, but an entry is \(shape(path))")
                 }
                 map[id] = ConfigText.absolutePath(text, base: base)
             }

@@ -101,21 +101,25 @@ extension NodeConfig {
     static let definitions: [OptionDefinition] = [
         OptionDefinition(
             "datadir", .path, default: "(required)",
-            "The node's data directory: consensus state, `runtimes/<id>/` state directories (mode 0700), `internal.sock`.",
+            "The node's data directory: consensus state, `runtimes/<id>/` state directories (mode 0700), "
+                + "`internal.sock`.",
             store: { $0.dataDir = text($1) }, current: { .string($0.dataDir) }),
         OptionDefinition(
             ConfigKey.supported, .list, default: "[]",
-            "IDs of the supported runtimes, `<64 hex>[:<value>]` (the value is ignored); at most 64. On the command line repeatable and comma-separated.",
+            "IDs of the supported runtimes, `<64 hex>[:<value>]` (the value is ignored); at most 64. "
+                + "On the command line repeatable and comma-separated.",
             store: {
                 if case .list(let items) = $1 { $0.runtime.supported = items }
             }, current: { .list($0.runtime.supported) }),
         OptionDefinition(
             ConfigKey.provisioner, .string, default: "sandboxed",
-            "How runtime binaries are started: `sandboxed` (bubblewrap + seccomp), `unconfined` or `mock` (both need `debug.dont_blame_oasis`).",
+            "How runtime binaries are started: `sandboxed` (bubblewrap + seccomp), `unconfined` or `mock` "
+                + "(both need `debug.dont_blame_oasis`).",
             store: { $0.runtime.provisioner = text($1) }, current: { .string($0.runtime.provisioner) }),
         OptionDefinition(
             ConfigKey.paths, .pathMap, default: "unset",
-            "Runtime binaries by runtime ID (`--runtime.paths ID=PATH`, repeatable). Hosting is on only when this key is set; set but empty is an error.",
+            "Runtime binaries by runtime ID (`--runtime.paths ID=PATH`, repeatable). Hosting is on only when "
+                + "this key is set; set but empty is an error.",
             store: {
                 if case .map(let map) = $1 { $0.runtime.paths = map }
             }, current: { config in config.runtime.paths.map { ConfigValue.map($0) } }),
@@ -129,7 +133,8 @@ extension NodeConfig {
             store: { $0.runtime.sgxLoader = text($1) }, current: { .string($0.runtime.sgxLoader) }),
         OptionDefinition(
             ConfigKey.sgxSignatures, .pathMap, default: "{}",
-            "SIGSTRUCT files by runtime ID (`--runtime.sgx.signatures ID=PATH`, repeatable); without one a debug SIGSTRUCT is generated.",
+            "SIGSTRUCT files by runtime ID (`--runtime.sgx.signatures ID=PATH`, repeatable); without one a "
+                + "debug SIGSTRUCT is generated.",
             store: {
                 if case .map(let map) = $1 { $0.runtime.sgxSignatures = map }
             }, current: { .map($0.runtime.sgxSignatures) }),
@@ -204,9 +209,9 @@ extension NodeConfig {
         }
         var lines = [
             "Every key can be set in the YAML file given with `--config` (dotted keys are nesting: "
-                + "`runtime.history.pruner.interval` is `runtime: {history: {pruner: {interval: …}}}`) or with the flag "
-                + "`--<key>`; flags override the file. Relative paths in the file resolve against the file's directory, "
-                + "relative paths in flags against the current directory.",
+                + "`runtime.history.pruner.interval` is `runtime: {history: {pruner: {interval: …}}}`) "
+                + "or with the flag `--<key>`; flags override the file. Relative paths in the file resolve "
+                + "against the file's directory, relative paths in flags against the current directory.",
             "",
             "| Key | Type | Default | Description |",
             "|---|---|---|---|",

@@ -89,7 +89,8 @@ extension NodeConfig {
         if !metricsAddress.isEmpty, let problem = Self.hostPortProblem(metricsAddress) {
             throw NodeConfigError(
                 key: "metrics.address", message: problem,
-                hint: "write host:port like 127.0.0.1:3000 (0.0.0.0:3000 for every interface), or \"\" to turn metrics off")
+                hint: "write host:port like 127.0.0.1:3000 (0.0.0.0:3000 for every interface), "
+                    + "or \"\" to turn metrics off")
         }
         guard consensus.backend == LocalConsensus.backendName else {
             throw NodeConfigError(
@@ -124,7 +125,8 @@ extension NodeConfig {
                 hint: "pass --datadir DIR or set datadir in the config file")
         }
         if let problem = Self.creatableDirectoryProblem(dataDir) {
-            throw NodeConfigError(key: "datadir", message: problem, hint: "choose another --datadir or fix its permissions")
+            throw NodeConfigError(
+                key: "datadir", message: problem, hint: "choose another --datadir or fix its permissions")
         }
         for id in supported.keys.sorted(by: { $0.description < $1.description }) {
             let path = runtimeStateDir(dataDir: dataDir, runtimeID: id)
@@ -137,7 +139,8 @@ extension NodeConfig {
                         message: DirectoryError.systemError(path: path, operation: "lstat", errno: code).description)
                 }
                 if let problem = Self.creatableDirectoryProblem(path) {
-                    throw NodeConfigError(key: "datadir", message: problem, hint: "fix the data directory's permissions")
+                    throw NodeConfigError(
+                        key: "datadir", message: problem, hint: "fix the data directory's permissions")
                 }
                 continue
             }
@@ -168,7 +171,9 @@ extension NodeConfig {
             return nil
         }
         let code = errno
-        guard code == ENOENT || code == ENOTDIR else { return "cannot use '\(path)': \(String(cString: strerror(code)))" }
+        guard code == ENOENT || code == ENOTDIR else {
+            return "cannot use '\(path)': \(String(cString: strerror(code)))"
+        }
         var ancestor = ConfigText.directory(of: path)
         while stat(ancestor, &info) != 0 {
             let code = errno
