@@ -90,10 +90,10 @@ struct ConfigLoadingTests {
             }
             let flagged = try Self.load("", flags: ["runtime.history.pruner.interval": ["2m30s"]], in: fixture)
             #expect(flagged.runtime.historyPrunerInterval == .seconds(150))
-            #expect(ConfigText.parseDuration("1h2m3.5s") == .milliseconds(3_723_500))
-            #expect(ConfigText.parseDuration("2") == nil)
-            #expect(ConfigText.parseDuration("2x") == nil)
-            #expect(ConfigText.parseDuration("") == nil)
+            #expect(NodeConfigText.parseDuration("1h2m3.5s") == .milliseconds(3_723_500))
+            #expect(NodeConfigText.parseDuration("2") == nil)
+            #expect(NodeConfigText.parseDuration("2x") == nil)
+            #expect(NodeConfigText.parseDuration("") == nil)
         }
     }
 
@@ -182,8 +182,8 @@ struct ConfigLoadingTests {
             let cwd = FileManager.default.currentDirectoryPath
             let flagged = try NodeConfig.load(
                 configFile: file, flags: ["datadir": ["state"], "runtime.paths": ["\(Self.id)=rt"]])
-            #expect(flagged.dataDir == ConfigText.cleanPath(cwd + "/state"))
-            #expect(flagged.runtime.paths == [Self.id: ConfigText.cleanPath(cwd + "/rt")])
+            #expect(flagged.dataDir == NodeConfigText.cleanPath(cwd + "/state"))
+            #expect(flagged.runtime.paths == [Self.id: NodeConfigText.cleanPath(cwd + "/rt")])
         }
     }
 
@@ -313,10 +313,10 @@ struct ConfigLoadingTests {
             .microseconds(7), .nanoseconds(3),
         ]
         for duration in durations {
-            #expect(ConfigText.parseDuration(ConfigText.durationText(duration)) == duration)
+            #expect(NodeConfigText.parseDuration(NodeConfigText.durationText(duration)) == duration)
         }
-        #expect(ConfigText.durationText(.seconds(120)) == "2m")
-        #expect(ConfigText.durationText(.seconds(5400)) == "1h30m")
+        #expect(NodeConfigText.durationText(.seconds(120)) == "2m")
+        #expect(NodeConfigText.durationText(.seconds(5400)) == "1h30m")
     }
 
     @Test("the reference lists every key of the API contract")

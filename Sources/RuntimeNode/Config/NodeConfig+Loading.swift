@@ -25,9 +25,9 @@ extension NodeConfig {
         let workingDirectory = FileManager.default.currentDirectoryPath
         var config = NodeConfig(dataDir: "")
         if let configFile {
-            let path = ConfigText.absolutePath(configFile, base: workingDirectory)
+            let path = NodeConfigText.absolutePath(configFile, base: workingDirectory)
             let root = try readYAML(path: path)
-            let reader = YAMLConfigReader(file: path, base: ConfigText.directory(of: path))
+            let reader = YAMLConfigReader(file: path, base: NodeConfigText.directory(of: path))
             try reader.read(root, into: &config)
         }
         try applyFlags(flags, to: &config, base: workingDirectory)
@@ -106,7 +106,7 @@ extension NodeConfig {
         for definition in definitions {
             guard let values = flags[definition.option.key], !values.isEmpty else { continue }
             let key = definition.option.key
-            func refused(_ problem: ConfigValueProblem) -> NodeConfigError {
+            func refused(_ problem: NodeOptionValueProblem) -> NodeConfigError {
                 let hint = problem.hint.map { "; \($0)" } ?? ""
                 return NodeConfigError(
                     key: key, message: problem.message,
@@ -123,24 +123,24 @@ extension NodeConfig {
 
     /// A flag's values as one value of `kind`; single-valued kinds take the last.
     private static func flagValue(
-        _ values: [String], kind: ConfigValueKind, base: String
-    ) throws(ConfigValueProblem) -> ConfigValue {
+        _ values: [String], kind: NodeOptionKind, base: String
+    ) throws(NodeOptionValueProblem) -> NodeOptionValue {
         let last = values[values.count - 1]
         switch kind {
         case .string:
             return .string(last)
         case .path:
-            return .string(ConfigText.absolutePath(last, base: base))
+            return .string(NodeConfigText.absolutePath(last, base: base))
         case .bool:
             switch last.lowercased() {
             // A bare `--debug.dont_blame_oasis` arrives as "" and means true, as with pflag.
             case "true", "1", "": return .bool(true)
             case "false", "0": return .bool(false)
-            default: throw ConfigValueProblem(message: "expected true or false (got '\(last)')")
+            default: throw NodeOptionValueProblem(message: "expected true or false (got '\(last)')")
             }
         case .uint64:
             guard let number = UInt64(last) else {
-                throw ConfigValueProblem(message: "expected a non-negative integer (got '\(last)')")
+                throw NodeOptionValueProblem(message: "expected a non-negative integer (got '\(last)')")
             }
             return .uint64(number)
         case .duration:
@@ -155,10 +155,10 @@ extension NodeConfig {
             var map: [String: String] = [:]
             for value in values {
                 guard let equals = value.firstIndex(of: "="), equals != value.startIndex else {
-                    throw ConfigValueProblem(
+                    throw NodeOptionValueProblem(
                         message: "expected ID=PATH (got '\(value)')", hint: "give one --flag ID=PATH per runtime")
                 }
-                map[String(value[..<equals])] = ConfigText.absolutePath(
+                map[String(value[..<equals])] = NodeConfigText.absolutePath(
                     String(value[value.index(after: equals)...]), base: base)
             }
             return .map(map)
@@ -166,10 +166,10 @@ extension NodeConfig {
     }
 
     /// Go duration text, or a plain number of seconds.
-    static func duration(_ text: String) throws(ConfigValueProblem) -> Duration {
-        if let parsed = ConfigText.parseDuration(text) { return parsed }
+    static func duration(_ text: String) throws(NodeOptionValueProblem) -> Duration {
+        if let parsed = NodeConfigText.parseDuration(text) { return parsed }
         if let seconds = Double(text), seconds.isFinite { return .nanoseconds(Int64((seconds * 1e9).rounded())) }
-        throw ConfigValueProblem(
+        throw NodeOptionValueProblem(
             message: "expected a duration like 500ms, 2m or 1h30m, or a number of seconds (got '\(text)')")
     }
 }
@@ -250,28 +250,28 @@ private struct YAMLConfigReader {
     }
 
     /// A YAML node as a value of `kind`, paths resolved against the file's directory.
-    private func value(_ node: Node, kind: ConfigValueKind) throws(ConfigValueProblem) -> ConfigValue {
+    private func value(_ node: Node, kind: NodeOptionKind) throws(NodeOptionValueProblem) -> NodeOptionValue {
         let isNull = node.null != nil
         switch kind {
         case .string, .path:
             if isNull { return .string("") }
             guard let scalar = node.scalar else {
-                throw ConfigValueProblem(message: "expected a string, not \(shape(node))")
+                throw NodeOptionValueProblem(message: "expected a string, not \(shape(node))")
             }
-            return .string(kind == .path ? ConfigText.absolutePath(scalar.string, base: base) : scalar.string)
+            return .string(kind == .path ? NodeConfigText.absolutePath(scalar.string, base: base) : scalar.string)
         case .bool:
             guard node.scalar != nil, let flag = node.bool else {
-                throw ConfigValueProblem(message: "expected true or false, not \(shape(node))")
+                throw NodeOptionValueProblem(message: "expected true or false, not \(shape(node))")
             }
             return .bool(flag)
         case .uint64:
             guard let text = node.scalar?.string, tagged(node, .int), let number = UInt64(text) else {
-                throw ConfigValueProblem(message: "expected a non-negative integer, not \(shape(node))")
+                throw NodeOptionValueProblem(message: "expected a non-negative integer, not \(shape(node))")
             }
             return .uint64(number)
         case .duration:
             guard let scalar = node.scalar else {
-                throw ConfigValueProblem(message: "expected a duration like 2m, not \(shape(node))")
+                throw NodeOptionValueProblem(message: "expected a duration like 2m, not \(shape(node))")
             }
             if tagged(node, .int) || tagged(node, .float), let seconds = node.float, seconds.isFinite {
                 return .duration(.nanoseconds(Int64((seconds * 1e9).rounded())))
@@ -283,29 +283,30 @@ private struct YAMLConfigReader {
                 var items: [String] = []
                 for item in sequence {
                     guard let text = item.scalar?.string, item.null == nil else {
-                        throw ConfigValueProblem(message: "expected a list of strings, but an item is \(shape(item))")
+                        throw NodeOptionValueProblem(
+                            message: "expected a list of strings, but an item is \(shape(item))")
                     }
                     items.append(text)
                 }
                 return .list(items)
             }
             guard let scalar = node.scalar else {
-                throw ConfigValueProblem(message: "expected a list of strings, not \(shape(node))")
+                throw NodeOptionValueProblem(message: "expected a list of strings, not \(shape(node))")
             }
             let items = scalar.string.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             return .list(items.filter { !$0.isEmpty })
         case .pathMap:
             if isNull { return .map([:]) }
             guard let mapping = node.mapping else {
-                throw ConfigValueProblem(message: "expected a mapping of runtime ID to path, not \(shape(node))")
+                throw NodeOptionValueProblem(message: "expected a mapping of runtime ID to path, not \(shape(node))")
             }
             var map: [String: String] = [:]
             for (key, path) in mapping {
                 guard let id = key.scalar?.string, let text = path.scalar?.string, path.null == nil else {
-                    throw ConfigValueProblem(
+                    throw NodeOptionValueProblem(
                         message: "expected a mapping of runtime ID to path, but an entry is \(shape(path))")
                 }
-                map[id] = ConfigText.absolutePath(text, base: base)
+                map[id] = NodeConfigText.absolutePath(text, base: base)
             }
             return .map(map)
         }

@@ -3,7 +3,7 @@ import Logging
 import RuntimeRegistry
 
 /// How an option's value is written and read.
-enum ConfigValueKind: Sendable {
+enum NodeOptionKind: Sendable {
     /// Text, taken as written.
     case string
     /// A file or directory; relative paths resolve against the file's directory (YAML) or
@@ -22,7 +22,7 @@ enum ConfigValueKind: Sendable {
 }
 
 /// A value read from the file or the flags, before it is stored.
-enum ConfigValue: Sendable, Hashable {
+enum NodeOptionValue: Sendable, Hashable {
     case string(String)
     case bool(Bool)
     case uint64(UInt64)
@@ -32,24 +32,24 @@ enum ConfigValue: Sendable, Hashable {
 }
 
 /// The value cannot be stored; `message` says why (the caller adds key and source).
-struct ConfigValueProblem: Error {
+struct NodeOptionValueProblem: Error {
     var message: String
     var hint: String?
 }
 
 /// One row of the option table: the public description plus how to store and show the value.
-struct OptionDefinition: Sendable {
+struct NodeOptionDefinition: Sendable {
     var option: NodeOption
-    var kind: ConfigValueKind
+    var kind: NodeOptionKind
     /// Stores a value of ``kind`` (already path-resolved) in the configuration.
-    var store: @Sendable (inout NodeConfig, ConfigValue) throws(ConfigValueProblem) -> Void
+    var store: @Sendable (inout NodeConfig, NodeOptionValue) throws(NodeOptionValueProblem) -> Void
     /// The configuration's value, or `nil` when the key is unset (only `runtime.paths`).
-    var current: @Sendable (NodeConfig) -> ConfigValue?
+    var current: @Sendable (NodeConfig) -> NodeOptionValue?
 
     init(
-        _ key: String, _ kind: ConfigValueKind, type: String? = nil, default defaultText: String, _ help: String,
-        store: @escaping @Sendable (inout NodeConfig, ConfigValue) throws(ConfigValueProblem) -> Void,
-        current: @escaping @Sendable (NodeConfig) -> ConfigValue?
+        _ key: String, _ kind: NodeOptionKind, type: String? = nil, default defaultText: String, _ help: String,
+        store: @escaping @Sendable (inout NodeConfig, NodeOptionValue) throws(NodeOptionValueProblem) -> Void,
+        current: @escaping @Sendable (NodeConfig) -> NodeOptionValue?
     ) {
         let repeatable: Bool
         let typeText: String
@@ -71,14 +71,14 @@ struct OptionDefinition: Sendable {
 }
 
 // The setters take exactly the kind they are declared with; the loader guarantees it.
-private func text(_ value: ConfigValue) -> String {
+private func text(_ value: NodeOptionValue) -> String {
     if case .string(let text) = value { return text }
     return ""
 }
 
-private func choice(_ value: String, from allowed: [String], key: String) throws(ConfigValueProblem) -> String {
+private func choice(_ value: String, from allowed: [String], key: String) throws(NodeOptionValueProblem) -> String {
     guard allowed.contains(value) else {
-        throw ConfigValueProblem(
+        throw NodeOptionValueProblem(
             message: "unknown \(key) '\(value)'", hint: "use one of: \(allowed.joined(separator: ", "))")
     }
     return value
@@ -98,106 +98,106 @@ extension NodeConfig {
         return lowered == "warn" ? .warning : Logger.Level(rawValue: lowered)
     }
 
-    static let definitions: [OptionDefinition] = [
-        OptionDefinition(
+    static let definitions: [NodeOptionDefinition] = [
+        NodeOptionDefinition(
             "datadir", .path, default: "(required)",
             "The node's data directory: consensus state, `runtimes/<id>/` state directories (mode 0700), "
                 + "`internal.sock`.",
             store: { $0.dataDir = text($1) }, current: { .string($0.dataDir) }),
-        OptionDefinition(
+        NodeOptionDefinition(
             ConfigKey.supported, .list, default: "[]",
             "IDs of the supported runtimes, `<64 hex>[:<value>]` (the value is ignored); at most 64. "
                 + "On the command line repeatable and comma-separated.",
             store: {
                 if case .list(let items) = $1 { $0.runtime.supported = items }
             }, current: { .list($0.runtime.supported) }),
-        OptionDefinition(
+        NodeOptionDefinition(
             ConfigKey.provisioner, .string, default: "sandboxed",
             "How runtime binaries are started: `sandboxed` (bubblewrap + seccomp), `unconfined` or `mock` "
                 + "(both need `debug.dont_blame_oasis`).",
             store: { $0.runtime.provisioner = text($1) }, current: { .string($0.runtime.provisioner) }),
-        OptionDefinition(
+        NodeOptionDefinition(
             ConfigKey.paths, .pathMap, default: "unset",
             "Runtime binaries by runtime ID (`--runtime.paths ID=PATH`, repeatable). Hosting is on only when "
                 + "this key is set; set but empty is an error.",
             store: {
                 if case .map(let map) = $1 { $0.runtime.paths = map }
-            }, current: { config in config.runtime.paths.map { ConfigValue.map($0) } }),
-        OptionDefinition(
+            }, current: { config in config.runtime.paths.map { NodeOptionValue.map($0) } }),
+        NodeOptionDefinition(
             ConfigKey.sandboxBinary, .path, default: "/usr/bin/bwrap",
             "The bubblewrap binary the `sandboxed` provisioner runs runtimes in.",
             store: { $0.runtime.sandboxBinary = text($1) }, current: { .string($0.runtime.sandboxBinary) }),
-        OptionDefinition(
+        NodeOptionDefinition(
             ConfigKey.sgxLoader, .path, default: "\"\"",
             "The SGX loader binary; empty runs SGX runtimes with the non-SGX provisioner.",
             store: { $0.runtime.sgxLoader = text($1) }, current: { .string($0.runtime.sgxLoader) }),
-        OptionDefinition(
+        NodeOptionDefinition(
             ConfigKey.sgxSignatures, .pathMap, default: "{}",
             "SIGSTRUCT files by runtime ID (`--runtime.sgx.signatures ID=PATH`, repeatable); without one a "
                 + "debug SIGSTRUCT is generated.",
             store: {
                 if case .map(let map) = $1 { $0.runtime.sgxSignatures = map }
             }, current: { .map($0.runtime.sgxSignatures) }),
-        OptionDefinition(
+        NodeOptionDefinition(
             ConfigKey.historyPrunerStrategy, .string, default: "none",
             "History pruning: `none` or `keep_last` (any case).",
             store: { $0.runtime.historyPrunerStrategy = text($1) },
             current: { .string($0.runtime.historyPrunerStrategy) }),
-        OptionDefinition(
+        NodeOptionDefinition(
             ConfigKey.historyPrunerInterval, .duration, default: "2m",
             "How often the pruner runs: Go duration text (`500ms`, `2m`, `1h30m`) or seconds; at least 1s.",
             store: {
                 if case .duration(let duration) = $1 { $0.runtime.historyPrunerInterval = duration }
             }, current: { .duration($0.runtime.historyPrunerInterval) }),
-        OptionDefinition(
+        NodeOptionDefinition(
             ConfigKey.historyPrunerKeepLastNum, .uint64, default: "600",
             "Rounds the `keep_last` pruner keeps.",
             store: {
                 if case .uint64(let number) = $1 { $0.runtime.historyPrunerNumKept = number }
             }, current: { .uint64($0.runtime.historyPrunerNumKept) }),
-        OptionDefinition(
+        NodeOptionDefinition(
             ConfigKey.tagIndexerBackend, .string, default: "\"\"",
             "Transaction tag index: `\"\"` (none), `sqlite`, or `bleve` (read as `sqlite`); any case.",
             store: { $0.runtime.tagIndexerBackend = text($1) }, current: { .string($0.runtime.tagIndexerBackend) }),
-        OptionDefinition(
+        NodeOptionDefinition(
             ConfigKey.debugDontBlameOasis, .bool, default: "false",
             "Unsafe debug opt-in, required by the `mock` and `unconfined` provisioners. Never in production.",
             store: {
                 if case .bool(let flag) = $1 { $0.runtime.debugDontBlameOasis = flag }
             }, current: { .bool($0.runtime.debugDontBlameOasis) }),
-        OptionDefinition(
+        NodeOptionDefinition(
             "consensus.backend", .string, default: "local",
             "The consensus backend; `local` (the embedded single-node consensus) is the only one.",
             store: { $0.consensus.backend = text($1) }, current: { .string($0.consensus.backend) }),
-        OptionDefinition(
+        NodeOptionDefinition(
             "consensus.genesis", .path, default: "<datadir>/genesis.yaml",
             "The genesis document of the embedded consensus (YAML or JSON).",
             store: { $0.consensus.genesis = text($1) }, current: { .string($0.consensus.genesis) }),
-        OptionDefinition(
+        NodeOptionDefinition(
             "metrics.address", .string, default: "127.0.0.1:3000",
             "`host:port` of the Prometheus metrics endpoint; `\"\"` turns it off.",
             store: { $0.metricsAddress = text($1) }, current: { .string($0.metricsAddress) }),
-        OptionDefinition(
+        NodeOptionDefinition(
             "log.level", .string, type: "level", default: "info",
             "The least severe level logged: trace, debug, info, notice, warning (or warn), error, critical.",
-            store: { (config, value) throws(ConfigValueProblem) in
+            store: { (config, value) throws(NodeOptionValueProblem) in
                 guard let level = NodeConfig.parseLogLevel(text(value)) else {
-                    throw ConfigValueProblem(
+                    throw NodeOptionValueProblem(
                         message: "unknown log level '\(text(value))'",
                         hint: "use one of: \(NodeConfig.logLevels.joined(separator: ", "))")
                 }
                 config.logLevel = level
             }, current: { .string($0.logLevel.rawValue) }),
-        OptionDefinition(
+        NodeOptionDefinition(
             "log.format", .string, type: "logfmt|json", default: "logfmt",
             "Log line format: `logfmt` or `json`.",
-            store: { (config, value) throws(ConfigValueProblem) in
+            store: { (config, value) throws(NodeOptionValueProblem) in
                 config.logFormat = try choice(text(value).lowercased(), from: NodeConfig.logFormats, key: "log format")
             }, current: { .string($0.logFormat) }),
     ]
 
     /// The definition of `key`, if it is one.
-    static func definition(_ key: String) -> OptionDefinition? {
+    static func definition(_ key: String) -> NodeOptionDefinition? {
         definitions.first { $0.option.key == key }
     }
 

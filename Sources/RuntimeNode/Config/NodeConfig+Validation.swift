@@ -174,13 +174,13 @@ extension NodeConfig {
         guard code == ENOENT || code == ENOTDIR else {
             return "cannot use '\(path)': \(String(cString: strerror(code)))"
         }
-        var ancestor = ConfigText.directory(of: path)
+        var ancestor = NodeConfigText.directory(of: path)
         while stat(ancestor, &info) != 0 {
             let code = errno
             guard code == ENOENT || code == ENOTDIR else {
                 return "cannot create '\(path)': '\(ancestor)': \(String(cString: strerror(code)))"
             }
-            let parent = ConfigText.directory(of: ancestor)
+            let parent = NodeConfigText.directory(of: ancestor)
             guard parent != ancestor else { return "cannot create '\(path)': no parent directory exists" }
             ancestor = parent
         }

@@ -25,19 +25,19 @@ extension NodeConfig {
             let name = parts[parts.count - 1]
             switch value {
             case .string(let text):
-                lines.append("\(indent)\(name): \(ConfigText.quoted(text))")
+                lines.append("\(indent)\(name): \(NodeConfigText.quoted(text))")
             case .bool(let flag):
                 lines.append("\(indent)\(name): \(flag)")
             case .uint64(let number):
                 lines.append("\(indent)\(name): \(number)")
             case .duration(let duration):
-                lines.append("\(indent)\(name): \(ConfigText.quoted(ConfigText.durationText(duration)))")
+                lines.append("\(indent)\(name): \(NodeConfigText.quoted(NodeConfigText.durationText(duration)))")
             case .list(let items):
                 if items.isEmpty {
                     lines.append("\(indent)\(name): []")
                 } else {
                     lines.append("\(indent)\(name):")
-                    lines += items.map { "\(indent)  - \(ConfigText.quoted($0))" }
+                    lines += items.map { "\(indent)  - \(NodeConfigText.quoted($0))" }
                 }
             case .map(let map):
                 if map.isEmpty {
@@ -45,7 +45,7 @@ extension NodeConfig {
                 } else {
                     lines.append("\(indent)\(name):")
                     lines += map.sorted { $0.key < $1.key }.map {
-                        "\(indent)  \(ConfigText.quoted($0.key)): \(ConfigText.quoted($0.value))"
+                        "\(indent)  \(NodeConfigText.quoted($0.key)): \(NodeConfigText.quoted($0.value))"
                     }
                 }
             }

@@ -1,5 +1,5 @@
 /// Text forms of configuration values: Go durations, lexical paths, YAML quoting.
-enum ConfigText {
+enum NodeConfigText {
     private static let durationUnits: [(String, Int64)] = [
         ("ns", 1), ("us", 1_000), ("\u{00B5}s", 1_000), ("\u{03BC}s", 1_000), ("ms", 1_000_000),
         ("s", 1_000_000_000), ("m", 60_000_000_000), ("h", 3_600_000_000_000),
