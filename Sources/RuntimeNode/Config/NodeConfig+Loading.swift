@@ -15,9 +15,15 @@ extension NodeConfig {
     /// `flags` maps dotted keys (the flag names without `--`, e.g. `runtime.paths`) to their
     /// values in order. Repeatable flags may give several values; `runtime.paths` and
     /// `runtime.sgx.signatures` values are `ID=PATH`; `runtime.supported` values may be
-    /// comma-separated; booleans are `true` or `false`; durations are Go text (`500ms`, `2m`).
-    /// Relative paths in the file resolve against the file's directory, relative paths in
-    /// flags against the current directory. `datadir` is required and comes back absolute.
+    /// comma-separated; booleans are `true` or `false` (`""`, a bare flag, is `true`);
+    /// durations are Go text (`500ms`, `2m`). Relative paths in the file resolve against the
+    /// file's directory, relative paths in flags against the current directory. `datadir` is
+    /// required and comes back absolute.
+    ///
+    /// In the file, dotted keys are nesting (a flat `runtime.provisioner:` is read too), an
+    /// empty value (`paths:`) is the empty string, list or map, and `interval` may also be a
+    /// number of seconds. An unknown key, a value of the wrong type, malformed YAML or an
+    /// unreadable file is an error that names the key, or the file with line and column.
     ///
     /// Only the shape of each value is checked here (known key, right type, known log level
     /// and format); ``validate()`` does the rest.
