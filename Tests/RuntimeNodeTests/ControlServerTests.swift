@@ -127,6 +127,19 @@ enum ControlTestSupport {
         }
     }
 
+    /// `GET path`, then finishes `started`, so a test waiting for its handler to start cannot
+    /// wait forever when the request fails first.
+    static func askThenFinish(
+        path: String, _ target: String, _ started: AsyncStream<Void>.Continuation
+    ) async -> Result<ControlResponse, any Error> {
+        defer { started.finish() }
+        do {
+            return .success(try await ControlClient(socketPath: path).get(target))
+        } catch {
+            return .failure(error)
+        }
+    }
+
     /// Leaves a socket file that nothing listens on, as a killed node would.
     static func makeStaleSocket(at path: String) throws {
         let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
@@ -320,16 +333,82 @@ struct ControlServerTests {
         let group = ServiceGroup(configuration: .init(services: [server], logger: Support.quietLogger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
-            async let response = ControlClient(socketPath: path).get("/slow")
-            for await _ in started { break }
+            async let response = Support.askThenFinish(path: path, "/slow", startedContinuation)
+            for await _ in started { break }  // ends early if the request failed before the handler
             await group.triggerGracefulShutdown()
             releaseContinuation.yield()
-            let finished = try await response
+            let finished = try await response.get()
             #expect(finished.status == 200)
             #expect(String(decoding: finished.body, as: UTF8.self) == "finished")
             try await tasks.waitForAll()
         }
         #expect(SocketFile.entry(at: path) == .missing)
+    }
+
+    @Test("a request still running after the drain timeout is cancelled and the server stops")
+    func stuckRequestCancelled() async throws {
+        let dir = try Support.makeTempDir()
+        defer { Support.removeTree(dir) }
+        let path = dir + "/internal.sock"
+        let (started, startedContinuation) = AsyncStream.makeStream(of: Void.self)
+        let (never, neverContinuation) = AsyncStream.makeStream(of: Void.self)
+        defer { neverContinuation.finish() }
+        let server = ControlServer(
+            socketPath: path,
+            handler: { _ in
+                startedContinuation.yield()
+                for await _ in never {}  // ends only when the drain cancels this task
+                return .text("cancelled")
+            }, logger: Support.quietLogger, drainTimeout: .milliseconds(100))
+        try await server.bind()
+        let group = ServiceGroup(configuration: .init(services: [server], logger: Support.quietLogger))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            var started = started.makeAsyncIterator()
+            async let response = try? Support.askThenFinish(path: path, "/stuck", startedContinuation).get()
+            _ = await started.next()  // nil if the request failed before the handler
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            // The cancelled handler's answer may or may not have been written before the close.
+            if let answer = await response {
+                #expect(String(decoding: answer.body, as: UTF8.self) == "cancelled")
+            }
+        }
+        #expect(SocketFile.entry(at: path) == .missing)
+    }
+
+    @Test("cancelling the server task stops it and removes the socket file")
+    func cancellationStops() async throws {
+        let dir = try Support.makeTempDir()
+        defer { Support.removeTree(dir) }
+        let path = dir + "/internal.sock"
+        let server = ControlServer(socketPath: path, handler: Support.echoHandler, logger: Support.quietLogger)
+        try await server.bind()
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await server.run() }
+            let response = try await ControlClient(socketPath: path).get("/v1/echo")
+            #expect(response.status == 200)
+            tasks.cancelAll()
+            try await tasks.waitForAll()
+        }
+        #expect(SocketFile.entry(at: path) == .missing)
+    }
+
+    @Test("the client gives up after its timeout with one sentence")
+    func clientTimeout() async throws {
+        let (never, neverContinuation) = AsyncStream.makeStream(of: Void.self)
+        defer { neverContinuation.finish() }
+        try await Support.withControlServer(handler: { _ in
+            for await _ in never {}
+            return .text("late")
+        }) { path, client in
+            let error = await #expect(throws: ControlClientError.self) {
+                try await client.request(method: "GET", path: "/slow", timeout: .milliseconds(50))
+            }
+            #expect(error?.kind == .timedOut)
+            #expect(error?.description.hasPrefix("the node on \(path) did not answer GET /slow within") == true)
+            neverContinuation.finish()
+        }
     }
 
     @Test("the client names the path when no node is running")

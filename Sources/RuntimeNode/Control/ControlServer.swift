@@ -34,11 +34,16 @@ public final class ControlServer: Service, Sendable {
     }
 
     /// A server for `socketPath` that answers every request with `handler`.
-    public init(socketPath: String, handler: @escaping ControlHandler, logger: Logger) {
+    public convenience init(socketPath: String, handler: @escaping ControlHandler, logger: Logger) {
+        self.init(socketPath: socketPath, handler: handler, logger: logger, drainTimeout: Self.drainTimeout)
+    }
+
+    /// Tests shorten the drain to see a stuck request cancelled.
+    init(socketPath: String, handler: @escaping ControlHandler, logger: Logger, drainTimeout: Duration) {
         self.socketPath = socketPath
         self.logger = logger
         self.core = HTTPServerCore(
-            handler: handler, logger: logger, maxBodySize: Self.maxBodySize, drainTimeout: Self.drainTimeout)
+            handler: handler, logger: logger, maxBodySize: Self.maxBodySize, drainTimeout: drainTimeout)
     }
 
     /// Binds the socket now, so the node fails before starting anything else.
