@@ -411,6 +411,46 @@ struct ControlServerTests {
         }
     }
 
+    @Test("graceful shutdown closes an idle keep-alive connection without waiting for the drain timeout")
+    func idleKeepAliveClosed() async throws {
+        let dir = try Support.makeTempDir()
+        defer { Support.removeTree(dir) }
+        let path = dir + "/internal.sock"
+        let captured = CapturedLines()
+        let logger = Logger(label: "control-test") { LogfmtLogHandler(label: $0, sink: captured.sink) }
+        // A drain this long only ends by timeout if the idle connection is not closed.
+        let server = ControlServer(
+            socketPath: path, handler: Support.echoHandler, logger: logger, drainTimeout: .seconds(60))
+        try await server.bind()
+        let group = ServiceGroup(configuration: .init(services: [server], logger: Support.quietLogger))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connect(unixDomainSocketPath: path) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    }
+                }
+            let closedAfterShutdown = try await channel.executeThenClose { inbound, outbound in
+                try await outbound.write(ByteBuffer(string: "GET /v1/echo HTTP/1.1\r\nHost: x\r\n\r\n"))
+                var received = ""
+                var iterator = inbound.makeAsyncIterator()
+                // Read the whole keep-alive response (its JSON body ends with "}").
+                while !received.hasSuffix("}"), let buffer = try await iterator.next() {
+                    received += String(buffer: buffer)
+                }
+                #expect(received.hasPrefix("HTTP/1.1 200"))
+                #expect(!received.contains("Connection: close"))
+                await group.triggerGracefulShutdown()
+                return try await iterator.next() == nil
+            }
+            #expect(closedAfterShutdown)
+            try await tasks.waitForAll()
+        }
+        #expect(!captured.all.contains { $0.contains("drain timeout") })
+        #expect(SocketFile.entry(at: path) == .missing)
+    }
+
     @Test("the client names the path when no node is running")
     func clientErrorWithoutServer() async throws {
         let dir = try Support.makeTempDir()

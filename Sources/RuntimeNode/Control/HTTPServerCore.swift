@@ -92,7 +92,16 @@ final class HTTPServerCore: Sendable {
             do {
                 try await listener.executeThenClose { inbound in
                     for try await connection in inbound {
-                        connections.addTask { await self.serveConnection(connection) }
+                        connections.addTask {
+                            await withGracefulShutdownHandler {
+                                await self.serveConnection(connection)
+                            } onGracefulShutdown: {
+                                // NIO's pipeline handler closes an idle keep-alive connection at
+                                // once and a busy one after its response, so the drain does not
+                                // wait for clients that keep connections open.
+                                connection.channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+                            }
+                        }
                     }
                 }
             } catch is CancellationError {
