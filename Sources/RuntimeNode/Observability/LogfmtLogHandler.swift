@@ -29,11 +29,13 @@ public struct LogfmtLogHandler: LogHandler {
         self.metadataProvider = metadataProvider
     }
 
+    /// One key of ``metadata``.
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
+    /// Formats `event` and hands the line to the sink.
     public func log(event: LogEvent) {
         let record = LogRecord(event: event, label: label, handlerMetadata: metadata, provider: metadataProvider)
         var line = "ts=\(record.timestamp) level=\(record.level.rawValue) msg=\(Self.value(record.message))"
