@@ -101,7 +101,9 @@ public final class ControlServer: Service, Sendable {
             throw ControlServerError(.bindFailed, "cannot bind the control socket \(path) (\(error))")
         }
         let identity = SocketFile.entry(at: path)
-        // The window between bind and chmod is not served: connections wait until run().
+        // Between bind and chmod the socket has the umask's mode; a connection made in that
+        // window would be served once run() starts. The data directory's own mode is the
+        // guard for that instant (umask is process-wide, so changing it here would race).
         if let failure = SocketFile.restrictToOwner(path) {
             try? await listener.channel.close()
             SocketFile.remove(path, ifStill: identity)
