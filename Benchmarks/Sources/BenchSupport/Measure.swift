@@ -19,7 +19,13 @@ public struct BenchRow: Codable, Sendable {
         self.baseline = baseline
         self.unit = unit
         self.ratio = lowerIsBetter ? ours / baseline : baseline / ours
-        self.goal = "ours/baseline ≤ \(maxRatio)"
+        if maxRatio.isInfinite {
+            self.goal = "none (reported)"
+        } else if lowerIsBetter {
+            self.goal = "ours/baseline ≤ \(maxRatio)"
+        } else {
+            self.goal = "ours ≥ baseline/\(maxRatio)"
+        }
         self.met = ratio <= maxRatio
     }
 }
