@@ -249,3 +249,97 @@ final class SharedBox<Value: Sendable>: Sendable {
     let value: Mutex<Value>
     init(_ initial: Value) { value = Mutex(initial) }
 }
+
+/// Whether this process can mount a tmpfs (root with CAP_SYS_ADMIN): the disk-full test needs one.
+enum Tmpfs {
+    static let available: Bool = {
+        guard getuid() == 0 else { return false }
+        let scratch = ScratchDirectory()
+        defer { scratch.remove() }
+        guard mount("tmpfs", scratch.path, "tmpfs", 0, "size=1m") == 0 else { return false }
+        umount(scratch.path)
+        return true
+    }()
+}
+
+@Suite("runtime-node on a full disk", .serialized, .timeLimit(.minutes(5)), .enabled(if: Tmpfs.available))
+struct NodeDiskFullTests {
+    static let kvID = "\(Localnet.kvRuntimeID)"
+
+    @Test("a full data directory gives a clear error and no corruption; with space again every acknowledged round is there")
+    func diskFull() async throws {
+        let scratch = ScratchDirectory()
+        defer { scratch.remove() }
+        let dataDir = scratch.path + "/net"
+        let socket = dataDir + "/internal.sock"
+        try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+        try #require(mount("tmpfs", dataDir, "tmpfs", 0, "size=6m,mode=0700") == 0)
+        defer { umount2(dataDir, Int32(MNT_DETACH)) }
+        let node = try NodeProcess([
+            "localnet", "--datadir", dataDir, "--metrics.address", "", "--runtime.provisioner", "unconfined",
+            "--debug.dont_blame_oasis",
+        ], in: scratch)
+        defer { node.cleanUp() }
+        let started = await eventually(.seconds(90)) { () async -> Bool? in
+            guard let response = try? await ControlClient(socketPath: socket).get("/v1/status"), response.status == 200
+            else { return nil }
+            return String(decoding: response.body, as: UTF8.self).contains("\"started\"") ? true : nil
+        }
+        try #require(started == true, "the node never started; stderr:\n\(node.stderr)")
+
+        // Fill the disk with transactions carrying 64 KiB values.
+        let value = String(repeating: "x", count: 64 * 1024)
+        var acknowledged: [UInt64] = []
+        var refusal: String?
+        for n in 0..<400 {
+            let body = Array(#"{"method":"insert","args":{"key":"big\#(n)","value":"\#(value)"}}"#.utf8)
+            guard let response = try? await ControlClient(socketPath: socket).post("/v1/runtimes/\(Self.kvID)/tx", json: body)
+            else {
+                refusal = "the node stopped: \(node.stderr.split(separator: "\n").last ?? "")"
+                break
+            }
+            if response.status == 200,
+                let round = (try? jsonObject(String(decoding: response.body, as: UTF8.self)))?["round"] as? NSNumber
+            {
+                acknowledged.append(round.uint64Value)
+            } else {
+                refusal = response.errorMessage ?? "status \(response.status)"
+                break
+            }
+        }
+        let reason = try #require(refusal, "400 transactions of 64 KiB fit in 6 MiB?")
+        let said = reason.lowercased() + node.stderr.lowercased()
+        #expect(said.contains("full") || said.contains("no space"), "unclear error: \(reason)")
+        // The node either still answers or has stopped with that error; either way it goes down cleanly.
+        node.signal(SIGTERM)
+        _ = await node.exitStatus(within: .seconds(15))
+
+        // Space again: the stores are intact and every acknowledged round is there.
+        try #require(mount("tmpfs", dataDir, "tmpfs", UInt(MS_REMOUNT), "size=256m,mode=0700") == 0)
+        let runtimeDir = dataDir + "/runtimes/" + Self.kvID
+        for file in [dataDir + "/local-consensus.sqlite", runtimeDir + "/history.sqlite", runtimeDir + "/storage.sqlite"] {
+            let queue = try DatabaseQueue(path: file)
+            let result = try await queue.read { try String.fetchOne($0, sql: "PRAGMA integrity_check") }
+            #expect(result == "ok", "\(file): \(result ?? "nil")")
+            try queue.close()
+        }
+        let again = try NodeProcess(
+            ["run", "--config", dataDir + "/config.yaml", "--metrics.address", ""], in: scratch, name: "again")
+        defer { again.cleanUp() }
+        let back = await eventually(.seconds(90)) { () async -> Bool? in
+            guard let response = try? await ControlClient(socketPath: socket).get("/v1/status"), response.status == 200
+            else { return nil }
+            return String(decoding: response.body, as: UTF8.self).contains("\"started\"") ? true : nil
+        }
+        try #require(back == true, "the node did not come back; stderr:\n\(again.stderr)")
+        for round in acknowledged {
+            let block = try await ControlClient(socketPath: socket).get("/v1/runtimes/\(Self.kvID)/block?round=\(round)")
+            #expect(block.status == 200, "acknowledged round \(round) is missing")
+        }
+        let response = try await ControlClient(socketPath: socket).post(
+            "/v1/runtimes/\(Self.kvID)/tx", json: Array(#"{"method":"insert","args":{"key":"after","value":"space"}}"#.utf8))
+        #expect(response.status == 200, "\(response.errorMessage ?? "")")
+        again.signal(SIGTERM)
+        #expect(await again.exitStatus(within: .seconds(10)) == 0)
+    }
+}
