@@ -59,6 +59,18 @@ struct NodeFaultTests {
         try Localnet.genesisText(genesis).write(toFile: dataDir + "/genesis.yaml", atomically: true, encoding: .utf8)
     }
 
+    /// A node (unconfined) hosting kv-runtime and `extra` with `binary`, on a fresh genesis in `dataDir`.
+    func startNode(_ dataDir: String, hosting extra: Namespace, binary: String, in scratch: ScratchDirectory) throws
+        -> NodeProcess
+    {
+        try writeGenesis(dataDir, extra: [extra])
+        return try NodeProcess([
+            "run", "--datadir", dataDir, "--metrics.address", "", "--runtime.provisioner", "unconfined",
+            "--debug.dont_blame_oasis", "--runtime.supported", Self.kvID, "--runtime.supported", "\(extra)",
+            "--runtime.paths", "\(Self.kvID)=\(Products.kvRuntime)", "--runtime.paths", "\(extra)=\(binary)",
+        ], in: scratch)
+    }
+
     @Test("kill -9 while transactions commit: after a restart every acknowledged round is there and the stores pass integrity_check")
     func killNineMidCommit() async throws {
         let scratch = ScratchDirectory()
@@ -134,13 +146,8 @@ struct NodeFaultTests {
         let dataDir = scratch.path + "/net"
         let socket = dataDir + "/internal.sock"
         let crasher = Namespace.test(seed: "crasher")
-        try writeGenesis(dataDir, extra: [crasher])
         let binary = try script("crash", "#!/bin/sh\nexit 1\n", in: scratch.path)
-        let node = try NodeProcess([
-            "run", "--datadir", dataDir, "--metrics.address", "", "--runtime.provisioner", "unconfined",
-            "--debug.dont_blame_oasis", "--runtime.supported", Self.kvID, "--runtime.supported", "\(crasher)",
-            "--runtime.paths", "\(Self.kvID)=\(Products.kvRuntime)", "--runtime.paths", "\(crasher)=\(binary)",
-        ], in: scratch)
+        let node = try startNode(dataDir, hosting: crasher, binary: binary, in: scratch)
         defer { node.cleanUp() }
         _ = try await awaitState(socket, Self.kvID, node)
 
@@ -178,7 +185,6 @@ struct NodeFaultTests {
         let dataDir = scratch.path + "/net"
         let socket = dataDir + "/internal.sock"
         let flooder = Namespace.test(seed: "flooder")
-        try writeGenesis(dataDir, extra: [flooder])
         let binary = try script("flood", """
             #!/usr/bin/env python3
             import os, socket
@@ -192,11 +198,7 @@ struct NodeFaultTests {
                 pass
 
             """, in: scratch.path)
-        let node = try NodeProcess([
-            "run", "--datadir", dataDir, "--metrics.address", "", "--runtime.provisioner", "unconfined",
-            "--debug.dont_blame_oasis", "--runtime.supported", Self.kvID, "--runtime.supported", "\(flooder)",
-            "--runtime.paths", "\(Self.kvID)=\(Products.kvRuntime)", "--runtime.paths", "\(flooder)=\(binary)",
-        ], in: scratch)
+        let node = try startNode(dataDir, hosting: flooder, binary: binary, in: scratch)
         defer { node.cleanUp() }
         _ = try await awaitState(socket, Self.kvID, node)
         let cutOff = try await eventually(.seconds(60)) { () async throws -> [String: Any]? in
