@@ -115,7 +115,7 @@ public struct ConsensusGenesis: Sendable, Hashable {
     /// The document as JSON, in the shape ``parse(_:)`` reads.
     public func jsonData() throws -> Data {
         let file = GenesisFile(
-            chainContext: chainContext, genesisTime: genesisTime, blockInterval: GoDuration(blockInterval),
+            chainContext: chainContext, genesisTime: genesisTime, blockInterval: DurationValue(blockInterval),
             epochInterval: epochInterval, debugAllowTestRuntimes: debugAllowTestRuntimes, runtimes: runtimes)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -127,7 +127,7 @@ public struct ConsensusGenesis: Sendable, Hashable {
 private struct GenesisFile: Codable {
     var chainContext: String?
     var genesisTime: UInt64?
-    var blockInterval: GoDuration
+    var blockInterval: DurationValue
     var epochInterval: UInt64
     var debugAllowTestRuntimes: Bool?
     var runtimes: [RuntimeDescriptor]?
@@ -144,7 +144,7 @@ private struct GenesisFile: Codable {
 
 /// A duration written as Go's `time.Duration` text (`1s`, `500ms`, `1m30s`) or as a number of
 /// seconds.
-struct GoDuration: Codable, Hashable {
+struct DurationValue: Codable, Hashable {
     var duration: Duration
 
     init(_ duration: Duration) {
@@ -167,29 +167,7 @@ struct GoDuration: Codable, Hashable {
 
     func encode(to encoder: any Encoder) throws {
         var c = encoder.singleValueContainer()
-        let (seconds, attoseconds) = duration.components
-        let milliseconds = seconds * 1000 + attoseconds / 1_000_000_000_000_000
-        try c.encode(milliseconds % 1000 == 0 ? "\(seconds)s" : "\(milliseconds)ms")
-    }
-
-    /// Go's `time.ParseDuration` for the units that make sense here (ns, us, µs, ms, s, m, h).
-    static func parse(_ text: String) -> Duration? {
-        let units: [(String, Double)] = [
-            ("ns", 1), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9),
-        ]
-        var rest = Substring(text)
-        guard !rest.isEmpty else { return nil }
-        var total = 0.0
-        while !rest.isEmpty {
-            let number = rest.prefix { $0.isNumber || $0 == "." }
-            guard !number.isEmpty, let value = Double(number) else { return nil }
-            rest = rest.dropFirst(number.count)
-            let unitText = rest.prefix { !$0.isNumber && $0 != "." }
-            guard let unit = units.first(where: { $0.0 == unitText }) else { return nil }
-            rest = rest.dropFirst(unitText.count)
-            total += value * unit.1
-        }
-        return .nanoseconds(Int64(total))
+        try c.encode(GoDuration.compactText(duration))
     }
 }
 
