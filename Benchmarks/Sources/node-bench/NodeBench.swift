@@ -148,7 +148,7 @@ func measure(batch: Int, transactions: Int, kvRuntime: String) async throws -> R
             if case .failedToStart(let error) = event { throw error }
         }
 
-        let next = Atomic<Int>(0)
+        let next = Ticket()
         let clock = ContinuousClock()
         let start = clock.now
         let latencies = try await withThrowingTaskGroup(of: [Double].self) { clients in
@@ -156,7 +156,7 @@ func measure(batch: Int, transactions: Int, kvRuntime: String) async throws -> R
                 clients.addTask {
                     var mine: [Double] = []
                     while true {
-                        let n = next.add(1, ordering: .relaxed).oldValue
+                        let n = next.take()
                         if n >= transactions { return mine }
                         let tx = try CBOREncoder().encode(CBORValue.map([
                             CBORMapEntry(key: .textString("args"), value: .map([
@@ -195,4 +195,10 @@ func measure(batch: Int, transactions: Int, kvRuntime: String) async throws -> R
             throughput: throughput, p50: latencies[latencies.count / 2],
             p99: latencies[min(latencies.count - 1, latencies.count * 99 / 100)], split: split, summary: summary)
     }
+}
+
+/// Hands out 0, 1, 2, … to concurrent clients.
+final class Ticket: Sendable {
+    private let counter = Atomic<Int>(0)
+    func take() -> Int { counter.add(1, ordering: .relaxed).oldValue }
 }

@@ -118,7 +118,7 @@ enum RHPBench {
 
         say("SUMMARY")
         for line in summary { say("  " + line) }
-        if json { report(rows, json: true) }
+        if json { BenchSupport.report(rows, json: true) }
     }
 
     /// A 4 KiB query: `get_runtime_id` with 4 KiB of arguments (ignored by kv-runtime and echoed by
