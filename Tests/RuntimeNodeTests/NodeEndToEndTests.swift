@@ -104,6 +104,13 @@ struct NodeEndToEndTests {
         }
         #expect(found == true, "the tag index never found \(hash)")
 
+        // The runtime detail: descriptors in oasis JSON, the executor's figures.
+        let detail = try await ControlClient(socketPath: dataDir + "/internal.sock").get("/v1/runtimes/\(Self.kvID)")
+        let detailObject = try jsonObject(String(decoding: detail.body, as: UTF8.self))
+        #expect((detailObject["registry_descriptor"] as? [String: Any])?["kind"] as? NSNumber == 1)  // oasis JSON: kind is a number
+        #expect(detailObject["active_descriptor"] is [String: Any])
+        #expect(((detailObject["executor"] as? [String: Any])?["transactions"] as? NSNumber)?.intValue ?? 0 >= 1)
+
         // /metrics is Prometheus text with the RHP counters.
         let metrics = try await ControlClient(socketPath: dataDir + "/internal.sock").get("/metrics")
         #expect(metrics.status == 200)
@@ -113,6 +120,11 @@ struct NodeEndToEndTests {
             #expect(parts.count >= 2 && Double(parts[parts.count - 1]) != nil, "not a Prometheus sample: \(line)")
         }
         #expect(text.contains("oasis_rhp_successes"))
+        // … and on metrics.address over TCP.
+        let nodeInfo = try #require(status["node"] as? [String: Any])
+        let metricsAddress = try #require(nodeInfo["metrics_address"] as? String)
+        let overTCP = try #require(httpGet(metricsAddress, "/metrics"), "nothing on \(metricsAddress)")
+        #expect(overTCP.contains("oasis_rhp_successes"))
 
         // SIGTERM: exit 0, no runtime process left, socket removed.
         node.signal(SIGTERM)
