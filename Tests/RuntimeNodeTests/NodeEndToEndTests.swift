@@ -7,6 +7,7 @@ import Testing
 import Glibc
 #endif
 
+extension NodeProcessSuites {
 /// The real `runtime-node` binary on a temporary data directory: the localnet, the CLI, the
 /// control API, metrics, shutdown and restart.
 @Suite("runtime-node end to end", .serialized, .timeLimit(.minutes(5)))
@@ -181,4 +182,5 @@ struct NodeEndToEndTests {
         node.signal(SIGTERM)
         #expect(await node.exitStatus(within: .seconds(10)) == 0)
     }
+}
 }

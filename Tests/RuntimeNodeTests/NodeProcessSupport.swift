@@ -156,3 +156,7 @@ func httpGet(_ address: String, _ path: String) -> String? {
     guard text.hasPrefix("HTTP/1.1 200"), let split = text.range(of: "\r\n\r\n") else { return nil }
     return String(text[split.upperBound...])
 }
+
+/// The suites that run real `runtime-node` processes, one suite at a time: each starts nodes
+/// and runtimes, and together they would crowd the two cores the rest of the suite runs on.
+@Suite(.serialized) enum NodeProcessSuites {}
