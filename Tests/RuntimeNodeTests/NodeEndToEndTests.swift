@@ -128,6 +128,8 @@ struct NodeEndToEndTests {
         #expect(overTCP.contains("oasis_rhp_successes"))
 
         // SIGTERM: exit 0, no runtime process left, socket removed.
+        let heightBefore = try #require(
+            ((try await self.status(dataDir, scratch))["consensus"] as? [String: Any])?["height"] as? NSNumber).int64Value
         node.signal(SIGTERM)
         let exit = await node.exitStatus(within: .seconds(10))
         #expect(exit == 0, "node stderr:\n\(node.stderr)")
@@ -139,6 +141,8 @@ struct NodeEndToEndTests {
             ["run", "--config", dataDir + "/config.yaml", "--metrics.address", ""], in: scratch, name: "again")
         defer { again.cleanUp() }
         let restarted = try await awaitStarted(dataDir, scratch, again)
+        let heightAfter = ((restarted["consensus"] as? [String: Any])?["height"] as? NSNumber)?.int64Value ?? 0
+        #expect(heightAfter >= heightBefore, "the chain went back from \(heightBefore) to \(heightAfter)")
         let lastRound = ((runtimeRow(restarted, Self.kvID)?["history"] as? [String: Any])?["last_round"] as? NSNumber)?
             .uint64Value
         #expect((lastRound ?? 0) >= round)
