@@ -189,9 +189,21 @@ public struct CBORFastReader: ~Copyable {
 
     /// A map key as a ``CBORMapKey`` (the keys of dictionaries keyed by integers or bytes).
     public mutating func decodeMapKey<K: CBORMapKey>(_ type: K.Type = K.self) throws -> K {
-        let (value, used) = try CBORReader.parsePrefix(UnsafeBufferPointer(rebasing: base[position...]), options: .trusted)
-        position += used
-        return try K(cborMapKey: value)
+        // Integer and byte-string keys (enumerations, public keys) without the general parser.
+        switch base[position] >> 5 {
+        case 0:
+            return try K(cborMapKey: .unsignedInt(head().argument))
+        case 2:
+            let count = Int(head().argument)
+            let start = position
+            position += count
+            return try K(cborMapKey: .byteString(Array(base[start..<position])))
+        default:
+            let (value, used) = try CBORReader.parsePrefix(
+                UnsafeBufferPointer(rebasing: base[position...]), options: .trusted)
+            position += used
+            return try K(cborMapKey: value)
+        }
     }
 
     // MARK: Nested values
