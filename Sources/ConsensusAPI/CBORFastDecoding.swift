@@ -21,18 +21,21 @@ extension SlashReason: CBORFastDecodable {}
 extension RuntimeGovernanceModel: CBORFastDecodable {}
 
 extension HeaderType: CBORFastDecodable {
+    /// Reads the CBOR form without Codable; accepts and yields what `init(from:)` does.
     public init(cbor reader: inout CBORFastReader) throws {
         self.init(rawValue: try reader.decodeInteger(UInt8.self))
     }
 }
 
 extension RuntimeKind: CBORFastDecodable {
+    /// Reads the CBOR form without Codable; accepts and yields what `init(from:)` does.
     public init(cbor reader: inout CBORFastReader) throws {
         self.init(rawValue: try reader.decodeInteger(UInt32.self))
     }
 }
 
 extension RolesMask: CBORFastDecodable {
+    /// Reads the CBOR form without Codable; accepts and yields what `init(from:)` does.
     public init(cbor reader: inout CBORFastReader) throws {
         self.init(rawValue: try reader.decodeInteger(UInt32.self))
     }
@@ -41,6 +44,7 @@ extension RolesMask: CBORFastDecodable {
 // MARK: Blocks and round results
 
 extension BlockHeader: CBORFastDecodable {
+    /// Reads the CBOR form without Codable; accepts and yields what `init(from:)` does.
     public init(cbor reader: inout CBORFastReader) throws {
         self.init()
         for _ in 0..<(try reader.decodeMapCount()) {
@@ -62,6 +66,7 @@ extension BlockHeader: CBORFastDecodable {
 }
 
 extension Block: CBORFastDecodable {
+    /// Reads the CBOR form without Codable; accepts and yields what `init(from:)` does.
     public init(cbor reader: inout CBORFastReader) throws {
         self.init()
         for _ in 0..<(try reader.decodeMapCount()) {
@@ -74,6 +79,7 @@ extension Block: CBORFastDecodable {
 }
 
 extension MessageEvent: CBORFastDecodable {
+    /// Reads the CBOR form without Codable; accepts and yields what `init(from:)` does.
     public init(cbor reader: inout CBORFastReader) throws {
         self.init()
         for _ in 0..<(try reader.decodeMapCount()) {
@@ -88,6 +94,7 @@ extension MessageEvent: CBORFastDecodable {
 }
 
 extension RoundResults: CBORFastDecodable {
+    /// Reads the CBOR form without Codable; accepts and yields what `init(from:)` does.
     public init(cbor reader: inout CBORFastReader) throws {
         self.init()
         for _ in 0..<(try reader.decodeMapCount()) {
@@ -104,6 +111,7 @@ extension RoundResults: CBORFastDecodable {
 // MARK: The runtime descriptor
 
 extension RuntimeDescriptor: CBORFastDecodable {
+    /// Reads the CBOR form without Codable; accepts and yields what `init(from:)` does.
     public init(cbor reader: inout CBORFastReader) throws {
         self.init()
         for _ in 0..<(try reader.decodeMapCount()) {
@@ -142,6 +150,7 @@ extension RuntimeDescriptor: CBORFastDecodable {
 }
 
 extension RuntimeGenesis: CBORFastDecodable {
+    /// Reads the CBOR form without Codable; accepts and yields what `init(from:)` does.
     public init(cbor reader: inout CBORFastReader) throws {
         self.init()
         for _ in 0..<(try reader.decodeMapCount()) {
@@ -166,6 +175,7 @@ extension WriteLogEntry: CBORFastDecodable {
 }
 
 extension VersionInfo: CBORFastDecodable {
+    /// Reads the CBOR form without Codable; accepts and yields what `init(from:)` does.
     public init(cbor reader: inout CBORFastReader) throws {
         self.init()
         for _ in 0..<(try reader.decodeMapCount()) {
@@ -179,6 +189,7 @@ extension VersionInfo: CBORFastDecodable {
 }
 
 extension ExecutorParameters: CBORFastDecodable {
+    /// Reads the CBOR form without Codable; accepts and yields what `init(from:)` does.
     public init(cbor reader: inout CBORFastReader) throws {
         self.init()
         for _ in 0..<(try reader.decodeMapCount()) {
@@ -195,6 +206,7 @@ extension ExecutorParameters: CBORFastDecodable {
 }
 
 extension TxnSchedulerParameters: CBORFastDecodable {
+    /// Reads the CBOR form without Codable; accepts and yields what `init(from:)` does.
     public init(cbor reader: inout CBORFastReader) throws {
         self.init()
         for _ in 0..<(try reader.decodeMapCount()) {
@@ -211,6 +223,7 @@ extension TxnSchedulerParameters: CBORFastDecodable {
 }
 
 extension StorageParameters: CBORFastDecodable {
+    /// Reads the CBOR form without Codable; accepts and yields what `init(from:)` does.
     public init(cbor reader: inout CBORFastReader) throws {
         self.init()
         for _ in 0..<(try reader.decodeMapCount()) {
@@ -229,6 +242,7 @@ extension StorageParameters: CBORFastDecodable {
 }
 
 extension RuntimeAdmissionPolicy: CBORFastDecodable {
+    /// Reads the CBOR form without Codable; accepts and yields what `init(from:)` does.
     public init(cbor reader: inout CBORFastReader) throws {
         self.init()
         for _ in 0..<(try reader.decodeMapCount()) {
@@ -245,10 +259,7 @@ extension AnyNodeRuntimeAdmissionPolicy: CBORFastDecodable {
     /// A map with no fields: strict decoding refuses every key.
     public init(cbor reader: inout CBORFastReader) throws {
         self.init()
-        for _ in 0..<(try reader.decodeMapCount()) {
-            _ = reader.decodeFieldName()
-            try reader.unknownField()
-        }
+        try reader.decodeMapWithoutFields()
     }
 }
 
@@ -256,14 +267,12 @@ extension ValidatorSetConstraint: CBORFastDecodable {
     /// A map with no fields: strict decoding refuses every key.
     public init(cbor reader: inout CBORFastReader) throws {
         self.init()
-        for _ in 0..<(try reader.decodeMapCount()) {
-            _ = reader.decodeFieldName()
-            try reader.unknownField()
-        }
+        try reader.decodeMapWithoutFields()
     }
 }
 
 extension EntityWhitelistRuntimeAdmissionPolicy: CBORFastDecodable {
+    /// Reads the CBOR form without Codable; accepts and yields what `init(from:)` does.
     public init(cbor reader: inout CBORFastReader) throws {
         self.init()
         for _ in 0..<(try reader.decodeMapCount()) {
@@ -276,6 +285,7 @@ extension EntityWhitelistRuntimeAdmissionPolicy: CBORFastDecodable {
 }
 
 extension EntityWhitelistConfig: CBORFastDecodable {
+    /// Reads the CBOR form without Codable; accepts and yields what `init(from:)` does.
     public init(cbor reader: inout CBORFastReader) throws {
         self.init()
         for _ in 0..<(try reader.decodeMapCount()) {
@@ -288,6 +298,7 @@ extension EntityWhitelistConfig: CBORFastDecodable {
 }
 
 extension SchedulingConstraints: CBORFastDecodable {
+    /// Reads the CBOR form without Codable; accepts and yields what `init(from:)` does.
     public init(cbor reader: inout CBORFastReader) throws {
         self.init()
         for _ in 0..<(try reader.decodeMapCount()) {
@@ -302,6 +313,7 @@ extension SchedulingConstraints: CBORFastDecodable {
 }
 
 extension MaxNodesConstraint: CBORFastDecodable {
+    /// Reads the CBOR form without Codable; accepts and yields what `init(from:)` does.
     public init(cbor reader: inout CBORFastReader) throws {
         self.init()
         for _ in 0..<(try reader.decodeMapCount()) {
@@ -314,6 +326,7 @@ extension MaxNodesConstraint: CBORFastDecodable {
 }
 
 extension MinPoolSizeConstraint: CBORFastDecodable {
+    /// Reads the CBOR form without Codable; accepts and yields what `init(from:)` does.
     public init(cbor reader: inout CBORFastReader) throws {
         self.init()
         for _ in 0..<(try reader.decodeMapCount()) {
@@ -326,6 +339,7 @@ extension MinPoolSizeConstraint: CBORFastDecodable {
 }
 
 extension RuntimeStakingParameters: CBORFastDecodable {
+    /// Reads the CBOR form without Codable; accepts and yields what `init(from:)` does.
     public init(cbor reader: inout CBORFastReader) throws {
         self.init()
         for _ in 0..<(try reader.decodeMapCount()) {
@@ -341,6 +355,7 @@ extension RuntimeStakingParameters: CBORFastDecodable {
 }
 
 extension Slash: CBORFastDecodable {
+    /// Reads the CBOR form without Codable; accepts and yields what `init(from:)` does.
     public init(cbor reader: inout CBORFastReader) throws {
         self.init()
         for _ in 0..<(try reader.decodeMapCount()) {

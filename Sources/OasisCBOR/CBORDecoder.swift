@@ -81,7 +81,7 @@ public struct CBORDecoder: Sendable {
     /// Reads a `T` from bytes the scan has accepted; trailing bytes were refused by the scan.
     private func decodeValidatedFast<T: CBORFastDecodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
         try bytes.withUnsafeBufferPointer { buffer in
-            var reader = CBORFastReader(base: buffer, input: bytes, options: options)
+            var reader = CBORFastReader(base: buffer, options: options)
             return try T(cbor: &reader)
         }
     }

@@ -20,14 +20,11 @@ public protocol CBORFastDecodable {
 /// so it cannot outlive that scope.
 public struct CBORFastReader: ~Copyable {
     @usableFromInline let base: UnsafeBufferPointer<UInt8>
-    /// The same bytes as `base`, for the Codable fallback of nested types without a fast path.
-    @usableFromInline let input: [UInt8]
     @usableFromInline var position: Int
     @usableFromInline let options: CBORDecoder.Options
 
-    init(base: UnsafeBufferPointer<UInt8>, input: [UInt8], options: CBORDecoder.Options) {
+    init(base: UnsafeBufferPointer<UInt8>, options: CBORDecoder.Options) {
         self.base = base
-        self.input = input
         self.position = 0
         self.options = options
     }
@@ -187,6 +184,14 @@ public struct CBORFastReader: ~Copyable {
         skipItem()
     }
 
+    /// The map of a type without fields: every key is unknown, so strict decoding refuses any.
+    public mutating func decodeMapWithoutFields() throws {
+        for _ in 0..<(try decodeMapCount()) {
+            _ = decodeFieldName()
+            try unknownField()
+        }
+    }
+
     /// A map key as a ``CBORMapKey`` (the keys of dictionaries keyed by integers or bytes).
     public mutating func decodeMapKey<K: CBORMapKey>(_ type: K.Type = K.self) throws -> K {
         // Integer and byte-string keys (enumerations, public keys) without the general parser.
@@ -221,14 +226,6 @@ public struct CBORFastReader: ~Copyable {
         if decodeNil() { return nil }
         return try T(cbor: &self)
     }
-
-    /// A nested type without a fast path, read by its Codable conformance in place.
-    public mutating func decodeCodable<T: Decodable>(_ type: T.Type = T.self) throws -> T {
-        let start = position
-        let value = try _CBORDecoderImpl.decodeValue(type, input: input, at: start, parent: nil, key: nil, options: options)
-        skipItem()
-        return value
-    }
 }
 
 /// A map key as seen by a fast decoder: the key's UTF-8 bytes in place, matched against field
@@ -257,34 +254,42 @@ public struct CBORFieldName {
 // MARK: Standard types
 
 extension Bool: CBORFastDecodable {
+    /// Reads the item as the Codable path does.
     @inlinable public init(cbor reader: inout CBORFastReader) throws { self = try reader.decodeBool() }
 }
 
 extension String: CBORFastDecodable {
+    /// Reads the item as the Codable path does.
     @inlinable public init(cbor reader: inout CBORFastReader) throws { self = try reader.decodeString() }
 }
 
 extension UInt8: CBORFastDecodable {
+    /// Reads the item as the Codable path does.
     @inlinable public init(cbor reader: inout CBORFastReader) throws { self = try reader.decodeInteger() }
 }
 
 extension UInt16: CBORFastDecodable {
+    /// Reads the item as the Codable path does.
     @inlinable public init(cbor reader: inout CBORFastReader) throws { self = try reader.decodeInteger() }
 }
 
 extension UInt32: CBORFastDecodable {
+    /// Reads the item as the Codable path does.
     @inlinable public init(cbor reader: inout CBORFastReader) throws { self = try reader.decodeInteger() }
 }
 
 extension UInt64: CBORFastDecodable {
+    /// Reads the item as the Codable path does.
     @inlinable public init(cbor reader: inout CBORFastReader) throws { self = try reader.decodeInteger() }
 }
 
 extension Int: CBORFastDecodable {
+    /// Reads the item as the Codable path does.
     @inlinable public init(cbor reader: inout CBORFastReader) throws { self = try reader.decodeInteger() }
 }
 
 extension Int64: CBORFastDecodable {
+    /// Reads the item as the Codable path does.
     @inlinable public init(cbor reader: inout CBORFastReader) throws { self = try reader.decodeInteger() }
 }
 

@@ -40,6 +40,7 @@ extension RawSignature: CBORFastDecodable {
 }
 
 extension Signature: CBORFastDecodable {
+    /// Reads the CBOR form without Codable; accepts and yields what `init(from:)` does.
     public init(cbor reader: inout CBORFastReader) throws {
         self.init()
         for _ in 0..<(try reader.decodeMapCount()) {
@@ -60,6 +61,7 @@ extension Quantity: CBORFastDecodable {
 }
 
 extension Version: CBORFastDecodable {
+    /// Reads the CBOR form without Codable; accepts and yields what `init(from:)` does.
     public init(cbor reader: inout CBORFastReader) throws {
         self.init()
         for _ in 0..<(try reader.decodeMapCount()) {
@@ -74,12 +76,14 @@ extension Version: CBORFastDecodable {
 }
 
 extension TEEHardware: CBORFastDecodable {
+    /// Reads the CBOR form without Codable; accepts and yields what `init(from:)` does.
     public init(cbor reader: inout CBORFastReader) throws {
         self.init(rawValue: try reader.decodeInteger(UInt8.self))
     }
 }
 
 extension EpochTime: CBORFastDecodable {
+    /// Reads the CBOR form without Codable; accepts and yields what `init(from:)` does.
     public init(cbor reader: inout CBORFastReader) throws {
         self.init(rawValue: try reader.decodeInteger(UInt64.self))
     }
