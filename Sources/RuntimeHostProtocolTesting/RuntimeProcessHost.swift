@@ -34,7 +34,7 @@ public func withHostedRuntime<T: Sendable>(
         consensusChainContext: "rhp-testing"),
     handler: any RequestHandler = UnsupportedRequestHandler(),
     logger: Logger,
-    acceptTimeout: Duration = .seconds(10),
+    acceptTimeout: Duration = .seconds(60),
     handshakeTimeout: Duration = .seconds(30),
     _ body: @Sendable (HostedRuntime) async throws -> T
 ) async throws -> T {

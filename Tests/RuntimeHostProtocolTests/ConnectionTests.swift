@@ -367,7 +367,7 @@ struct ConnectionCallTests {
                 }
                 for _ in 0..<3 { _ = try #require(try await peer.receive()) }
                 peer.shutdownBoth()
-                try await waitUntil(.seconds(10), "pending calls failing") { failures.withLock { $0.count } == 3 }
+                try await waitUntil(.seconds(60), "pending calls failing") { failures.withLock { $0.count } == 3 }
                 try await calls.waitForAll()
             }
             #expect(failures.withLock { $0.count } == 3)
@@ -407,7 +407,7 @@ struct ConnectionCallTests {
                 // Both requests are with the guest's handler, so both were written.
                 try await waitUntil { guestHandler.handled.count == 2 }
                 await pair.guest.close()
-                try await waitUntil(.seconds(10), "pending calls failing") { failures.value.count == 2 }
+                try await waitUntil(.seconds(60), "pending calls failing") { failures.value.count == 2 }
                 try await calls.waitForAll()
             }
             // The reason is EOF or a reset, depending on whether the guest had unread bytes.

@@ -74,7 +74,7 @@ struct FramingTests {
                 _ = try #require(try await peer.receive())
                 try await peer.write(input.bytes)
                 if input.reason.contains("stream ended") { peer.shutdownBoth() }
-                try await waitUntil(.seconds(10), "the pending call failing") { failure.withLock { $0 != nil } }
+                try await waitUntil(.seconds(60), "the pending call failing") { failure.withLock { $0 != nil } }
                 try await group.waitForAll()
             }
             #expect(failure.withLock { $0 }?.contains("connection closed") == true)
