@@ -13,14 +13,14 @@ final class ConsensusStore: Sendable {
     static let schemaVersion: Int64 = 1
 
     /// What a consensus step writes.
-    struct Step {
+    struct Step: Sendable {
         var height: Int64
         var epoch: UInt64
         var runtimes: [RuntimeRecord] = []
         var blocks: [BlockRecord] = []
     }
 
-    struct RuntimeRecord {
+    struct RuntimeRecord: Sendable {
         var sequence: Int
         var registry: RuntimeDescriptor
         var active: RuntimeDescriptor
@@ -110,47 +110,61 @@ final class ConsensusStore: Sendable {
         }
     }
 
-    /// Writes one consensus step in one transaction.
-    func write(_ step: Step, chainContext: String) throws(LocalConsensusError) {
-        let encoder = CBOREncoder()
+    /// Writes one consensus step in one transaction, on GRDB's writer queue: the caller's
+    /// thread (a cooperative-pool thread in async code) does not wait out the fsync.
+    func write(_ step: Step, chainContext: String) async throws(LocalConsensusError) {
         do {
-            try queue.write { db in
-                try db.execute(
-                    sql: """
-                        INSERT INTO chain(id, schema_version, chain_context, height, epoch) VALUES (1, ?, ?, ?, ?)
-                        ON CONFLICT(id) DO UPDATE SET height = excluded.height, epoch = excluded.epoch
-                        """,
-                    arguments: [Self.schemaVersion, chainContext, step.height, Int64(bitPattern: step.epoch)])
-                for record in step.runtimes {
-                    try db.execute(
-                        sql: """
-                            INSERT INTO runtimes(id, sequence, registry, active) VALUES (?, ?, ?, ?)
-                            ON CONFLICT(id) DO UPDATE SET registry = excluded.registry, active = excluded.active
-                            """,
-                        arguments: [
-                            Data(record.registry.id.bytes), record.sequence, Data(try encoder.encode(record.registry)),
-                            Data(try encoder.encode(record.active)),
-                        ])
-                }
-                for record in step.blocks {
-                    guard let header = record.block.block?.header else { continue }
-                    try db.execute(
-                        sql: "INSERT INTO blocks(runtime_id, round, height, block, results) VALUES (?, ?, ?, ?, ?)",
-                        arguments: [
-                            Data(header.namespace.bytes), Int64(bitPattern: header.round), record.block.consensusHeight,
-                            Data(try encoder.encode(record.block)), try record.results.map { Data(try encoder.encode($0)) },
-                        ])
-                }
-            }
+            try await queue.write { db in try Self.insert(step, chainContext: chainContext, into: db) }
         } catch {
             throw .store("cannot write '\(path)': \(error)")
         }
     }
 
-    /// Up to `limit` blocks of `runtime` finalized above consensus height `height`, by round.
-    func blocks(runtime: Namespace, afterHeight height: Int64, limit: Int) throws(LocalConsensusError) -> [BlockRecord] {
+    /// ``write(_:chainContext:)`` for the opening step, from a synchronous initializer.
+    func writeSynchronously(_ step: Step, chainContext: String) throws(LocalConsensusError) {
         do {
-            return try queue.read { db in
+            try queue.write { db in try Self.insert(step, chainContext: chainContext, into: db) }
+        } catch {
+            throw .store("cannot write '\(path)': \(error)")
+        }
+    }
+
+    private static func insert(_ step: Step, chainContext: String, into db: Database) throws {
+        let encoder = CBOREncoder()
+        try db.execute(
+            sql: """
+                INSERT INTO chain(id, schema_version, chain_context, height, epoch) VALUES (1, ?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET height = excluded.height, epoch = excluded.epoch
+                """,
+            arguments: [schemaVersion, chainContext, step.height, Int64(bitPattern: step.epoch)])
+        for record in step.runtimes {
+            try db.execute(
+                sql: """
+                    INSERT INTO runtimes(id, sequence, registry, active) VALUES (?, ?, ?, ?)
+                    ON CONFLICT(id) DO UPDATE SET registry = excluded.registry, active = excluded.active
+                    """,
+                arguments: [
+                    Data(record.registry.id.bytes), record.sequence, Data(try encoder.encode(record.registry)),
+                    Data(try encoder.encode(record.active)),
+                ])
+        }
+        for record in step.blocks {
+            guard let header = record.block.block?.header else { continue }
+            try db.execute(
+                sql: "INSERT INTO blocks(runtime_id, round, height, block, results) VALUES (?, ?, ?, ?, ?)",
+                arguments: [
+                    Data(header.namespace.bytes), Int64(bitPattern: header.round), record.block.consensusHeight,
+                    Data(try encoder.encode(record.block)), try record.results.map { Data(try encoder.encode($0)) },
+                ])
+        }
+    }
+
+    /// Up to `limit` blocks of `runtime` finalized above consensus height `height`, by round.
+    func blocks(runtime: Namespace, afterHeight height: Int64, limit: Int) async throws(LocalConsensusError)
+        -> [BlockRecord]
+    {
+        do {
+            return try await queue.read { db in
                 try Row.fetchAll(
                     db,
                     sql: """

@@ -127,7 +127,7 @@ public final class LocalConsensus: ConsensusBackend, Service {
                 for runtime in genesis.runtimes {
                     Self.add(runtime, to: &draft, timestamp: Self.timestamp(height, genesis))
                 }
-                try store.write(Self.storeStep(draft), chainContext: genesis.chainContext)
+                try store.writeSynchronously(Self.storeStep(draft), chainContext: genesis.chainContext)
                 var s = State(height: height, epoch: draft.epoch)
                 s.runtimes = draft.runtimes
                 s.latest = draft.latest
@@ -241,7 +241,7 @@ public final class LocalConsensus: ConsensusBackend, Service {
     private func replay(to history: any RoothashHistory, after height: Int64) async throws -> Int64 {
         var after = height
         while true {
-            let batch = try store.blocks(runtime: history.runtimeID, afterHeight: after, limit: replayBatchSize)
+            let batch = try await store.blocks(runtime: history.runtimeID, afterHeight: after, limit: replayBatchSize)
             guard let last = batch.last else { return after }
             try await history.commit(rounds: batch.map { FinalizedRound(block: $0.block, roundResults: $0.results) })
             after = last.block.consensusHeight
@@ -438,7 +438,7 @@ public final class LocalConsensus: ConsensusBackend, Service {
     /// Writes the step, makes it the current state, publishes it, and commits its blocks to
     /// every tracked history.
     private func apply(_ draft: Draft) async throws {
-        try store.write(Self.storeStep(draft), chainContext: genesis.chainContext)
+        try await store.write(Self.storeStep(draft), chainContext: genesis.chainContext)
         let trackers = state.withLock { s -> [Int: any RoothashHistory] in
             s.height = draft.height
             s.epoch = draft.epoch

@@ -128,6 +128,8 @@ struct LocalConsensusTests {
                     }
                     #expect(await epochs.next() == EpochTime(expected))
                 }
+                // The loop sleeps again only once the last tick's block is written.
+                await clock.waitForSleepers(count: 1)
                 group.cancelAll()
             }
             #expect(consensus.height == 7)
