@@ -91,6 +91,11 @@ public struct ConsensusGenesis: Sendable, Hashable {
         let json: Data
         do {
             guard let tree = try Yams.load(yaml: text) else { throw LocalConsensusError.invalidGenesis("empty document") }
+            // JSONSerialization traps, rather than throws, on a top level that is not a
+            // container, so a document that is one bare scalar must be refused here.
+            guard tree is [AnyHashable: Any] else {
+                throw LocalConsensusError.invalidGenesis("the document must be a mapping of genesis fields, not a single value")
+            }
             json = try JSONSerialization.data(withJSONObject: try jsonCompatible(tree, path: ""))
         } catch let error as LocalConsensusError {
             throw error
