@@ -90,7 +90,11 @@ public struct ConsensusGenesis: Sendable, Hashable {
         guard let text = String(data: data, encoding: .utf8) else { throw .invalidGenesis("not UTF-8 text") }
         let json: Data
         do {
-            guard let tree = try Yams.load(yaml: text) else { throw LocalConsensusError.invalidGenesis("empty document") }
+            guard let root = try Yams.compose(yaml: text) else {
+                throw LocalConsensusError.invalidGenesis("empty document")
+            }
+            try requirePlainKeys(root, path: "")
+            let tree = root.any
             // JSONSerialization traps, rather than throws, on a top level that is not a
             // container, so a document that is one bare scalar must be refused here.
             guard tree is [AnyHashable: Any] else {
@@ -172,9 +176,14 @@ struct GoDuration: Codable, Hashable {
 
     func encode(to encoder: any Encoder) throws {
         var c = encoder.singleValueContainer()
+        // Exact to the nanosecond (all that `parse` reads), so the text reads back to a duration
+        // that still validates: rounding 500us down to 0ms would not.
         let (seconds, attoseconds) = duration.components
-        let milliseconds = seconds * 1000 + attoseconds / 1_000_000_000_000_000
-        try c.encode(milliseconds % 1000 == 0 ? "\(seconds)s" : "\(milliseconds)ms")
+        let nanoseconds = attoseconds / 1_000_000_000
+        let fraction =
+            nanoseconds % 1_000_000 == 0 ? "\(nanoseconds / 1_000_000)ms"
+            : nanoseconds % 1000 == 0 ? "\(nanoseconds / 1000)us" : "\(nanoseconds)ns"
+        try c.encode(nanoseconds == 0 ? "\(seconds)s" : seconds == 0 ? fraction : "\(seconds)s\(fraction)")
     }
 
     /// Go's `time.ParseDuration` for the units that make sense here (ns, us, µs, ms, s, m, h).
@@ -195,6 +204,24 @@ struct GoDuration: Codable, Hashable {
             total += value * unit.1
         }
         return .nanoseconds(Int64(total))
+    }
+}
+
+/// Refuses a mapping key that is itself a mapping or a sequence (`{[a]: 1}`): Yams's constructor
+/// force-unwraps every key as a string, so such a document would trap in `Node.any`.
+private func requirePlainKeys(_ node: Yams.Node, path: String) throws(LocalConsensusError) {
+    switch node {
+    case .mapping(let mapping):
+        for (key, value) in mapping {
+            guard case .scalar(let scalar) = key else {
+                throw .invalidGenesis("a mapping key at '\(path)' is a mapping or a sequence; keys must be plain values")
+            }
+            try requirePlainKeys(value, path: path.isEmpty ? scalar.string : "\(path).\(scalar.string)")
+        }
+    case .sequence(let sequence):
+        for (index, item) in sequence.enumerated() { try requirePlainKeys(item, path: "\(path)[\(index)]") }
+    case .scalar, .alias:
+        break
     }
 }
 

@@ -21,4 +21,21 @@ struct GenesisFuzzRegressionTests {
     func sequenceDocument() {
         #expect(throws: LocalConsensusError.self) { try ConsensusGenesis.parse(Data("[1, 2]".utf8)) }
     }
+
+    @Test(
+        "a mapping key that is a mapping or a sequence is refused, not a force-unwrap in Yams's constructor",
+        arguments: [
+            "{[a]: 1}", "? {x: 1}\n: 2\n", "block_interval: 1s\nepoch_interval: 1\nruntimes:\n  - versions: {version: ,{}}\n",
+        ])
+    func nonScalarKey(text: String) {
+        #expect(throws: LocalConsensusError.self) { try ConsensusGenesis.parse(Data(text.utf8)) }
+    }
+
+    @Test(
+        "a sub-millisecond block interval survives the JSON the genesis writes (500us was written as 0ms)",
+        arguments: [Duration.microseconds(500), .nanoseconds(1_500), .milliseconds(1_250), .seconds(2), .nanoseconds(3)])
+    func subMillisecondInterval(interval: Duration) throws {
+        let genesis = ConsensusGenesis(chainContext: "fuzz", blockInterval: interval, epochInterval: 1)
+        #expect(try ConsensusGenesis.parse(try genesis.jsonData()).blockInterval == interval)
+    }
 }
