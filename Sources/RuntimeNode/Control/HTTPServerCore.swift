@@ -1,0 +1,194 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+
+/// One accepted HTTP/1.1 connection, as the server reads and writes it.
+typealias HTTPServerConnection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
+/// A bound listener whose inbound sequence yields accepted connections.
+typealias HTTPListenerChannel = NIOAsyncChannel<HTTPServerConnection, Never>
+
+/// The HTTP/1.1 serving shared by ``ControlServer`` (Unix socket) and ``MetricsServer`` (TCP):
+/// binding, the accept loop, reading whole requests under a body limit, writing responses, and
+/// the graceful drain.
+///
+/// Every connection is a child task of ``serve(_:)``'s task group, so nothing outlives `run()`.
+final class HTTPServerCore: Sendable {
+    /// Where to listen.
+    enum Address: Sendable {
+        case unix(path: String)
+        case tcp(host: String, port: Int)
+    }
+
+    let handler: ControlHandler
+    let logger: Logger
+    let maxBodySize: Int
+    let drainTimeout: Duration
+    /// Set when graceful shutdown begins: responses written after it close their connection.
+    private let draining = Atomic<Bool>(false)
+
+    init(handler: @escaping ControlHandler, logger: Logger, maxBodySize: Int, drainTimeout: Duration) {
+        self.handler = handler
+        self.logger = logger
+        self.maxBodySize = maxBodySize
+        self.drainTimeout = drainTimeout
+    }
+
+    /// Binds a listener at `address`; connections queue until ``serve(_:)`` runs.
+    func bind(_ address: Address) async throws -> HTTPListenerChannel {
+        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 128)
+        let initializer: @Sendable (any Channel) -> EventLoopFuture<HTTPServerConnection> = { channel in
+            channel.eventLoop.makeCompletedFuture {
+                // Error handling answers unparsable requests with 400 and closes the connection.
+                try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                return try HTTPServerConnection(wrappingChannelSynchronously: channel)
+            }
+        }
+        switch address {
+        case .unix(let path):
+            return try await bootstrap.bind(unixDomainSocketPath: path, childChannelInitializer: initializer)
+        case .tcp(let host, let port):
+            return try await bootstrap.serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .bind(host: host, port: port, childChannelInitializer: initializer)
+        }
+    }
+
+    /// Serves `listener` until graceful shutdown or cancellation.
+    ///
+    /// Graceful shutdown closes the listener at once; requests already in flight then get
+    /// ``drainTimeout`` to finish before their tasks are cancelled.
+    func serve(_ listener: HTTPListenerChannel) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withGracefulShutdownHandler {
+                    await self.acceptLoop(listener)
+                } onGracefulShutdown: {
+                    self.draining.store(true, ordering: .relaxed)
+                    listener.channel.close(promise: nil)
+                }
+            }
+            group.addTask {
+                // The drain bound: it starts when the listener closes, for whatever reason.
+                try? await listener.channel.closeFuture.get()
+                do {
+                    try await Task.sleep(for: self.drainTimeout)
+                    self.logger.warning(
+                        "requests still running after the drain timeout; cancelling them",
+                        metadata: ["drain.timeout": "\(self.drainTimeout)"])
+                } catch {
+                    // Cancelled: the accept loop and every connection finished first.
+                }
+            }
+            _ = await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func acceptLoop(_ listener: HTTPListenerChannel) async {
+        await withDiscardingTaskGroup { connections in
+            do {
+                try await listener.executeThenClose { inbound in
+                    for try await connection in inbound {
+                        connections.addTask {
+                            await withGracefulShutdownHandler {
+                                await self.serveConnection(connection)
+                            } onGracefulShutdown: {
+                                // NIO's pipeline handler closes an idle keep-alive connection at
+                                // once and a busy one after its response, so the drain does not
+                                // wait for clients that keep connections open.
+                                connection.channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+                            }
+                        }
+                    }
+                }
+            } catch is CancellationError {
+                // Ordinary end of a cancelled service.
+            } catch {
+                self.logger.error("the listener failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Reads requests off one connection and answers them in order, until the client closes,
+    /// asks for `Connection: close`, sends something unparsable, or the server drains.
+    private func serveConnection(_ connection: HTTPServerConnection) async {
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                var head: HTTPRequestHead?
+                var body: [UInt8] = []
+                var tooLarge = false
+                for try await part in inbound {
+                    switch part {
+                    case .head(let requestHead):
+                        head = requestHead
+                        body = []
+                        let declared = requestHead.headers.first(name: "content-length").flatMap { Int($0) } ?? 0
+                        tooLarge = declared > self.maxBodySize
+                    case .body(let buffer):
+                        // An oversized body is read to its end and dropped, so the client gets the
+                        // 413 instead of a reset connection in the middle of its write.
+                        if !tooLarge {
+                            if body.count + buffer.readableBytes > self.maxBodySize {
+                                tooLarge = true
+                                body = []
+                            } else {
+                                body.append(contentsOf: buffer.readableBytesView)
+                            }
+                        }
+                    case .end:
+                        guard let requestHead = head else { continue }
+                        head = nil
+                        let response: ControlResponse
+                        if tooLarge {
+                            response = .error(
+                                status: 413, "the request body is larger than the limit of \(self.maxBodySize) bytes")
+                        } else {
+                            response = await self.respond(to: requestHead, body: body)
+                        }
+                        body = []
+                        let keepAlive =
+                            requestHead.isKeepAlive && !tooLarge && !self.draining.load(ordering: .relaxed)
+                        try await Self.write(response, keepAlive: keepAlive, version: requestHead.version, to: outbound)
+                        if !keepAlive { return }
+                    }
+                }
+            }
+        } catch is CancellationError {
+            // The drain timeout or the service's cancellation ended this connection.
+        } catch {
+            // Malformed requests land here after the pipeline has answered 400; a client going
+            // away mid-request too. Neither concerns the node beyond a debug line.
+            logger.debug("control connection ended with an error", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func respond(to head: HTTPRequestHead, body: [UInt8]) async -> ControlResponse {
+        guard let target = RequestTarget(uri: head.uri) else {
+            return .error(status: 400, "the query string of \(head.uri) is not valid percent-encoded UTF-8")
+        }
+        let request = ControlRequest(method: head.method.rawValue, path: target.path, query: target.query, body: body)
+        return await handler(request)
+    }
+
+    private static func write(
+        _ response: ControlResponse, keepAlive: Bool, version: HTTPVersion,
+        to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
+    ) async throws {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: response.contentType)
+        headers.add(name: "Content-Length", value: String(response.body.count))
+        if !keepAlive {
+            headers.add(name: "Connection", value: "close")
+        }
+        let head = HTTPResponseHead(
+            version: version.major == 1 ? version : .http1_1,
+            status: HTTPResponseStatus(statusCode: response.status),
+            headers: headers)
+        try await outbound.write(contentsOf: [
+            .head(head), .body(.byteBuffer(ByteBuffer(bytes: response.body))), .end(nil),
+        ])
+    }
+}
