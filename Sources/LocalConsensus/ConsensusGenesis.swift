@@ -163,7 +163,11 @@ struct GoDuration: Codable, Hashable {
     init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
         if let seconds = try? c.decode(Double.self) {
-            duration = .nanoseconds(Int64(seconds * 1e9))
+            guard let parsed = GoDuration.nanoseconds(seconds * 1e9) else {
+                throw DecodingError.dataCorruptedError(
+                    in: c, debugDescription: "\(seconds) seconds is not a duration this node can hold (at most 292 years)")
+            }
+            duration = parsed
             return
         }
         let text = try c.decode(String.self)
@@ -203,7 +207,14 @@ struct GoDuration: Codable, Hashable {
             rest = rest.dropFirst(unitText.count)
             total += value * unit.1
         }
-        return .nanoseconds(Int64(total))
+        return nanoseconds(total)
+    }
+
+    /// `value` nanoseconds, or `nil` when it is not finite or overflows `Int64` (a plain
+    /// conversion would trap on such input).
+    static func nanoseconds(_ value: Double) -> Duration? {
+        guard value.isFinite, let whole = Int64(exactly: value.rounded(.towardZero)) else { return nil }
+        return .nanoseconds(whole)
     }
 }
 

@@ -38,4 +38,14 @@ struct GenesisFuzzRegressionTests {
         let genesis = ConsensusGenesis(chainContext: "fuzz", blockInterval: interval, epochInterval: 1)
         #expect(try ConsensusGenesis.parse(try genesis.jsonData()).blockInterval == interval)
     }
+
+    // Found by reading the duration code while triaging the findings above, not by the fuzzer.
+    @Test(
+        "a block interval beyond Int64 nanoseconds is refused, not a trap converting Double to Int64",
+        arguments: ["1e30", "-1e30", "99999999999h", "9223372037s", "1e400"])
+    func hugeInterval(text: String) {
+        #expect(throws: LocalConsensusError.self) {
+            try ConsensusGenesis.parse(Data("block_interval: \(text)\nepoch_interval: 1\n".utf8))
+        }
+    }
 }
