@@ -40,5 +40,10 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
             swiftSettings: fuzzTarget),
+        // The node's YAML configuration file and command-line flags.
+        .executableTarget(
+            name: "fuzz-config",
+            dependencies: [support, .product(name: "RuntimeNode", package: "swift-runtime-registry")],
+            swiftSettings: fuzzTarget),
     ]
 )

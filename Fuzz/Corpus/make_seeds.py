@@ -141,3 +141,33 @@ write("fuzz-genesis", "descriptor.json",
       '"constraints":{"executor":{"worker":{"max_nodes":{"limit":1}}}},'
       '"staking":{"thresholds":{"node-compute":"1000"}},'
       '"admission_policy":{"any_node":{}},"governance_model":"entity"}')
+
+# Node configuration files; after a NUL byte, flags as KEY=VALUE lines.
+RID = "8000000000000000000000000000000000000000000000000000000000000000"
+write("fuzz-config", "full.yaml", f"""datadir: /tmp/fuzz-node
+runtime:
+  supported:
+    - "{RID}"
+  provisioner: unconfined
+  paths:
+    "{RID}": /opt/kv-runtime
+  sandbox:
+    binary: /opt/bwrap
+  sgx:
+    loader: /opt/loader
+    signatures: {{"{RID}": /opt/sig}}
+  history:
+    pruner: {{strategy: keep_last, interval: 1h30m, num_kept: 42}}
+    tag_indexer: {{backend: sqlite}}
+debug: {{dont_blame_oasis: true}}
+consensus: {{backend: local, genesis: /opt/genesis.yaml}}
+metrics: {{address: "0.0.0.0:9100"}}
+log: {{level: warn, format: json}}
+""")
+write("fuzz-config", "flat-keys.yaml", "datadir: data\nruntime.provisioner: mock\nruntime.history.pruner.interval: 90\n"
+      "runtime.paths:\nlog.level: debug\n")
+write("fuzz-config", "with-flags", "runtime: {provisioner: mock, paths: {}}\n\0"
+      f"datadir=/tmp/fuzz-node\nruntime.supported={RID},{RID[:-1]}1\nruntime.paths={RID}=kv\n"
+      "debug.dont_blame_oasis\nruntime.history.pruner.interval=2m\nlog.format=logfmt\n")
+write("fuzz-config", "flags-only", "\0datadir=rel/dir\nmetrics.address=\nconsensus.genesis=g.json\nlog.level=warn\n")
+write("fuzz-config", "anchors.yaml", "datadir: &d /var/x\nconsensus: {genesis: *d}\nruntime: {supported: [], sgx: {signatures: {}}}\n")
