@@ -1,7 +1,7 @@
 // SwiftPM links an executable target's entry point under a per-target name and aliases `main`
 // to it, which leaves no room for libFuzzer's own `main`. So each target has a Swift `@main`
 // that hands libFuzzer its `LLVMFuzzerTestOneInput` through `LLVMFuzzerRunDriver`.
-public import CLibFuzzerDriver
+import CLibFuzzerDriver
 #if canImport(Glibc)
 import Glibc
 #endif
