@@ -93,7 +93,7 @@ public struct ConsensusGenesis: Sendable, Hashable {
             guard let root = try Yams.compose(yaml: text) else {
                 throw LocalConsensusError.invalidGenesis("empty document")
             }
-            try requirePlainKeys(root, path: "")
+            try requireConstructible(root, path: "")
             let tree = root.any
             // JSONSerialization traps, rather than throws, on a top level that is not a
             // container, so a document that is one bare scalar must be refused here.
@@ -218,20 +218,25 @@ struct GoDuration: Codable, Hashable {
     }
 }
 
-/// Refuses a mapping key that is itself a mapping or a sequence (`{[a]: 1}`): Yams's constructor
-/// force-unwraps every key as a string, so such a document would trap in `Node.any`.
-private func requirePlainKeys(_ node: Yams.Node, path: String) throws(LocalConsensusError) {
+/// Refuses what Yams's constructor (`Node.any`) would trap on rather than report: a mapping key
+/// that is itself a mapping or a sequence (`{[a]: 1}`; every key is force-unwrapped as a string)
+/// and a YAML 1.1 base-60 integer (`1:30`), whose value is computed with overflowing arithmetic.
+private func requireConstructible(_ node: Yams.Node, path: String) throws(LocalConsensusError) {
     switch node {
     case .mapping(let mapping):
         for (key, value) in mapping {
             guard case .scalar(let scalar) = key else {
                 throw .invalidGenesis("a mapping key at '\(path)' is a mapping or a sequence; keys must be plain values")
             }
-            try requirePlainKeys(value, path: path.isEmpty ? scalar.string : "\(path).\(scalar.string)")
+            try requireConstructible(value, path: path.isEmpty ? scalar.string : "\(path).\(scalar.string)")
         }
     case .sequence(let sequence):
-        for (index, item) in sequence.enumerated() { try requirePlainKeys(item, path: "\(path)[\(index)]") }
-    case .scalar, .alias:
+        for (index, item) in sequence.enumerated() { try requireConstructible(item, path: "\(path)[\(index)]") }
+    case .scalar(let scalar):
+        if node.tag.description == Tag.Name.int.rawValue, scalar.string.contains(":") {
+            throw .invalidGenesis("'\(path)' is a base-60 integer (\(scalar.string)); write it in decimal")
+        }
+    case .alias:
         break
     }
 }

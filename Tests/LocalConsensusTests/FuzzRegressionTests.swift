@@ -39,6 +39,13 @@ struct GenesisFuzzRegressionTests {
         #expect(try ConsensusGenesis.parse(try genesis.jsonData()).blockInterval == interval)
     }
 
+    @Test(
+        "a base-60 integer is refused, not an overflow in Yams's constructor",
+        arguments: ["1:1:1:1:11:1:1:11:1:1:1:1:11:1:1:1", "epoch_interval: 1:30:00:00:00:00:00:00:00:00:00:00\n"])
+    func sexagesimalInteger(text: String) {
+        #expect(throws: LocalConsensusError.self) { try ConsensusGenesis.parse(Data(text.utf8)) }
+    }
+
     // Found by reading the duration code while triaging the findings above, not by the fuzzer.
     @Test(
         "a block interval beyond Int64 nanoseconds is refused, not a trap converting Double to Int64",
