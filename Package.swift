@@ -200,7 +200,7 @@ let package = Package(
             name: "RuntimeNodeTests",
             dependencies: [
                 "RuntimeNode", "RuntimeRegistry", "runtime-node", "kv-runtime", "host-fixture-runtime", logging, lifecycle,
-                nioCore, nioPosix,
+                nioCore, nioPosix, grdb,
             ],
             swiftSettings: strict),
     ]

@@ -36,7 +36,7 @@ let package = Package(
         .executableTarget(
             name: "rhp-bench",
             dependencies: [
-                "CUDSBaseline",
+                "BenchSupport", "CUDSBaseline",
                 .product(name: "RuntimeRegistry", package: "swift-runtime-registry"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -62,6 +62,17 @@ let package = Package(
             name: "registry-bench",
             dependencies: [
                 "BenchSupport",
+                .product(name: "RuntimeRegistry", package: "swift-runtime-registry"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
+        ),
+        // Sustained localnet throughput: submit → check-tx → batch → execute → apply → block → history.
+        .executableTarget(
+            name: "node-bench",
+            dependencies: [
+                "BenchSupport", "CSQLiteBaseline",
+                .product(name: "RuntimeNode", package: "swift-runtime-registry"),
                 .product(name: "RuntimeRegistry", package: "swift-runtime-registry"),
                 .product(name: "Logging", package: "swift-log"),
             ],

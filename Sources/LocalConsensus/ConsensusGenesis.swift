@@ -124,7 +124,7 @@ public struct ConsensusGenesis: Sendable, Hashable {
     /// The document as JSON, in the shape ``parse(_:)`` reads.
     public func jsonData() throws -> Data {
         let file = GenesisFile(
-            chainContext: chainContext, genesisTime: genesisTime, blockInterval: GoDuration(blockInterval),
+            chainContext: chainContext, genesisTime: genesisTime, blockInterval: DurationValue(blockInterval),
             epochInterval: epochInterval, debugAllowTestRuntimes: debugAllowTestRuntimes, runtimes: runtimes)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -136,7 +136,7 @@ public struct ConsensusGenesis: Sendable, Hashable {
 private struct GenesisFile: Codable {
     var chainContext: String?
     var genesisTime: UInt64?
-    var blockInterval: GoDuration
+    var blockInterval: DurationValue
     var epochInterval: UInt64
     var debugAllowTestRuntimes: Bool?
     var runtimes: [RuntimeDescriptor]?
@@ -153,7 +153,7 @@ private struct GenesisFile: Codable {
 
 /// A duration written as Go's `time.Duration` text (`1s`, `500ms`, `1m30s`) or as a number of
 /// seconds.
-struct GoDuration: Codable, Hashable {
+struct DurationValue: Codable, Hashable {
     var duration: Duration
 
     init(_ duration: Duration) {
@@ -163,7 +163,7 @@ struct GoDuration: Codable, Hashable {
     init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
         if let seconds = try? c.decode(Double.self) {
-            guard let parsed = GoDuration.nanoseconds(seconds * 1e9) else {
+            guard let parsed = DurationValue.nanoseconds(seconds * 1e9) else {
                 throw DecodingError.dataCorruptedError(
                     in: c, debugDescription: "\(seconds) seconds is not a duration this node can hold (at most 292 years)")
             }
@@ -180,34 +180,7 @@ struct GoDuration: Codable, Hashable {
 
     func encode(to encoder: any Encoder) throws {
         var c = encoder.singleValueContainer()
-        // Exact to the nanosecond (all that `parse` reads), so the text reads back to a duration
-        // that still validates: rounding 500us down to 0ms would not.
-        let (seconds, attoseconds) = duration.components
-        let nanoseconds = attoseconds / 1_000_000_000
-        let fraction =
-            nanoseconds % 1_000_000 == 0 ? "\(nanoseconds / 1_000_000)ms"
-            : nanoseconds % 1000 == 0 ? "\(nanoseconds / 1000)us" : "\(nanoseconds)ns"
-        try c.encode(nanoseconds == 0 ? "\(seconds)s" : seconds == 0 ? fraction : "\(seconds)s\(fraction)")
-    }
-
-    /// Go's `time.ParseDuration` for the units that make sense here (ns, us, µs, ms, s, m, h).
-    static func parse(_ text: String) -> Duration? {
-        let units: [(String, Double)] = [
-            ("ns", 1), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9),
-        ]
-        var rest = Substring(text)
-        guard !rest.isEmpty else { return nil }
-        var total = 0.0
-        while !rest.isEmpty {
-            let number = rest.prefix { $0.isNumber || $0 == "." }
-            guard !number.isEmpty, let value = Double(number) else { return nil }
-            rest = rest.dropFirst(number.count)
-            let unitText = rest.prefix { !$0.isNumber && $0 != "." }
-            guard let unit = units.first(where: { $0.0 == unitText }) else { return nil }
-            rest = rest.dropFirst(unitText.count)
-            total += value * unit.1
-        }
-        return nanoseconds(total)
+        try c.encode(GoDuration.compactText(duration))
     }
 
     /// `value` nanoseconds, or `nil` when it is not finite or overflows `Int64` (a plain

@@ -115,7 +115,7 @@ public struct RuntimeConfig: Sendable {
         guard options.historyPrunerInterval >= .seconds(1) else {
             throw RuntimeConfigError(
                 key: ConfigKey.historyPrunerInterval,
-                "runtime/registry: history prune interval must be >= 1s (got \(goDurationText(options.historyPrunerInterval)))")
+                "runtime/registry: history prune interval must be >= 1s (got \(GoDuration.string(options.historyPrunerInterval)))")
         }
         config.history = HistoryConfiguration(pruner: strategy, pruneInterval: options.historyPrunerInterval)
 

@@ -1,9 +1,69 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Foundation
 import RuntimeNode
 
 /// `runtime-node`: runs the node and talks to a running one.
+///
+/// Exit codes: 0 success; 1 a runtime failure (the node failed, or a request to it did); 2 bad
+/// usage or bad configuration, with one sentence on stderr.
 @main
 struct RuntimeNodeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "runtime-node", abstract: "An Oasis-style node hosting ParaTimes on an embedded consensus.")
+        commandName: "runtime-node",
+        abstract: "An Oasis-style node that hosts ParaTimes on an embedded single-node consensus.",
+        subcommands: [
+            RunCommand.self, LocalnetCommand.self, ControlCommand.self, TxCommand.self, RuntimeCommand.self,
+            HistoryCommand.self, TagsCommand.self, ConfigCommand.self,
+        ])
+
+    /// Parses and runs; usage errors exit 2 (not ArgumentParser's 64), as the contract says.
+    static func main() async {
+        let code: Int32
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+            code = 0
+        } catch let exit as NodeExit {
+            code = exit.code
+        } catch {
+            let exitCode = Self.exitCode(for: error)
+            if exitCode == .success {
+                print(Self.fullMessage(for: error))
+                code = 0
+            } else {
+                writeError(Self.fullMessage(for: error))
+                code = exitCode == .validationFailure ? 2 : exitCode.rawValue
+            }
+        }
+        Glibc.exit(code)
+    }
+}
+
+/// Ends the command with an exit code after its message has been written.
+struct NodeExit: Error {
+    let code: Int32
+    static let failure = NodeExit(code: 1)
+    static let usage = NodeExit(code: 2)
+}
+
+/// Writes one line to stderr.
+func writeError(_ text: String) {
+    var line = text
+    if !line.hasSuffix("\n") { line += "\n" }
+    FileHandle.standardError.write(Data(line.utf8))
+}
+
+/// Fails with exit 2 and `message` on stderr.
+func usageError(_ message: String) -> NodeExit {
+    writeError("runtime-node: \(message)")
+    return .usage
 }

@@ -90,10 +90,10 @@ struct ConfigLoadingTests {
             }
             let flagged = try Self.load("", flags: ["runtime.history.pruner.interval": ["2m30s"]], in: fixture)
             #expect(flagged.runtime.historyPrunerInterval == .seconds(150))
-            #expect(NodeConfigText.parseDuration("1h2m3.5s") == .milliseconds(3_723_500))
-            #expect(NodeConfigText.parseDuration("2") == nil)
-            #expect(NodeConfigText.parseDuration("2x") == nil)
-            #expect(NodeConfigText.parseDuration("") == nil)
+            #expect(GoDuration.parse("1h2m3.5s") == .milliseconds(3_723_500))
+            #expect(GoDuration.parse("2") == nil)
+            #expect(GoDuration.parse("2x") == nil)
+            #expect(GoDuration.parse("") == nil)
         }
     }
 
@@ -313,10 +313,10 @@ struct ConfigLoadingTests {
             .microseconds(7), .nanoseconds(3),
         ]
         for duration in durations {
-            #expect(NodeConfigText.parseDuration(NodeConfigText.durationText(duration)) == duration)
+            #expect(GoDuration.parse(GoDuration.compactText(duration)) == duration)
         }
-        #expect(NodeConfigText.durationText(.seconds(120)) == "2m")
-        #expect(NodeConfigText.durationText(.seconds(5400)) == "1h30m")
+        #expect(GoDuration.compactText(.seconds(120)) == "2m")
+        #expect(GoDuration.compactText(.seconds(5400)) == "1h30m")
     }
 
     @Test("the reference lists every key of the API contract")

@@ -12,6 +12,9 @@ public struct BenchRow: Codable, Sendable {
     public var ratio: Double
     public var met: Bool
 
+    /// `met`, `MISSED`, or `—` for a figure with no goal.
+    public var verdict: String { goal.hasPrefix("none") ? "—" : met ? "met" : "MISSED" }
+
     public init(figure: String, ours: Double, baseline: Double, unit: String, lowerIsBetter: Bool = true,
                 maxRatio: Double) {
         self.figure = figure
@@ -19,7 +22,13 @@ public struct BenchRow: Codable, Sendable {
         self.baseline = baseline
         self.unit = unit
         self.ratio = lowerIsBetter ? ours / baseline : baseline / ours
-        self.goal = "ours/baseline ≤ \(maxRatio)"
+        if maxRatio.isInfinite {
+            self.goal = "none (reported)"
+        } else if lowerIsBetter {
+            self.goal = "ours/baseline ≤ \(maxRatio)"
+        } else {
+            self.goal = "ours ≥ baseline/\(maxRatio)"
+        }
         self.met = ratio <= maxRatio
     }
 }
@@ -60,7 +69,7 @@ public func report(_ rows: [BenchRow], json: Bool) {
     let header = ["figure", "ours", "baseline", "ratio", "goal", "verdict"]
     let lines = rows.map { row in
         [row.figure, format(row.ours, row.unit), format(row.baseline, row.unit), String(format: "%.2f", row.ratio),
-         row.goal, row.met ? "met" : "MISSED"]
+         row.goal, row.verdict]
     }
     let widths = (0..<header.count).map { column in
         ([header] + lines).map { $0[column].count }.max()!

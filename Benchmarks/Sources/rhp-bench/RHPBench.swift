@@ -1,3 +1,4 @@
+import BenchSupport
 import CUDSBaseline
 import Foundation
 import Logging
@@ -28,6 +29,7 @@ enum RHPBench {
                 case "--pipelined": pipelined = iterator.next().flatMap(Int.init) ?? pipelined
                 case "--depth": depth = iterator.next().flatMap(Int.init) ?? depth
                 case "--kv-runtime": kvRuntime = iterator.next()
+                case "--json": break
                 default:
                     FileHandle.standardError.write(Data("rhp-bench: unknown argument \(argument)\n".utf8))
                     exit(2)
@@ -36,8 +38,21 @@ enum RHPBench {
         }
     }
 
+    /// With `--json`, progress goes to stderr and the rows with goals to stdout as JSON.
+    static let json = CommandLine.arguments.contains("--json")
+
+    /// A progress line: stdout, or stderr with `--json`.
+    static func say(_ line: String) {
+        if json {
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        } else {
+            print(line)
+        }
+    }
+
     static func main() async throws {
         let options = Options(arguments: CommandLine.arguments)
+        var rows: [BenchRow] = []
         var logger = Logger(label: "rhp-bench")
         logger.logLevel = .warning
         var summary: [String] = []
@@ -48,7 +63,7 @@ enum RHPBench {
         let baseline4K = try baselineRoundTrips(payload: 4096, count: options.roundTrips)
         report("uds.thread.rtt.4096", baseline4K)
         let baselinePipe = try baselinePipelined(payload: 64, total: options.pipelined, depth: options.depth)
-        print("RESULT uds.thread.pipe\(options.depth).64 msgs_per_s=\(Int(baselinePipe))")
+        say("RESULT uds.thread.pipe\(options.depth).64 msgs_per_s=\(Int(baselinePipe))")
 
         // RHP between two connections in this process.
         let thread = try await inProcessPair(logger: logger)
@@ -64,7 +79,7 @@ enum RHPBench {
             report("rhp.thread.rtt.query4k", query)
             summary.append(ratio("rhp.thread 4 KiB query rtt (median)", query.median, baseline4K.median))
             let rate = try await rhpPipelined(thread.host, total: options.pipelined, depth: options.depth)
-            print("RESULT rhp.thread.pipe\(options.depth).ping calls_per_s=\(Int(rate))")
+            say("RESULT rhp.thread.pipe\(options.depth).ping calls_per_s=\(Int(rate))")
             summary.append(String(format: "rhp.thread pipelined: %.0f calls/s = %.1f%% of raw", rate, 100 * rate / baselinePipe))
             await thread.host.close()
             await thread.guest.close()
@@ -73,7 +88,7 @@ enum RHPBench {
 
         // RHP between our host and the kv-runtime process.
         if let binary = options.kvRuntime ?? defaultKVRuntime(), FileManager.default.isExecutableFile(atPath: binary) {
-            summary += try await withKVRuntime(binary: binary, logger: logger) { host in
+            let (lines, kvRows) = try await withKVRuntime(binary: binary, logger: logger) { host in
                 var lines: [String] = []
                 let ping = try await rhpRoundTrips(host, body: .runtimePingRequest, count: options.roundTrips)
                 report("rhp.kv.rtt.ping", ping)
@@ -83,16 +98,27 @@ enum RHPBench {
                 report("rhp.kv.rtt.query4k", query)
                 lines.append(ratio("rhp.kv 4 KiB query rtt (median)", query.median, baseline4K.median))
                 let rate = try await rhpPipelined(host, total: options.pipelined, depth: options.depth)
-                print("RESULT rhp.kv.pipe\(options.depth).ping calls_per_s=\(Int(rate))")
+                say("RESULT rhp.kv.pipe\(options.depth).ping calls_per_s=\(Int(rate))")
                 lines.append(String(format: "rhp.kv pipelined: %.0f calls/s = %.1f%% of raw", rate, 100 * rate / baselinePipe))
-                return lines
+                return (lines, [
+                    BenchRow(figure: "rhp ping rtt host↔kv-runtime, median", ours: ping.median * 1000,
+                             baseline: baselinePing.median * 1000, unit: "ns", maxRatio: 2),
+                    BenchRow(figure: "rhp 4 KiB query rtt host↔kv-runtime, median", ours: query.median * 1000,
+                             baseline: baseline4K.median * 1000, unit: "ns", maxRatio: .infinity),
+                    // Higher is better: ratio = raw / ours, so ≥ 25 % of raw is ratio ≤ 4.
+                    BenchRow(figure: "rhp pipelined calls/s, 64 outstanding (vs raw msgs/s)", ours: rate,
+                             baseline: baselinePipe, unit: "/s", lowerIsBetter: false, maxRatio: 4),
+                ])
             }
+            summary += lines
+            rows += kvRows
         } else {
-            print("NOTE kv-runtime binary not found; pass --kv-runtime PATH to measure host ↔ kv-runtime")
+            say("NOTE kv-runtime binary not found; pass --kv-runtime PATH to measure host ↔ kv-runtime")
         }
 
-        print("SUMMARY")
-        for line in summary { print("  " + line) }
+        say("SUMMARY")
+        for line in summary { say("  " + line) }
+        if json { BenchSupport.report(rows, json: true) }
     }
 
     /// A 4 KiB query: `get_runtime_id` with 4 KiB of arguments (ignored by kv-runtime and echoed by
@@ -111,7 +137,7 @@ enum RHPBench {
     }
 
     static func report(_ name: String, _ latencies: Latencies) {
-        print(String(
+        say(String(
             format: "RESULT %@ median_us=%.2f p99_us=%.2f min_us=%.2f mean_us=%.2f n=%d", name, latencies.median,
             latencies.p99, latencies.min, latencies.mean, latencies.sorted.count))
     }
@@ -209,9 +235,9 @@ enum RHPBench {
         return (host, guest)
     }
 
-    static func withKVRuntime(
-        binary: String, logger: Logger, _ body: @Sendable (Connection) async throws -> [String]
-    ) async throws -> [String] {
+    static func withKVRuntime<T: Sendable>(
+        binary: String, logger: Logger, _ body: @Sendable (Connection) async throws -> T
+    ) async throws -> T {
         let directory = NSTemporaryDirectory() + "rhp-bench-\(getpid())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }

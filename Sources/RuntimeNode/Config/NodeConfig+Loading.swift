@@ -6,6 +6,7 @@ import Musl
 import Darwin
 #endif
 import Foundation
+import OasisCommon
 import Yams
 
 extension NodeConfig {
@@ -173,7 +174,7 @@ extension NodeConfig {
 
     /// Go duration text, or a plain number of seconds.
     static func duration(_ text: String) throws(NodeOptionValueProblem) -> Duration {
-        if let parsed = NodeConfigText.parseDuration(text) { return parsed }
+        if let parsed = GoDuration.parse(text) { return parsed }
         if let seconds = Double(text), seconds.isFinite { return try duration(seconds: seconds, text: text) }
         throw NodeOptionValueProblem(
             message: "expected a duration like 500ms, 2m or 1h30m, or a number of seconds (got '\(text)')")

@@ -1,3 +1,4 @@
+import OasisCommon
 extension NodeConfig {
     /// The configuration as YAML that ``load(configFile:flags:)`` reads back to an equal
     /// configuration: every key of ``options`` in table order, nested by its dotted key, strings
@@ -31,7 +32,7 @@ extension NodeConfig {
             case .uint64(let number):
                 lines.append("\(indent)\(name): \(number)")
             case .duration(let duration):
-                lines.append("\(indent)\(name): \(NodeConfigText.quoted(NodeConfigText.durationText(duration)))")
+                lines.append("\(indent)\(name): \(NodeConfigText.quoted(GoDuration.compactText(duration)))")
             case .list(let items):
                 if items.isEmpty {
                     lines.append("\(indent)\(name): []")

@@ -1,8 +1,222 @@
+#if canImport(Glibc)
+internal import Glibc
+#elseif canImport(Musl)
+internal import Musl
+#endif
 public import Logging
+public import LocalConsensus
+public import RuntimeRegistry
+import ServiceLifecycle
+import Synchronization
+import Foundation
 
-/// The node daemon: wires consensus, the registry, hosted runtimes, the localnet executors,
-/// the control API and metrics into one `ServiceGroup`.
-public enum RuntimeNodeInfo {
-    /// The node's name in logs and status.
-    public static let name = "runtime-node"
+/// Why the node could not start, after its configuration was accepted.
+public struct RuntimeNodeError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// The node daemon (oasis-node's role for this project): the embedded consensus, the runtime
+/// registry with every supported runtime's state, the hosted runtimes with their localnet
+/// executors, the control API on `<datadir>/internal.sock` and the metrics endpoint, all in
+/// one `ServiceGroup`.
+///
+/// ``make(config:metrics:logger:)`` validates the configuration (nothing is written when it is
+/// bad), creates the data directory, claims the control socket (so a second node on the same
+/// data directory is refused before it opens any store), opens the consensus and the registry;
+/// ``run()`` runs everything until SIGINT/SIGTERM or a graceful shutdown, then stops the
+/// runtimes, closes the stores and removes the socket.
+public final class RuntimeNode: Sendable {
+    /// The file name of the control socket in the data directory.
+    public static let controlSocketName = "internal.sock"
+    /// How long a graceful shutdown may take before the node cancels what is left.
+    public static let gracefulShutdownLimit: Duration = .seconds(8)
+
+    /// The configuration the node runs with.
+    public let config: NodeConfig
+    /// The embedded consensus.
+    public let consensus: LocalConsensus
+    /// The runtime registry.
+    public let registry: Registry
+    /// The control API server.
+    let controlServer: ControlServer
+    /// The metrics endpoint, when `metrics.address` is set.
+    let metricsServer: MetricsServer?
+    let metrics: NodeMetrics?
+    let hosting: NodeHosting
+    let logger: Logger
+    let startedAt = ContinuousClock.now
+
+    /// The control socket's path.
+    public var controlSocketPath: String { config.dataDir + "/" + Self.controlSocketName }
+
+    private init(
+        config: NodeConfig, consensus: LocalConsensus, registry: Registry, controlServer: ControlServer,
+        metricsServer: MetricsServer?, metrics: NodeMetrics?, hosting: NodeHosting, logger: Logger
+    ) {
+        self.config = config
+        self.consensus = consensus
+        self.registry = registry
+        self.controlServer = controlServer
+        self.metricsServer = metricsServer
+        self.metrics = metrics
+        self.hosting = hosting
+        self.logger = logger
+    }
+
+    /// Validates `config`, then opens everything the node runs on.
+    ///
+    /// - Throws: ``NodeConfigError`` when the configuration is bad (nothing was written);
+    ///   other errors when opening a store, the consensus or a socket fails.
+    public static func make(config: NodeConfig, metrics: NodeMetrics?, logger: Logger) async throws -> RuntimeNode {
+        try await config.validate()
+        try makeDirectory(config.dataDir)
+
+        let routes = ControlRoutes()
+        let controlServer = ControlServer(
+            socketPath: config.dataDir + "/" + controlSocketName, handler: { await routes.handle($0) }, logger: logger)
+        try await controlServer.bind()
+
+        let genesis = try ConsensusGenesis.load(path: config.consensus.genesisPath(dataDir: config.dataDir))
+        let consensus = try LocalConsensus(genesis: genesis, directory: config.dataDir, logger: logger)
+        let registry: Registry
+        do {
+            registry = try await Registry.make(dataDir: config.dataDir, options: config.runtime, consensus: consensus, logger: logger)
+            try await registry.finishInitialization()
+        } catch {
+            consensus.close()
+            throw error
+        }
+
+        var metricsServer: MetricsServer?
+        if let metrics, !config.metricsAddress.isEmpty {
+            do {
+                let server = try MetricsServer(address: config.metricsAddress, metrics: metrics, logger: logger)
+                try await server.bind()
+                metricsServer = server
+            } catch {
+                await registry.cleanup()
+                consensus.close()
+                throw error
+            }
+        }
+
+        let hosting = NodeHosting(registry: registry, consensus: consensus, logger: logger)
+        let node = RuntimeNode(
+            config: config, consensus: consensus, registry: registry, controlServer: controlServer,
+            metricsServer: metricsServer, metrics: metrics, hosting: hosting, logger: logger)
+        routes.attach(node)
+        return node
+    }
+
+    /// Runs the node until SIGINT/SIGTERM (or a graceful shutdown of the calling task), then
+    /// shuts down in reverse order: the API, the hosted runtimes and executors, the registry's
+    /// services, the consensus; then closes every store. A shutdown that takes longer than
+    /// ``gracefulShutdownLimit`` is escalated to cancellation.
+    public func run(signals: Bool = true) async throws {
+        // Shutdown runs backwards through this list.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        func add(_ service: any Service, essential: Bool = false) {
+            services.append(.init(
+                service: service, successTerminationBehavior: essential ? .gracefullyShutdownGroup : .ignore,
+                failureTerminationBehavior: .gracefullyShutdownGroup))
+        }
+        add(consensus, essential: true)
+        for service in registry.services { add(service) }
+        add(hosting)
+        add(StateMetrics(runtimes: registry.runtimes(), logger: logger))
+        add(controlServer, essential: true)
+        if let metricsServer { add(metricsServer) }
+
+        var configuration = ServiceGroupConfiguration(
+            services: services, gracefulShutdownSignals: signals ? [.sigterm, .sigint] : [], cancellationSignals: [],
+            logger: logger)
+        configuration.maximumGracefulShutdownDuration = Self.gracefulShutdownLimit
+        configuration.maximumCancellationDuration = .seconds(2)
+        let group = ServiceGroup(configuration: configuration)
+        logger.info("node running", metadata: [
+            "node.datadir": "\(config.dataDir)", "node.control_socket": "\(controlSocketPath)",
+            "node.metrics_address": "\(metricsAddress ?? "off")",
+        ])
+        defer { logger.info("node stopped") }
+        do {
+            try await group.run()
+        } catch {
+            await close()
+            throw error
+        }
+        await close()
+    }
+
+    private func close() async {
+        await registry.cleanup()
+        consensus.close()
+    }
+
+    /// Where the metrics endpoint listens (`host:port`), if it does.
+    public var metricsAddress: String? {
+        guard let metricsServer, let port = metricsServer.boundPort else { return nil }
+        let host = config.metricsAddress.split(separator: ":").dropLast().joined(separator: ":")
+        return "\(host):\(port)"
+    }
+
+    // MARK: Status
+
+    /// The node's status (`GET /v1/status`).
+    public func status() async -> NodeStatus {
+        let consensusStatus = NodeStatus.Consensus(
+            backend: LocalConsensus.backendName, height: consensus.height, epoch: consensus.epoch.rawValue,
+            chainContext: consensus.genesis.chainContext)
+        var rows: [RuntimeStatus] = []
+        for runtime in registry.runtimes() { rows.append(await status(of: runtime)) }
+        return NodeStatus(
+            node: NodeInfo(
+                datadir: config.dataDir, pid: getpid(),
+                uptimeSeconds: Self.seconds(ContinuousClock.now - startedAt), metricsAddress: metricsAddress),
+            consensus: consensusStatus, runtimes: rows)
+    }
+
+    /// One runtime's status row.
+    func status(of runtime: Runtime) async -> RuntimeStatus {
+        let descriptor = try? consensus.registryDescriptor(id: runtime.id)
+        let hosted = hosting.entry(runtime.id)
+        var history = RuntimeStatus.History(lastRound: 0, lastConsensusHeight: 0)
+        if let metadata = try? await runtime.history?.metadata() {
+            history = RuntimeStatus.History(lastRound: metadata.lastRound, lastConsensusHeight: metadata.lastConsensusHeight)
+        }
+        let hostedStatus: RuntimeStatus.Hosted
+        if let hosted {
+            hostedStatus = hosted.monitor.status
+        } else if let failure = hosting.failure(runtime.id) {
+            hostedStatus = RuntimeStatus.Hosted(state: .failed, lastError: failure)
+        } else if runtime.hasHost {
+            hostedStatus = RuntimeStatus.Hosted(state: .starting)
+        } else {
+            hostedStatus = RuntimeStatus.Hosted(state: .notHosted)
+        }
+        return RuntimeStatus(
+            id: "\(runtime.id)", kind: descriptor.map { "\($0.kind)" } ?? "invalid",
+            teeHardware: "\(descriptor?.teeHardware ?? .invalid)",
+            provisioner: runtime.hasHost ? config.runtime.provisioner : "none", hosted: hostedStatus, history: history)
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        let (seconds, attoseconds) = duration.components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}
+
+/// `mkdir -p` with mode 0700 for the directories it creates.
+func makeDirectory(_ path: String) throws {
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+        guard isDirectory.boolValue else { throw RuntimeNodeError("data directory \(path) is not a directory") }
+        return
+    }
+    do {
+        try FileManager.default.createDirectory(
+            atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    } catch {
+        throw RuntimeNodeError("cannot create data directory \(path): \(error.localizedDescription)")
+    }
 }

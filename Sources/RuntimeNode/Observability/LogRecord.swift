@@ -3,20 +3,24 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Logging
+public import Logging
 
 /// One log record flattened to text fields, the part both line formats share.
-struct LogRecord {
+public struct LogRecord: Sendable {
     /// The fixed fields every line carries; metadata keys equal to one of them get a
     /// `metadata.` prefix so they cannot overwrite them.
     static let fixedKeys: Set<String> = ["ts", "level", "msg", "label"]
 
-    var timestamp: String
-    var level: Logger.Level
-    var message: String
-    var label: String
+    /// UTC, ISO 8601 with milliseconds.
+    public var timestamp: String
+    /// The record's level.
+    public var level: Logger.Level
+    /// The message.
+    public var message: String
+    /// The logger's label.
+    public var label: String
     /// Metadata flattened to dotted keys, sorted by key.
-    var fields: [(key: String, value: String)]
+    public var fields: [(key: String, value: String)]
 
     /// Merges handler, provider and record metadata (the record's win) and flattens nested values.
     init(event: LogEvent, label: String, handlerMetadata: Logger.Metadata, provider: Logger.MetadataProvider?) {

@@ -1,0 +1,72 @@
+public import Logging
+import OasisCommon
+public import RuntimeHost
+public import ServiceLifecycle
+import Synchronization
+
+/// Follows one hosted runtime's lifecycle events and keeps what status reports about it:
+/// its state, the version from its handshake, its process and restart count.
+///
+/// Subscribes to the events when made, so create it before the runtime is started; its
+/// ``run()`` consumes them until the runtime's supervisor ends.
+public final class HostedRuntimeMonitor: Service, Sendable {
+    private struct State {
+        var state: HostedState = .starting
+        var version: Version?
+        var lastError: String?
+    }
+
+    /// The runtime.
+    public let runtime: RichRuntime
+    private let events: AsyncStream<HostEvent>
+    private let state = Mutex(State())
+    private let logger: Logger
+
+    /// A monitor of `runtime`, subscribed from now on.
+    public init(runtime: RichRuntime, logger: Logger) {
+        self.runtime = runtime
+        self.events = runtime.events()
+        var logger = logger
+        logger[metadataKey: "runtime.id"] = "\(runtime.id)"
+        self.logger = logger
+    }
+
+    /// The hosted part of the runtime's status row.
+    public var status: RuntimeStatus.Hosted {
+        let supervised = runtime.runtime as? SupervisedRuntime
+        let snapshot = state.withLock { $0 }
+        return RuntimeStatus.Hosted(
+            state: snapshot.state, version: snapshot.version.map { "\($0.major).\($0.minor).\($0.patch)" },
+            pid: snapshot.state == .started ? supervised?.pid : nil, restarts: supervised?.restartCount ?? 0,
+            lastError: snapshot.lastError)
+    }
+
+    /// Whether the runtime is up right now.
+    public var isStarted: Bool { state.withLock { $0.state == .started } }
+
+    public func run() async throws {
+        for await event in events {
+            switch event {
+            case .started(let version, _):
+                state.withLock {
+                    $0.state = .started
+                    $0.version = version
+                    $0.lastError = nil
+                }
+                logger.info("runtime started", metadata: ["runtime.version": "\(version)"])
+            case .failedToStart(let error):
+                state.withLock {
+                    $0.state = .failed
+                    $0.lastError = "\(error)"
+                }
+                logger.warning("runtime failed to start", metadata: ["runtime.error": "\(error)"])
+            case .stopped:
+                state.withLock { $0.state = .stopped }
+                logger.notice("runtime stopped")
+            case .updated:
+                break
+            }
+        }
+        state.withLock { $0.state = .stopped }
+    }
+}

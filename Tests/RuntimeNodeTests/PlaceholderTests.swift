@@ -1,7 +1,0 @@
-import RuntimeNode
-import Testing
-
-@Test("the node names itself")
-func nodeName() {
-    #expect(RuntimeNodeInfo.name == "runtime-node")
-}
