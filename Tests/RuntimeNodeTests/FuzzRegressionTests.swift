@@ -16,4 +16,16 @@ struct ConfigFuzzRegressionTests {
             #expect(asFlag.map { "\($0)" }?.contains("too long a duration") == true)
         }
     }
+
+    @Test(
+        "a value with a C1 control character or U+FFFF is written by yaml() so that it loads back",
+        arguments: ["a\u{94}b", "\u{80}\u{9F}\u{85}", "x\u{FFFF}\u{FFFE}", "\u{7F}\u{01}"])
+    func controlCharactersRoundTrip(text: String) async throws {
+        try await ConfigFixture.with { fixture in
+            // Found by fuzz-config: the text after `:` in a supported runtime ID is kept as given.
+            let config = try ConfigLoadingTests.load("", flags: ["runtime.supported": ["\(ConfigFixture.runtimeID):\(text)"]], in: fixture)
+            try fixture.write(config.yaml(), to: fixture.configPath)
+            #expect(try NodeConfig.load(configFile: fixture.configPath, flags: [:]) == config)
+        }
+    }
 }
