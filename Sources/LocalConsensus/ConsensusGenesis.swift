@@ -98,7 +98,8 @@ public struct ConsensusGenesis: Sendable, Hashable {
             // JSONSerialization traps, rather than throws, on a top level that is not a
             // container, so a document that is one bare scalar must be refused here.
             guard tree is [AnyHashable: Any] else {
-                throw LocalConsensusError.invalidGenesis("the document must be a mapping of genesis fields, not a single value")
+                throw LocalConsensusError.invalidGenesis(
+                    "the document must be a mapping of genesis fields, not a single value")
             }
             json = try JSONSerialization.data(withJSONObject: try jsonCompatible(tree, path: ""))
         } catch let error as LocalConsensusError {
@@ -165,7 +166,8 @@ struct DurationValue: Codable, Hashable {
         if let seconds = try? c.decode(Double.self) {
             guard let parsed = DurationValue.nanoseconds(seconds * 1e9) else {
                 throw DecodingError.dataCorruptedError(
-                    in: c, debugDescription: "\(seconds) seconds is not a duration this node can hold (at most 292 years)")
+                    in: c,
+                    debugDescription: "\(seconds) seconds is not a duration this node can hold (at most 292 years)")
             }
             duration = parsed
             return
@@ -199,7 +201,8 @@ private func requireConstructible(_ node: Yams.Node, path: String) throws(LocalC
     case .mapping(let mapping):
         for (key, value) in mapping {
             guard case .scalar(let scalar) = key else {
-                throw .invalidGenesis("a mapping key at '\(path)' is a mapping or a sequence; keys must be plain values")
+                throw .invalidGenesis(
+                    "a mapping key at '\(path)' is a mapping or a sequence; keys must be plain values")
             }
             try requireConstructible(value, path: path.isEmpty ? scalar.string : "\(path).\(scalar.string)")
         }

@@ -11,7 +11,8 @@ struct GenesisFuzzRegressionTests {
         arguments: ["blob", "5", "true", "~x", "'quoted'"])
     func scalarDocument(text: String) {
         #expect(
-            throws: LocalConsensusError.invalidGenesis("the document must be a mapping of genesis fields, not a single value")
+            throws: LocalConsensusError.invalidGenesis(
+                "the document must be a mapping of genesis fields, not a single value")
         ) {
             try ConsensusGenesis.parse(Data(text.utf8))
         }
@@ -25,7 +26,8 @@ struct GenesisFuzzRegressionTests {
     @Test(
         "a mapping key that is a mapping or a sequence is refused, not a force-unwrap in Yams's constructor",
         arguments: [
-            "{[a]: 1}", "? {x: 1}\n: 2\n", "block_interval: 1s\nepoch_interval: 1\nruntimes:\n  - versions: {version: ,{}}\n",
+            "{[a]: 1}", "? {x: 1}\n: 2\n",
+            "block_interval: 1s\nepoch_interval: 1\nruntimes:\n  - versions: {version: ,{}}\n",
         ])
     func nonScalarKey(text: String) {
         #expect(throws: LocalConsensusError.self) { try ConsensusGenesis.parse(Data(text.utf8)) }
@@ -33,7 +35,9 @@ struct GenesisFuzzRegressionTests {
 
     @Test(
         "a sub-millisecond block interval survives the JSON the genesis writes (500us was written as 0ms)",
-        arguments: [Duration.microseconds(500), .nanoseconds(1_500), .milliseconds(1_250), .seconds(2), .nanoseconds(3)])
+        arguments: [
+            Duration.microseconds(500), .nanoseconds(1_500), .milliseconds(1_250), .seconds(2), .nanoseconds(3),
+        ])
     func subMillisecondInterval(interval: Duration) throws {
         let genesis = ConsensusGenesis(chainContext: "fuzz", blockInterval: interval, epochInterval: 1)
         #expect(try ConsensusGenesis.parse(try genesis.jsonData()).blockInterval == interval)

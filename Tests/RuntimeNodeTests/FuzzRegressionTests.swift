@@ -10,9 +10,11 @@ struct ConfigFuzzRegressionTests {
         arguments: ["1e10", "-1e10", "1e300"])
     func hugeSeconds(text: String) async throws {
         try await ConfigFixture.with { fixture in
-            let inFile = ConfigLoadingTests.loadError("runtime: {history: {pruner: {interval: \(text)}}}\n", in: fixture)
+            let inFile = ConfigLoadingTests.loadError(
+                "runtime: {history: {pruner: {interval: \(text)}}}\n", in: fixture)
             #expect(inFile.map { "\($0)" }?.contains("too long a duration") == true)
-            let asFlag = ConfigLoadingTests.loadError("", flags: ["runtime.history.pruner.interval": [text]], in: fixture)
+            let asFlag = ConfigLoadingTests.loadError(
+                "", flags: ["runtime.history.pruner.interval": [text]], in: fixture)
             #expect(asFlag.map { "\($0)" }?.contains("too long a duration") == true)
         }
     }
@@ -23,7 +25,8 @@ struct ConfigFuzzRegressionTests {
     func controlCharactersRoundTrip(text: String) async throws {
         try await ConfigFixture.with { fixture in
             // Found by fuzz-config: the text after `:` in a supported runtime ID is kept as given.
-            let config = try ConfigLoadingTests.load("", flags: ["runtime.supported": ["\(ConfigFixture.runtimeID):\(text)"]], in: fixture)
+            let supported = "\(ConfigFixture.runtimeID):\(text)"
+            let config = try ConfigLoadingTests.load("", flags: ["runtime.supported": [supported]], in: fixture)
             try fixture.write(config.yaml(), to: fixture.configPath)
             #expect(try NodeConfig.load(configFile: fixture.configPath, flags: [:]) == config)
         }

@@ -35,7 +35,9 @@ private func checkValue(_ bytes: [UInt8]) {
     do {
         // Compared as encodings, since a NaN float is not equal to itself.
         let encoded = try parsed.encoded()
-        guard try scanned.encoded() == encoded else { fatalError("the validators read different values: \(parsed) / \(scanned)") }
+        guard try scanned.encoded() == encoded else {
+            fatalError("the validators read different values: \(parsed) / \(scanned)")
+        }
         guard try CBORValue(decoding: encoded).encoded() == encoded else {
             fatalError("canonical encoding is not stable for \(parsed)")
         }

@@ -22,7 +22,8 @@ public func fuzzCBORMessage(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let viaCodable = try? CBORDecoder().decode(Message.self, from: bytes)
     let viaFrame = try? Frame.decodePayload(bytes)
     guard sameMessage(viaCodable, viaFrame) else {
-        fatalError("decoders disagree: Codable \(String(describing: viaCodable)), frame \(String(describing: viaFrame))")
+        fatalError(
+            "decoders disagree: Codable \(String(describing: viaCodable)), frame \(String(describing: viaFrame))")
     }
     guard let message = viaFrame else { return 0 }
 

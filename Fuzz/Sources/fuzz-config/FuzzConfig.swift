@@ -5,8 +5,9 @@
 // since the loader reads a path; none at all when they are empty); after it, each line
 // `KEY=VALUE` is one flag value (the same key may repeat). An empty file is not written because
 // reading one leaks 4 KiB inside Foundation (Fuzz/lsan.supp), and every leaking input makes
-// libFuzzer scan the heap, which made the target 50 times slower. Besides "no crash": a configuration that loads writes itself out with
-// `yaml()` as a file that loads back to an equal configuration, as `yaml()` promises.
+// libFuzzer scan the heap, which made the target 50 times slower. Besides "no crash": a
+// configuration that loads writes itself out with `yaml()` as a file that loads back to an
+// equal configuration, as `yaml()` promises.
 import Foundation
 import FuzzSupport
 import RuntimeNode
@@ -46,7 +47,8 @@ public func fuzzConfig(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     do {
         let reloaded = try NodeConfig.load(configFile: configPath, flags: [:])
         guard reloaded == config else {
-            fatalError("yaml() did not read back to the same configuration:\n\(written)\nloaded: \(reloaded)\nwas: \(config)")
+            fatalError(
+                "yaml() did not read back to the same configuration:\n\(written)\nloaded: \(reloaded)\nwas: \(config)")
         }
     } catch {
         fatalError("yaml() wrote a file that does not load: \(error)\n\(written)")
