@@ -25,6 +25,9 @@ public struct CBORDecoder: Sendable {
         public var maxMapPairs: Int
         /// Whether map keys that name no field are ignored rather than refused.
         public var allowsUnknownFields: Bool
+        /// Whether ``CBORFastDecodable`` types take their fast path. Tests turn it off to
+        /// compare the fast path with the Codable path on the same input.
+        var usesFastDecoding = true
 
         public init(maxDepth: Int = 32, maxArrayElements: Int = 131_072, maxMapPairs: Int = 131_072,
                     allowsUnknownFields: Bool = false) {
@@ -55,9 +58,32 @@ public struct CBORDecoder: Sendable {
     ///
     /// The bytes are validated once against every strict rule, then read in place: no
     /// intermediate tree is built.
+    ///
+    /// ``CBORFastDecodable`` types are read by their fast path first. Should it fail, the
+    /// Codable path runs on the same bytes and reports the error, so errors are the Codable
+    /// path's whichever path found them.
     public func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
         try CBORScanner.validate(bytes, options: options)
+        if options.usesFastDecoding, let fast = T.self as? any CBORFastDecodable.Type,
+            let value = try? decodeValidatedFast(fast, from: bytes)
+        {
+            return value as! T
+        }
         return try _CBORDecoderImpl.decodeValue(type, input: bytes, at: 0, parent: nil, key: nil, options: options)
+    }
+
+    /// The fast path alone, with its own error: for tests that compare it with the Codable path.
+    func decodeFastOnly<T: CBORFastDecodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
+        try CBORScanner.validate(bytes, options: options)
+        return try decodeValidatedFast(type, from: bytes)
+    }
+
+    /// Reads a `T` from bytes the scan has accepted; trailing bytes were refused by the scan.
+    private func decodeValidatedFast<T: CBORFastDecodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
+        try bytes.withUnsafeBufferPointer { buffer in
+            var reader = CBORFastReader(base: buffer, options: options)
+            return try T(cbor: &reader)
+        }
     }
 
     /// Decodes a `T` from an already parsed item.

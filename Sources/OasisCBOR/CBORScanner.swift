@@ -196,13 +196,20 @@ struct CBORScanner: ~Copyable {
                 (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
             try withUnsafeMutableBytes(of: &keys) { raw throws(CBORError) in
                 let starts = raw.bindMemory(to: Int.self)
+                // While every key sorts strictly after the one before it (canonical input), the
+                // keys so far are distinct and one comparison per key proves it; from the first
+                // key that does not, each key is compared with every earlier one.
+                var ascending = true
                 for i in 0..<n {
                     let keyStart = position
                     try item(depth: depth + 1)
                     let keyEnd = position
-                    for j in 0..<i where try keysEqual(starts[j], keyStart, keyEnd) {
-                        let key = try materialize(keyStart)
-                        throw CBORError(.duplicateKey, offset: keyStart, "key \(describeKey(key))")
+                    ascending = ascending && (i == 0 || sortsAfter(keyStart, starts[i - 1]))
+                    if !ascending {
+                        for j in 0..<i where try keysEqual(starts[j], keyStart, keyEnd) {
+                            let key = try materialize(keyStart)
+                            throw CBORError(.duplicateKey, offset: keyStart, "key \(describeKey(key))")
+                        }
                     }
                     starts[i] = keyStart
                     try item(depth: depth + 1)
@@ -247,6 +254,18 @@ struct CBORScanner: ~Copyable {
         default:
             return try materialize(a) == materialize(b)
         }
+    }
+
+    /// Whether the validated key at `b` has the same major type as the one at `a` and a
+    /// strictly greater value: unsigned integers by value, byte and text strings by length and
+    /// then bytes. Other kinds answer false (the caller then compares keys one by one).
+    private func sortsAfter(_ b: Int, _ a: Int) -> Bool {
+        let major = base[a] >> 5
+        guard base[b] >> 5 == major, major == 0 || major == 2 || major == 3 else { return false }
+        let (argumentA, contentA) = headArgument(a)
+        let (argumentB, contentB) = headArgument(b)
+        if major == 0 || argumentA != argumentB { return argumentB > argumentA }
+        return memcmp(base.baseAddress! + contentB, base.baseAddress! + contentA, Int(argumentA)) > 0
     }
 
     /// The argument of a validated head and where its content starts.

@@ -6,8 +6,8 @@ import Testing
 @Suite("CBOR against cbor2")
 struct CBORCrossCheckTests {
     @Test("values cbor2 encodes canonically decode and re-encode to the same bytes, 1,000 per family")
-    func cbor2ToUs() throws {
-        let output = try PythonPeer.run("cbor2_peer.py", ["generate", "1000", "7"])
+    func cbor2ToUs() async throws {
+        let output = try await PythonPeer.run("cbor2_peer.py", ["generate", "1000", "7"])
         var families: [String: Int] = [:]
         for line in output.split(separator: "\n") {
             let parts = line.split(separator: " ")
@@ -23,7 +23,7 @@ struct CBORCrossCheckTests {
     }
 
     @Test("what we encode is what cbor2 writes for the same value, 1,000 per family")
-    func usToCBOR2() throws {
+    func usToCBOR2() async throws {
         var generator = SeededGenerator(seed: 42)
         var lines: [String] = []
         for family in RandomCBOR.Family.allCases {
@@ -32,14 +32,14 @@ struct CBORCrossCheckTests {
                 lines.append(Hex.encode(try CBOREncoder().encode(value)))
             }
         }
-        let output = try PythonPeer.run("cbor2_peer.py", ["check"], input: lines.joined(separator: "\n"))
+        let output = try await PythonPeer.run("cbor2_peer.py", ["check"], input: lines.joined(separator: "\n"))
         let mismatches = output.split(separator: "\n").filter { $0.hasPrefix("mismatch") }
         #expect(mismatches.isEmpty, "\(mismatches.prefix(5))")
         #expect(output.contains("ok \(lines.count)"))
     }
 
     @Test("typed Codable values encode as cbor2 would encode their maps")
-    func typedValues() throws {
+    func typedValues() async throws {
         var generator = SeededGenerator(seed: 9)
         var lines: [String] = []
         for _ in 0..<1000 {
@@ -48,7 +48,7 @@ struct CBORCrossCheckTests {
             #expect(try CBORDecoder().decode(Record.self, from: bytes) == record)
             lines.append(Hex.encode(bytes))
         }
-        let output = try PythonPeer.run("cbor2_peer.py", ["check"], input: lines.joined(separator: "\n"))
+        let output = try await PythonPeer.run("cbor2_peer.py", ["check"], input: lines.joined(separator: "\n"))
         #expect(!output.contains("mismatch"), "\(output.prefix(400))")
         #expect(output.contains("ok 1000"))
     }

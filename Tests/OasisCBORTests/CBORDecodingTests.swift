@@ -93,6 +93,22 @@ struct CBORDecodingTests {
         #expect(kind(of: [0xa2, 0x61, 0x61, 0x01, 0x61, 0x62, 0x02]) == nil)
     }
 
+    @Test("a duplicate after keys in canonical order is found, whatever its head")
+    func duplicateAfterAscendingKeys() {
+        // "a", "b", "c" ascending, then "b" again: shortest head and a needless length byte.
+        let ascending: [UInt8] = [0x61, 0x61, 0x01, 0x61, 0x62, 0x02, 0x61, 0x63, 0x03]
+        #expect(kind(of: [0xa3] + ascending) == nil)
+        #expect(kind(of: [0xa4] + ascending + [0x61, 0x62, 0x04]) == .duplicateKey)
+        #expect(kind(of: [0xa4] + ascending + [0x78, 0x01, 0x62, 0x04]) == .duplicateKey)
+        // A longer key sorts later; then the first key again.
+        #expect(kind(of: [0xa5] + ascending + [0x62, 0x61, 0x61, 0x04, 0x61, 0x61, 0x05]) == .duplicateKey)
+        // Integers 1, 2, 3, then 2 written with a u8 argument; mixed key kinds, then a repeat.
+        #expect(kind(of: [0xa4, 0x01, 0x00, 0x02, 0x00, 0x03, 0x00, 0x18, 0x02, 0x00]) == .duplicateKey)
+        #expect(kind(of: [0xa3, 0x01, 0x00, 0x61, 0x61, 0x00, 0x01, 0x00]) == .duplicateKey)
+        // Byte-string keys ascending, then the first one again.
+        #expect(kind(of: [0xa3, 0x41, 0x01, 0x00, 0x41, 0x02, 0x00, 0x41, 0x01, 0x00]) == .duplicateKey)
+    }
+
     @Test("decoding from a parsed value gives what decoding the bytes gives")
     func fromValue() throws {
         let point = Point(x: 7, y: -3)

@@ -10,7 +10,11 @@ enum PythonPeer {
         URL(fileURLWithPath: file).deletingLastPathComponent().appendingPathComponent("peers/\(name)")
     }
 
-    static func run(_ script: String, _ arguments: [String], input: String = "") throws -> String {
+    static func run(_ script: String, _ arguments: [String], input: String = "") async throws -> String {
+        try await onOwnThread { try runBlocking(script, arguments, input: input) }
+    }
+
+    private static func runBlocking(_ script: String, _ arguments: [String], input: String) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", scriptURL(script).path] + arguments
@@ -36,5 +40,16 @@ enum PythonPeer {
                 + " — is cbor2 installed? (pip install cbor2; scripts/setup does it)")
         }
         return String(decoding: output, as: UTF8.self)
+    }
+}
+
+/// Runs `body`, which blocks (pipes, waiting for a process), on a thread of its own, so it
+/// never holds one of the cooperative pool's few threads that every other test needs.
+func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread {
+            continuation.resume(with: Result { try body() })
+        }
+        thread.start()
     }
 }

@@ -24,7 +24,10 @@ struct HistoryDurabilityTests {
                 // Kill after a random number of reported commits, so the child is somewhere in
                 // the middle of its next commit.
                 let killAfter = Int.random(in: 1...40, using: &generator)
-                let reported = try runWriterAndKill(dir: dir, afterLines: killAfter)
+                let (reported, killed) = try await onOwnThread { [self] in
+                    try runWriterAndKill(dir: dir, afterLines: killAfter)
+                }
+                #expect(killed, "run \(run): the writer was not ended by SIGKILL")
                 #expect(reported.count >= killAfter, "run \(run)")
                 everCommitted.formUnion(reported)
 
@@ -45,7 +48,7 @@ struct HistoryDurabilityTests {
 
     /// Starts the writer, reads its reports until `afterLines` have arrived, SIGKILLs it,
     /// then drains what it printed before dying. Returns every reported round.
-    func runWriterAndKill(dir: String, afterLines: Int) throws -> [UInt64] {
+    func runWriterAndKill(dir: String, afterLines: Int) throws -> (reported: [UInt64], killed: Bool) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: writerPath)
         process.arguments = [dir]
@@ -67,12 +70,24 @@ struct HistoryDurabilityTests {
             }
         }
         process.waitUntilExit()
-        #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL)
+        let killedBySignal = process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL
         let text = String(decoding: buffer, as: UTF8.self)
         // A line cut off by the kill is not a report.
-        return text.split(separator: "\n", omittingEmptySubsequences: true).compactMap { line in
+        let reported = text.split(separator: "\n", omittingEmptySubsequences: true).compactMap { line -> UInt64? in
             guard line.hasPrefix("committed "), text.contains(line + "\n") else { return nil }
             return UInt64(line.dropFirst("committed ".count))
         }
+        return (reported, killedBySignal)
+    }
+}
+
+/// Runs `body`, which blocks (pipes, waiting for a process), on a thread of its own, so it
+/// never holds one of the cooperative pool's few threads that every other test needs.
+func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread {
+            continuation.resume(with: Result { try body() })
+        }
+        thread.start()
     }
 }

@@ -7,6 +7,7 @@ import Testing
 import Glibc
 #endif
 
+extension NodeProcessSuites {
 /// `runtime-node run` with a bad configuration: exit 2, one sentence on stderr naming the key,
 /// and the data directory exactly as it was.
 @Suite("runtime-node refuses bad configuration", .timeLimit(.minutes(3)))
@@ -119,4 +120,5 @@ struct NodeBadConfigTests {
                 chmod(dir, 0o755)
             })
     }
+}
 }

@@ -7,6 +7,7 @@ import Testing
 import Glibc
 #endif
 
+extension NodeProcessSuites {
 /// The real `runtime-node` binary on a temporary data directory: the localnet, the CLI, the
 /// control API, metrics, shutdown and restart.
 @Suite("runtime-node end to end", .serialized, .timeLimit(.minutes(5)))
@@ -104,6 +105,13 @@ struct NodeEndToEndTests {
         }
         #expect(found == true, "the tag index never found \(hash)")
 
+        // The runtime detail: descriptors in oasis JSON, the executor's figures.
+        let detail = try await ControlClient(socketPath: dataDir + "/internal.sock").get("/v1/runtimes/\(Self.kvID)")
+        let detailObject = try jsonObject(String(decoding: detail.body, as: UTF8.self))
+        #expect((detailObject["registry_descriptor"] as? [String: Any])?["kind"] as? NSNumber == 1)  // oasis JSON: kind is a number
+        #expect(detailObject["active_descriptor"] is [String: Any])
+        #expect(((detailObject["executor"] as? [String: Any])?["transactions"] as? NSNumber)?.intValue ?? 0 >= 1)
+
         // /metrics is Prometheus text with the RHP counters.
         let metrics = try await ControlClient(socketPath: dataDir + "/internal.sock").get("/metrics")
         #expect(metrics.status == 200)
@@ -113,8 +121,15 @@ struct NodeEndToEndTests {
             #expect(parts.count >= 2 && Double(parts[parts.count - 1]) != nil, "not a Prometheus sample: \(line)")
         }
         #expect(text.contains("oasis_rhp_successes"))
+        // … and on metrics.address over TCP.
+        let nodeInfo = try #require(status["node"] as? [String: Any])
+        let metricsAddress = try #require(nodeInfo["metrics_address"] as? String)
+        let overTCP = try #require(httpGet(metricsAddress, "/metrics"), "nothing on \(metricsAddress)")
+        #expect(overTCP.contains("oasis_rhp_successes"))
 
         // SIGTERM: exit 0, no runtime process left, socket removed.
+        let heightBefore = try #require(
+            ((try await self.status(dataDir, scratch))["consensus"] as? [String: Any])?["height"] as? NSNumber).int64Value
         node.signal(SIGTERM)
         let exit = await node.exitStatus(within: .seconds(10))
         #expect(exit == 0, "node stderr:\n\(node.stderr)")
@@ -126,6 +141,8 @@ struct NodeEndToEndTests {
             ["run", "--config", dataDir + "/config.yaml", "--metrics.address", ""], in: scratch, name: "again")
         defer { again.cleanUp() }
         let restarted = try await awaitStarted(dataDir, scratch, again)
+        let heightAfter = ((restarted["consensus"] as? [String: Any])?["height"] as? NSNumber)?.int64Value ?? 0
+        #expect(heightAfter >= heightBefore, "the chain went back from \(heightBefore) to \(heightAfter)")
         let lastRound = ((runtimeRow(restarted, Self.kvID)?["history"] as? [String: Any])?["last_round"] as? NSNumber)?
             .uint64Value
         #expect((lastRound ?? 0) >= round)
@@ -169,4 +186,5 @@ struct NodeEndToEndTests {
         node.signal(SIGTERM)
         #expect(await node.exitStatus(within: .seconds(10)) == 0)
     }
+}
 }

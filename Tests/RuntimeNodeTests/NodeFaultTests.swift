@@ -9,6 +9,7 @@ import Testing
 import Glibc
 #endif
 
+extension NodeProcessSuites {
 /// The node under faults: killed mid-commit, runtimes that crash in a loop or flood their
 /// socket with junk, 64 hosted runtimes at once, a full disk.
 @Suite("runtime-node under faults", .serialized, .timeLimit(.minutes(5)))
@@ -245,6 +246,7 @@ struct NodeFaultTests {
         #expect(await node.exitStatus(within: .seconds(10)) == 0)
     }
 }
+}
 
 /// A mutex-guarded value that closures can share.
 final class SharedBox<Value: Sendable>: Sendable {
@@ -264,6 +266,7 @@ enum Tmpfs {
     }()
 }
 
+extension NodeProcessSuites {
 @Suite("runtime-node on a full disk", .serialized, .timeLimit(.minutes(5)), .enabled(if: Tmpfs.available))
 struct NodeDiskFullTests {
     static let kvID = "\(Localnet.kvRuntimeID)"
@@ -344,4 +347,5 @@ struct NodeDiskFullTests {
         again.signal(SIGTERM)
         #expect(await again.exitStatus(within: .seconds(10)) == 0)
     }
+}
 }

@@ -11,16 +11,28 @@ struct CBORBench {
         let bytes: [UInt8]
         let encode: () throws -> [UInt8]
         let decode: () throws -> Void
+        /// The same decode through Codable alone, bypassing the type's fast path.
+        let decodeCodable: () throws -> Void
+    }
+
+    /// Decodes a `T` through its `init(from:)`: a wrapper without a fast path, so the decoder
+    /// takes the Codable path for `T` and everything nested in it (the "before" figure).
+    struct CodableOnly<T: Decodable>: Decodable {
+        let value: T
+        init(from decoder: any Decoder) throws { value = try T(from: decoder) }
     }
 
     static func item<T: Codable & Equatable>(_ name: String, _ value: T) throws -> Item {
         let bytes = try CBOREncoder().encode(value)
         let decoded = try CBORDecoder().decode(T.self, from: bytes)
         precondition(decoded == value, "\(name) does not round-trip")
+        let viaCodable = try CBORDecoder().decode(CodableOnly<T>.self, from: bytes).value
+        precondition(viaCodable == value, "\(name) does not round-trip through Codable")
         return Item(
             name: name, bytes: bytes,
             encode: { try CBOREncoder().encode(value) },
-            decode: { _ = try CBORDecoder().decode(T.self, from: bytes) })
+            decode: { _ = try CBORDecoder().decode(T.self, from: bytes) },
+            decodeCodable: { _ = try CBORDecoder().decode(CodableOnly<T>.self, from: bytes) })
     }
 
     static func main() throws {
@@ -29,9 +41,13 @@ struct CBORBench {
         // `--profile NAME encode|decode`: loop one operation for a profiler.
         if let i = CommandLine.arguments.firstIndex(of: "--profile") {
             let item = items.first { $0.name == CommandLine.arguments[i + 1] }!
-            let decode = CommandLine.arguments[i + 2] == "decode"
+            let operation = CommandLine.arguments[i + 2]
             for _ in 0..<200_000 {
-                if decode { try item.decode() } else { _ = try item.encode() }
+                switch operation {
+                case "decode": try item.decode()
+                case "decode-codable": try item.decodeCodable()
+                default: _ = try item.encode()
+                }
             }
             return
         }
@@ -41,8 +57,10 @@ struct CBORBench {
         var theirs = try cbor2Timings(items)
         var rows: [BenchRow] = []
         var ours: [String: (encode: Double, decode: Double)] = [:]
+        var codableOnly: [String: Double] = [:]
         for item in items {
             ours[item.name] = (try medianNanoseconds { _ = try item.encode() }, try medianNanoseconds { try item.decode() })
+            codableOnly[item.name] = try medianNanoseconds { try item.decodeCodable() }
         }
         for (name, again) in try cbor2Timings(items) {
             theirs[name] = (min(theirs[name]!.encode, again.encode), min(theirs[name]!.decode, again.decode))
@@ -50,6 +68,7 @@ struct CBORBench {
         for item in items {
             let enc = min(ours[item.name]!.encode, try medianNanoseconds { _ = try item.encode() })
             let dec = min(ours[item.name]!.decode, try medianNanoseconds { try item.decode() })
+            let viaCodable = min(codableOnly[item.name]!, try medianNanoseconds { try item.decodeCodable() })
             let base = theirs[item.name]!
             rows.append(BenchRow(
                 figure: "CBOR encode \(item.name) (\(item.bytes.count) B)", ours: enc, baseline: base.encode,
@@ -57,6 +76,9 @@ struct CBORBench {
             rows.append(BenchRow(
                 figure: "CBOR decode \(item.name) (\(item.bytes.count) B)", ours: dec, baseline: base.decode,
                 unit: "ns", maxRatio: 1.0))
+            rows.append(BenchRow(
+                figure: "CBOR decode \(item.name), Codable path only", ours: viaCodable, baseline: base.decode,
+                unit: "ns", maxRatio: .infinity))
         }
         report(rows, json: json)
     }

@@ -105,6 +105,39 @@ public struct RichRuntime: HostedRuntime {
         }
     }
 
+    /// Checks several transactions in one `CheckTx` call; one result per transaction, in order:
+    /// `nil` for an accepted transaction, the runtime's error text (`runtime error: module: …
+    /// code: … message: …`) for a refused one.
+    ///
+    /// Throws ``RichRuntimeError/invalidArgument`` when `block` or `lightBlock` is nil, and
+    /// `internal` when the call fails or the answer is malformed (not one result per input).
+    public func checkTxBatch(block: Block?, lightBlock: LightBlock?, transactions: [[UInt8]], timeout: Duration? = nil)
+        async throws(RichRuntimeError) -> [String?]
+    {
+        guard let block, let lightBlock else { throw .invalidArgument }
+        guard !transactions.isEmpty else { return [] }
+        let response: Body
+        do {
+            response = try await runtime.call(
+                .runtimeCheckTxBatchRequest(
+                    RuntimeCheckTxBatchRequest(consensusBlock: lightBlock, inputs: transactions, block: block)),
+                timeout: timeout)
+        } catch {
+            throw RichRuntimeError(.internal, detail: "\(error)")
+        }
+        guard case .runtimeCheckTxBatchResponse(let batch) = response else {
+            throw RichRuntimeError(.internal, detail: "malformed runtime response")
+        }
+        guard batch.results.count == transactions.count else {
+            throw RichRuntimeError(.internal, detail: "malformed runtime response: incorrect number of results")
+        }
+        return batch.results.map { result in
+            result.error.code == 0
+                ? nil
+                : "runtime error: module: \(result.error.module) code: \(result.error.code) message: \(result.error.message)"
+        }
+    }
+
     /// Runs a read-only query against `block` (`Query`) and returns its `data` (possibly nil).
     ///
     /// Throws ``RichRuntimeError/invalidArgument`` when `block` is nil, the call's own error

@@ -62,6 +62,8 @@ public final class LocalnetExecutor: Service, Sendable {
     private let logger: Logger
     private let queue: ExecutorQueue
     private let metrics: ExecutorMetrics
+    /// Concurrent submissions share `CheckTx` calls.
+    private let checker = CheckTxCoalescer(maxPerCall: 256)
 
     /// An executor for `runtime`, executing on `hosted` and finalizing on `consensus`.
     ///
@@ -121,25 +123,25 @@ public final class LocalnetExecutor: Service, Sendable {
             if attempt > 1 { try await clock.sleep(for: options.retryDelay, tolerance: nil) }
             guard !queue.isStopping else { throw ExecutorError.stopped }
             let started = ContinuousClock.now
-            do {
+            let outcome = await checker.check(transaction) { [self] transactions in
                 let latest = try await latestBlock()
-                try await hosted.checkTx(
-                    block: latest, lightBlock: LightBlock(height: consensus.height), transaction: transaction,
+                return try await hosted.checkTxBatch(
+                    block: latest, lightBlock: LightBlock(height: consensus.height), transactions: transactions,
                     timeout: options.callTimeout)
-                recordCheck(since: started)
+            }
+            recordCheck(since: started)
+            switch outcome {
+            case .accepted:
                 return
-            } catch let error as RichRuntimeError where error.kind == .checkTxFailed {
-                recordCheck(since: started)
+            case .refused(let text):
                 queue.record { $0.rejected += 1 }
                 metrics.rejected.increment()
-                throw ExecutorError.checkTxFailed(error.detail ?? error.description)
-            } catch {
-                recordCheck(since: started)
+                throw ExecutorError.checkTxFailed(text)
+            case .callFailed(let error):
                 try Task.checkCancellation()
-                failure = "\(error)"
+                failure = error
                 logger.warning(
-                    "check-tx could not reach the runtime",
-                    metadata: ["runtime.attempt": "\(attempt)", "error": "\(error)"])
+                    "check-tx could not reach the runtime", metadata: ["runtime.attempt": "\(attempt)", "error": "\(error)"])
             }
         }
         throw ExecutorError.batchFailed(
