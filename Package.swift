@@ -28,6 +28,10 @@ let package = Package(
         .library(name: "RuntimeState", targets: ["RuntimeHistory", "ConsensusAPI", "OasisCommon", "OasisCBOR"]),
         // For Benchmarks/: hosting runtime binaries.
         .library(name: "RuntimeHosting", targets: ["RuntimeHost", "RuntimeHostProtocol", "OasisCommon"]),
+        // For Fuzz/: every decoder of outside input, without hosting, storage or the node.
+        .library(
+            name: "RuntimeWireFormats",
+            targets: ["OasisCBOR", "OasisCommon", "ConsensusAPI", "RuntimeHostProtocol", "LocalConsensus"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),

@@ -90,7 +90,17 @@ public struct ConsensusGenesis: Sendable, Hashable {
         guard let text = String(data: data, encoding: .utf8) else { throw .invalidGenesis("not UTF-8 text") }
         let json: Data
         do {
-            guard let tree = try Yams.load(yaml: text) else { throw LocalConsensusError.invalidGenesis("empty document") }
+            guard let root = try Yams.compose(yaml: text) else {
+                throw LocalConsensusError.invalidGenesis("empty document")
+            }
+            try requireConstructible(root, path: "")
+            let tree = root.any
+            // JSONSerialization traps, rather than throws, on a top level that is not a
+            // container, so a document that is one bare scalar must be refused here.
+            guard tree is [AnyHashable: Any] else {
+                throw LocalConsensusError.invalidGenesis(
+                    "the document must be a mapping of genesis fields, not a single value")
+            }
             json = try JSONSerialization.data(withJSONObject: try jsonCompatible(tree, path: ""))
         } catch let error as LocalConsensusError {
             throw error
@@ -154,7 +164,12 @@ struct DurationValue: Codable, Hashable {
     init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
         if let seconds = try? c.decode(Double.self) {
-            duration = .nanoseconds(Int64(seconds * 1e9))
+            guard let parsed = DurationValue.nanoseconds(seconds * 1e9) else {
+                throw DecodingError.dataCorruptedError(
+                    in: c,
+                    debugDescription: "\(seconds) seconds is not a duration this node can hold (at most 292 years)")
+            }
+            duration = parsed
             return
         }
         let text = try c.decode(String.self)
@@ -168,6 +183,37 @@ struct DurationValue: Codable, Hashable {
     func encode(to encoder: any Encoder) throws {
         var c = encoder.singleValueContainer()
         try c.encode(GoDuration.compactText(duration))
+    }
+
+    /// `value` nanoseconds, or `nil` when it is not finite or overflows `Int64` (a plain
+    /// conversion would trap on such input).
+    static func nanoseconds(_ value: Double) -> Duration? {
+        guard value.isFinite, let whole = Int64(exactly: value.rounded(.towardZero)) else { return nil }
+        return .nanoseconds(whole)
+    }
+}
+
+/// Refuses what Yams's constructor (`Node.any`) would trap on rather than report: a mapping key
+/// that is itself a mapping or a sequence (`{[a]: 1}`; every key is force-unwrapped as a string)
+/// and a YAML 1.1 base-60 integer (`1:30`), whose value is computed with overflowing arithmetic.
+private func requireConstructible(_ node: Yams.Node, path: String) throws(LocalConsensusError) {
+    switch node {
+    case .mapping(let mapping):
+        for (key, value) in mapping {
+            guard case .scalar(let scalar) = key else {
+                throw .invalidGenesis(
+                    "a mapping key at '\(path)' is a mapping or a sequence; keys must be plain values")
+            }
+            try requireConstructible(value, path: path.isEmpty ? scalar.string : "\(path).\(scalar.string)")
+        }
+    case .sequence(let sequence):
+        for (index, item) in sequence.enumerated() { try requireConstructible(item, path: "\(path)[\(index)]") }
+    case .scalar(let scalar):
+        if node.tag.description == Tag.Name.int.rawValue, scalar.string.contains(":") {
+            throw .invalidGenesis("'\(path)' is a base-60 integer (\(scalar.string)); write it in decimal")
+        }
+    case .alias:
+        break
     }
 }
 

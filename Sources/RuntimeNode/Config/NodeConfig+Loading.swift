@@ -175,9 +175,18 @@ extension NodeConfig {
     /// Go duration text, or a plain number of seconds.
     static func duration(_ text: String) throws(NodeOptionValueProblem) -> Duration {
         if let parsed = GoDuration.parse(text) { return parsed }
-        if let seconds = Double(text), seconds.isFinite { return .nanoseconds(Int64((seconds * 1e9).rounded())) }
+        if let seconds = Double(text), seconds.isFinite { return try duration(seconds: seconds, text: text) }
         throw NodeOptionValueProblem(
             message: "expected a duration like 500ms, 2m or 1h30m, or a number of seconds (got '\(text)')")
+    }
+
+    /// A number of seconds (written as `text`) as a duration; refused past Int64 nanoseconds,
+    /// where a plain `Int64(_:)` would trap.
+    static func duration(seconds: Double, text: String) throws(NodeOptionValueProblem) -> Duration {
+        guard let nanoseconds = Int64(exactly: (seconds * 1e9).rounded()) else {
+            throw NodeOptionValueProblem(message: "\(text) seconds is too long a duration (at most about 292 years)")
+        }
+        return .nanoseconds(nanoseconds)
     }
 }
 
@@ -281,7 +290,7 @@ private struct YAMLConfigReader {
                 throw NodeOptionValueProblem(message: "expected a duration like 2m, not \(shape(node))")
             }
             if tagged(node, .int) || tagged(node, .float), let seconds = node.float, seconds.isFinite {
-                return .duration(.nanoseconds(Int64((seconds * 1e9).rounded())))
+                return .duration(try NodeConfig.duration(seconds: seconds, text: scalar.string))
             }
             return .duration(try NodeConfig.duration(scalar.string))
         case .list:

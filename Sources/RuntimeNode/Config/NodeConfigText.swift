@@ -38,9 +38,13 @@ enum NodeConfigText {
             case "\t": out += "\\t"
             case "\r": out += "\\r"
             default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
+                // YAML allows none of these unescaped, not even quoted: C0 and C1 controls, DEL
+                // (U+0085 is allowed, but escaping it is harmless), U+FFFE and U+FFFF.
+                if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
                     let hex = String(scalar.value, radix: 16)
                     out += "\\x" + String(repeating: "0", count: 2 - hex.count) + hex
+                } else if scalar.value == 0xFFFE || scalar.value == 0xFFFF {
+                    out += "\\u" + String(scalar.value, radix: 16)
                 } else {
                     out.unicodeScalars.append(scalar)
                 }

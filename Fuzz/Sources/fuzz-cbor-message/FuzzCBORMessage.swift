@@ -1,0 +1,54 @@
+// Fuzz target: an RHP `Message` from one frame payload, as a peer could send it.
+//
+// Oracles besides "no crash": the connection's path (`Frame.decodePayload`: strict parse, the
+// direct envelope decoder, else `Codable`) and the plain `Codable` path accept the same inputs
+// and produce the same message; whatever decodes re-encodes, both encoders write the same
+// bytes, and those bytes decode back to the same message. Messages are compared by their
+// canonical encoding, since a NaN is not equal to itself (and canonical CBOR has one NaN).
+import FuzzSupport
+import OasisCBOR
+import RuntimeHostProtocol
+
+@main
+enum FuzzCBORMessageMain {
+    static func main() {
+        runLibFuzzer { data, size in data.map { fuzzCBORMessage($0, size) } ?? 0 }
+    }
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzCBORMessage(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+    let viaCodable = try? CBORDecoder().decode(Message.self, from: bytes)
+    let viaFrame = try? Frame.decodePayload(bytes)
+    guard sameMessage(viaCodable, viaFrame) else {
+        fatalError(
+            "decoders disagree: Codable \(String(describing: viaCodable)), frame \(String(describing: viaFrame))")
+    }
+    guard let message = viaFrame else { return 0 }
+
+    let direct: [UInt8]
+    let generic: [UInt8]
+    do {
+        direct = try Frame.payload(of: message)
+        generic = try CBOREncoder().encode(message)
+    } catch {
+        fatalError("a decoded message does not encode: \(error) (\(message))")
+    }
+    guard direct == generic else {
+        fatalError("envelope encoders disagree for \(message)")
+    }
+    do {
+        let again = try Frame.decodePayload(direct)
+        guard sameMessage(again, message) else { fatalError("round trip changed \(message) into \(again)") }
+    } catch {
+        fatalError("a re-encoded message does not decode: \(error) (\(message))")
+    }
+    return 0
+}
+
+/// Equal, or both absent, or both encoding to the same canonical bytes.
+func sameMessage(_ a: Message?, _ b: Message?) -> Bool {
+    guard let a, let b else { return a == nil && b == nil }
+    return a == b || (try? CBOREncoder().encode(a)) == (try? CBOREncoder().encode(b))
+}
