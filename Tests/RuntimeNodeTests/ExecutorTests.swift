@@ -87,14 +87,7 @@ struct ExecutorTests {
                 }
                 return await group.reduce(into: []) { $0.append($1) }
             }
-            var rounds: [UInt64: Int] = [:]
-            for outcome in outcomes {
-                guard case .committed(let result) = outcome else {
-                    Issue.record("not committed: \(outcome)")
-                    continue
-                }
-                rounds[result.round, default: 0] += 1
-            }
+            let rounds = transactionsPerRound(outcomes)
             #expect(rounds.values.reduce(0, +) == 25)
             #expect(rounds.values.allSatisfy { $0 <= 10 })
             #expect(rounds.count >= 3)
@@ -120,14 +113,7 @@ struct ExecutorTests {
                 for transaction in transactions { group.addTask { await executor.outcome(of: transaction) } }
                 return await group.reduce(into: []) { $0.append($1) }
             }
-            var rounds: [UInt64: Int] = [:]
-            for outcome in outcomes {
-                guard case .committed(let result) = outcome else {
-                    Issue.record("not committed: \(outcome)")
-                    continue
-                }
-                rounds[result.round, default: 0] += 1
-            }
+            let rounds = transactionsPerRound(outcomes)
             #expect(rounds.values.reduce(0, +) == 5)
             #expect(rounds.values.allSatisfy { $0 <= 2 })
             #expect(executor.statistics.largestBatch <= 2)
@@ -317,4 +303,17 @@ struct ExecutorValueTests {
         #expect("\(ExecutorError.queueFull(10_000))".contains("10000 transactions waiting"))
         #expect("\(ExecutorError.checkTxFailed("module: kv code: 1 message: x"))".contains("module: kv code: 1"))
     }
+}
+
+/// How many of `outcomes` committed in each round; an outcome that did not commit is an issue.
+func transactionsPerRound(_ outcomes: [SubmitOutcome]) -> [UInt64: Int] {
+    var rounds: [UInt64: Int] = [:]
+    for outcome in outcomes {
+        guard case .committed(let result) = outcome else {
+            Issue.record("not committed: \(outcome)")
+            continue
+        }
+        rounds[result.round, default: 0] += 1
+    }
+    return rounds
 }
