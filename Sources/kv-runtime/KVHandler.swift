@@ -35,6 +35,12 @@ final class KVHandler: RequestHandler {
         CodedError(module: "dispatcher", code: 1, message: message)
     }
 
+    /// Pings need nothing but the connection: answered on the event loop as they are read.
+    func immediateAnswer(to request: Body) -> Body? {
+        if case .runtimePingRequest = request { return .empty }
+        return nil
+    }
+
     func handle(_ request: Body) async throws -> Body {
         switch request {
         case .runtimeInfoRequest(let info):

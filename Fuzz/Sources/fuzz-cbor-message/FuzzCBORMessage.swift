@@ -7,7 +7,7 @@
 // canonical encoding, since a NaN is not equal to itself (and canonical CBOR has one NaN).
 import FuzzSupport
 import OasisCBOR
-import RuntimeHostProtocol
+@testable import RuntimeHostProtocol
 
 @main
 enum FuzzCBORMessageMain {
@@ -24,6 +24,11 @@ public func fuzzCBORMessage(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard sameMessage(viaCodable, viaFrame) else {
         fatalError(
             "decoders disagree: Codable \(String(describing: viaCodable)), frame \(String(describing: viaFrame))")
+    }
+    // The in-place reader (a fast path for bodies without a payload) must agree as well.
+    let inPlace = bytes.withUnsafeBytes { try? Frame.decodePayload($0) }
+    guard sameMessage(inPlace, viaFrame) else {
+        fatalError("in-place decoder disagrees: \(String(describing: inPlace)), frame \(String(describing: viaFrame))")
     }
     guard let message = viaFrame else { return 0 }
 

@@ -1,9 +1,10 @@
-// Fuzz target: the RHP frame decoder as a connection runs it (`ByteToMessageHandler` over
-// `FrameDecoder` in a channel pipeline), fed the stream in chunks of varying size, then EOF.
+// Fuzz target: the RHP frame reader as a connection runs it (`FrameHandler` in a channel
+// pipeline, decoding in place), fed the stream in chunks of varying size, then EOF.
 //
 // Input: the first byte seeds the chunk sizes, the rest is the byte stream. Besides "no
-// crash": every message the pipeline yields is the one `Frame.decodePayload` reads from that
-// frame's payload, in order, up to the first bad frame, and nothing after it.
+// crash": every message the handler delivers is the one the general decoder
+// (`Frame.decodePayload` on an array) reads from that frame's payload, in order, up to the
+// first bad frame, and nothing after it; so the in-place fast path agrees with the general one.
 import FuzzSupport
 import NIOCore
 import NIOEmbedded
@@ -22,32 +23,23 @@ public func fuzzRHPFrame(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }
     let input = UnsafeBufferPointer(start: data, count: size)
     let stream = Array(input.dropFirst())
-    let channel = EmbeddedChannel(handler: ByteToMessageHandler(FrameDecoder(onFrame: { _ in })))
-    var received: [Message] = []
-    var failed = false
+    let collector = Collector()
+    let channel = EmbeddedChannel(handler: FrameHandler(delegate: collector, onFrame: { _ in }))
 
     // Chunk sizes from a small generator seeded by the first byte: 1 to 64 bytes, so headers
     // and payloads get split anywhere.
     var state = UInt32(input[0]) &* 2_654_435_761 | 1
     var offset = 0
-    while offset < stream.count, !failed {
+    while offset < stream.count, !collector.failed {
         state ^= state << 13
         state ^= state >> 17
         state ^= state << 5
         let end = min(stream.count, offset + 1 + Int(state % 64))
-        do {
-            try channel.writeInbound(channel.allocator.buffer(bytes: stream[offset..<end]))
-        } catch {
-            failed = true
-        }
+        try? channel.writeInbound(channel.allocator.buffer(bytes: stream[offset..<end]))
         offset = end
-        while let message = try? channel.readInbound(as: Message.self) { received.append(message) }
-    }
-    if !failed {
-        channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
     }
     _ = try? channel.finish()
-    while let message = try? channel.readInbound(as: Message.self) { received.append(message) }
+    let received = collector.messages
 
     let expected = expectedMessages(stream)
     // Compared by canonical encoding, since a NaN inside a message is not equal to itself.
@@ -56,6 +48,16 @@ public func fuzzRHPFrame(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         fatalError("the pipeline yielded \(received), the frames hold \(expected)")
     }
     return 0
+}
+
+/// What the handler delivers (the embedded channel runs it on this thread).
+private final class Collector: FrameHandlerDelegate, @unchecked Sendable {
+    var messages: [Message] = []
+    var failed = false
+
+    func received(_ message: Message) { messages.append(message) }
+    func transportFailed(_ error: any Error) { failed = true }
+    func readEnded() {}
 }
 
 /// The messages of the stream's leading well-formed frames, read one frame at a time.

@@ -43,7 +43,7 @@ import Synchronization
 /// once and writes nothing; a peer close fails pending calls and marks the connection closed;
 /// a timed-out or cancelled call removes its pending entry; a handler cannot return "no answer"
 /// (see ``RequestHandler``); a frame with bytes after its CBOR item is refused.
-public final class Connection: Sendable, Service {
+public final class Connection: Sendable, Service, FrameHandlerDelegate {
     /// Tunables.
     public struct Configuration: Sendable {
         /// Deadline of a ``Connection/call(_:timeout:)`` that names none.
@@ -82,8 +82,9 @@ public final class Connection: Sendable, Service {
     private enum PendingCall {
         /// The id is taken; the caller has not suspended yet.
         case reserved
-        /// The caller is suspended here; `deadline` is set once the event loop has armed it.
-        case waiting(CheckedContinuation<Body, any Error>, deadline: Scheduled<Void>?)
+        /// The caller is suspended here; `deadline` is set once the event loop has written the
+        /// request (the call cannot time out before).
+        case waiting(UnsafeContinuation<Body, any Error>, deadline: CallDeadline?)
         /// Completed before the caller suspended; the caller picks the result up.
         case finished(Result<Body, any Error>)
     }
@@ -100,6 +101,13 @@ public final class Connection: Sendable, Service {
         var running = false
     }
 
+    /// When a call times out, and what its error then says.
+    private struct CallDeadline {
+        var at: NIODeadline
+        var kind: Body.Kind
+        var timeout: Duration
+    }
+
     let channel: any Channel
     private let handler: any RequestHandler
     private let configuration: Configuration
@@ -109,6 +117,8 @@ public final class Connection: Sendable, Service {
     private let taskExecutor: EventLoopTaskExecutor
     private let requests: AsyncStream<Message>
     private let requestQueue: AsyncStream<Message>.Continuation
+    /// The outbox and the deadline timer, on the event loop.
+    private let loopState: LoopState
 
     /// Wraps a connected channel that has no handlers yet. Call from ``wrapping(channel:handler:configuration:logger:)``.
     private init(channel: any Channel, handler: any RequestHandler, configuration: Configuration, logger: Logger) {
@@ -119,6 +129,8 @@ public final class Connection: Sendable, Service {
         self.metrics = ConnectionMetrics(factory: configuration.metricsFactory)
         self.taskExecutor = EventLoopTaskExecutor(loop: channel.eventLoop)
         (requests, requestQueue) = AsyncStream.makeStream(of: Message.self)
+        loopState = LoopState(channel: channel)
+        loopState.onWriteFailure = { [weak self] calls, error in self?.writeFailed(calls: calls, error: error) }
     }
 
     /// Makes a connection from a connected stream channel that has no handlers yet.
@@ -135,9 +147,8 @@ public final class Connection: Sendable, Service {
         // active would fail, so wait for that too.
         try await channel.eventLoop.flatSubmit {
             do {
-                let decoder = FrameDecoder(onFrame: { recorder.record($0) })
-                try channel.pipeline.syncOperations.addHandlers(
-                    ByteToMessageHandler(decoder), ConnectionHandler(connection: connection))
+                try channel.pipeline.syncOperations.addHandler(
+                    FrameHandler(delegate: connection, onFrame: { recorder.record($0) }))
                 if channel.isActive { return channel.eventLoop.makeSucceededVoidFuture() }
                 let active = channel.eventLoop.makePromise(of: Void.self)
                 try channel.pipeline.syncOperations.addHandler(ActivationHandler(active: active), position: .first)
@@ -293,26 +304,30 @@ public final class Connection: Sendable, Service {
         metrics.frameSizeWrite.record(frame.readableBytes - Frame.headerSize)
         let kind = body.kind
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Body, any Error>) in
+            // The pending table guarantees one resumption: whichever completion takes the
+            // entry out of the table resumes, and only it.
+            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Body, any Error>) in
                 if let early = attach(continuation, to: id) {
                     continuation.resume(with: early)
                     return
                 }
-                // One hop to the event loop arms the deadline and writes; the response, which
-                // also arrives there, disarms it without another hop.
+                // One turn of the event loop (none when the caller already runs there) sets the
+                // deadline and writes; the response, which also arrives there, ends the call.
                 let loop = channel.eventLoop
-                loop.execute { [self] in
-                    let deadline = loop.scheduleTask(in: TimeAmount(timeout)) { [self] () -> Void in
-                        resolve(id, with: .failure(ConnectionError.deadlineExceeded(call: kind, after: timeout)))
+                loop.executeSoon { [self] in
+                    let deadline = CallDeadline(at: .now() + TimeAmount(timeout), kind: kind, timeout: timeout)
+                    guard let othersInFlight = arm(id, deadline: deadline) else {
+                        return  // ended (cancelled, closed) before it was written: write nothing
                     }
-                    guard arm(deadline, for: id) else {
-                        // The call ended (cancelled, closed) before it was written: write nothing.
-                        deadline.cancel()
+                    do {
+                        try loopState.ensureSweep(by: deadline.at) { [weak self] in self?.sweepDeadlines() }
+                    } catch {
+                        resolve(id, with: .failure(ConnectionError.closed(reason: "the event loop is shutting down")))
                         return
                     }
-                    channel.writeAndFlush(frame).whenFailure { [self] error in
-                        resolve(id, with: .failure(ConnectionError.writeFailed("\(error)")))
-                    }
+                    // Several calls in flight write in bursts (their answers arrive together):
+                    // one flush, hence one syscall, per burst. A lone call is flushed at once.
+                    loopState.send(frame, call: id, batched: othersInFlight)
                 }
             }
         } onCancel: { [self] in
@@ -320,12 +335,50 @@ public final class Connection: Sendable, Service {
         }
     }
 
-    /// Stores the deadline of call `id`; `false` if the call is no longer waiting.
-    private func arm(_ deadline: Scheduled<Void>, for id: UInt64) -> Bool {
+    /// Sets the deadline of call `id` as it is written; `nil` if the call is no longer waiting,
+    /// else whether other calls are in flight. Called on the event loop.
+    private func arm(_ id: UInt64, deadline: CallDeadline) -> Bool? {
         core.withLock { core in
-            guard case .waiting(let continuation, deadline: nil) = core.pending[id] else { return false }
+            guard case .waiting(let continuation, deadline: nil) = core.pending[id] else { return nil }
             core.pending[id] = .waiting(continuation, deadline: deadline)
-            return true
+            return core.pending.count > 1
+        }
+    }
+
+    /// Fails every call whose deadline has passed, and schedules the next sweep for the
+    /// earliest deadline left. Runs on the event loop, from the one deadline timer.
+    private func sweepDeadlines() {
+        loopState.sweepFired()
+        let now = NIODeadline.now()
+        let (expired, next) = core.withLock { core -> ([(UnsafeContinuation<Body, any Error>, CallDeadline)], NIODeadline?) in
+            var expired: [(UnsafeContinuation<Body, any Error>, CallDeadline)] = []
+            var next: NIODeadline?
+            for (id, call) in core.pending {
+                guard case .waiting(let continuation, let deadline?) = call else { continue }
+                if deadline.at <= now {
+                    core.pending[id] = nil
+                    expired.append((continuation, deadline))
+                } else if next.map({ deadline.at < $0 }) ?? true {
+                    next = deadline.at
+                }
+            }
+            return (expired, next)
+        }
+        for (continuation, deadline) in expired {
+            continuation.resume(throwing: ConnectionError.deadlineExceeded(call: deadline.kind, after: deadline.timeout))
+        }
+        if let next {
+            try? loopState.ensureSweep(by: next) { [weak self] in self?.sweepDeadlines() }
+        }
+    }
+
+    /// A write failed: the calls whose requests it carried fail at once.
+    private func writeFailed(calls: [UInt64], error: any Error) {
+        for id in calls {
+            resolve(id, with: .failure(ConnectionError.writeFailed("\(error)")))
+        }
+        if calls.isEmpty {
+            logger.debug("rhp: failed to write a response", metadata: ["rhp.error": "\(error)"])
         }
     }
 
@@ -351,7 +404,7 @@ public final class Connection: Sendable, Service {
     }
 
     /// Parks the caller's continuation; returns the result instead if the call already ended.
-    private func attach(_ continuation: CheckedContinuation<Body, any Error>, to id: UInt64) -> Result<Body, any Error>? {
+    private func attach(_ continuation: UnsafeContinuation<Body, any Error>, to id: UInt64) -> Result<Body, any Error>? {
         core.withLock { core in
             switch core.pending[id] {
             case .reserved:
@@ -370,28 +423,27 @@ public final class Connection: Sendable, Service {
     /// Completes call `id` if it is still pending; the first completion wins. Returns whether
     /// there was such a call.
     @discardableResult
-    private func resolve(_ id: UInt64, with result: Result<Body, any Error>) -> Bool {
-        let (found, continuation, deadline) = core.withLock {
-            core -> (Bool, CheckedContinuation<Body, any Error>?, Scheduled<Void>?) in
+    fileprivate func resolve(_ id: UInt64, with result: Result<Body, any Error>) -> Bool {
+        let (found, continuation) = core.withLock {
+            core -> (Bool, UnsafeContinuation<Body, any Error>?) in
             switch core.pending[id] {
             case .reserved:
                 core.pending[id] = .finished(result)
-                return (true, nil, nil)
-            case .waiting(let continuation, let deadline):
+                return (true, nil)
+            case .waiting(let continuation, _):
                 core.pending[id] = nil
-                return (true, continuation, deadline)
+                return (true, continuation)
             case .finished:
-                return (true, nil, nil)
+                return (true, nil)
             case nil:
-                return (false, nil, nil)
+                return (false, nil)
             }
         }
-        deadline?.cancel()
         continuation?.resume(with: result)
         return found
     }
 
-    // MARK: Incoming (called on the event loop by ConnectionHandler)
+    // MARK: Incoming (called on the event loop by FrameHandler)
 
     func received(_ message: Message) {
         switch message.type {
@@ -404,7 +456,12 @@ public final class Connection: Sendable, Service {
         case .request:
             let ready = core.withLock { $0.state == .ready }
             guard ready else {
-                sendResponse(to: message.id, body: .error(ErrorBody(mapping: RHPErrors.notReady)))
+                // Written now, flushed when the read that brought the request ends.
+                sendResponse(to: message.id, body: .error(ErrorBody(mapping: RHPErrors.notReady)), duringRead: true)
+                return
+            }
+            if let answer = handler.immediateAnswer(to: message.body) {
+                sendResponse(to: message.id, body: answer, duringRead: true)
                 return
             }
             requestQueue.yield(message)
@@ -433,7 +490,7 @@ public final class Connection: Sendable, Service {
 
     /// The channel is closed: fail every pending call and end the request queue.
     private func transportDidClose() {
-        let (waiting, reason) = core.withLock { core -> ([CheckedContinuation<Body, any Error>], String) in
+        let (waiting, reason) = core.withLock { core -> ([UnsafeContinuation<Body, any Error>], String) in
             core.transportOpen = false
             let reason = core.closeReason ?? "peer closed the connection"
             core.closeReason = reason
@@ -441,11 +498,10 @@ public final class Connection: Sendable, Service {
             case .initializing, .ready: core.state = .closed
             case .uninitialized, .closed: break
             }
-            var waiting: [CheckedContinuation<Body, any Error>] = []
+            var waiting: [UnsafeContinuation<Body, any Error>] = []
             for (id, call) in core.pending {
                 switch call {
-                case .waiting(let continuation, let deadline):
-                    deadline?.cancel()
+                case .waiting(let continuation, _):
                     waiting.append(continuation)
                     core.pending[id] = nil
                 case .reserved:
@@ -508,24 +564,57 @@ public final class Connection: Sendable, Service {
 
     /// Writes a response; one that cannot be encoded or is too large becomes an error answer,
     /// so the peer is never left waiting.
-    func sendResponse(to id: UInt64, body: Body) {
-        let frame: ByteBuffer
+    ///
+    /// `duringRead`: the caller is on the event loop, handling a request as it is read; the
+    /// frame then goes into the outbox, which is flushed when the read ends (so the answers to
+    /// a burst of requests leave in one write).
+    func sendResponse(to id: UInt64, body: Body, duringRead: Bool = false) {
+        if duringRead {
+            writeResponse(to: id, body: body) { message throws(FrameError) in
+                try loopState.append { buffer throws(FrameError) in try Frame.write(message, into: &buffer) }
+            }
+            return
+        }
+        var frame: ByteBuffer?
+        writeResponse(to: id, body: body) { message throws(FrameError) in
+            let encoded = try Frame.encode(message, allocator: channel.allocator)
+            frame = encoded
+            return encoded.readableBytes - Frame.headerSize
+        }
+        guard let frame else { return }
+        channel.writeAndFlush(frame).whenFailure { [logger] error in
+            logger.debug("rhp: failed to write response", metadata: ["rhp.id": "\(id)", "rhp.error": "\(error)"])
+        }
+    }
+
+    /// Encodes the response with `write` (which returns the payload size), falling back to an
+    /// error answer when it cannot be encoded.
+    private func writeResponse(to id: UInt64, body: Body, with write: (Message) throws(FrameError) -> Int) {
+        let size: Int
         do {
-            frame = try Frame.encode(Message(id: id, type: .response, body: body), allocator: channel.allocator)
+            size = try write(Message(id: id, type: .response, body: body))
         } catch {
             logger.error(
                 "rhp: cannot send response, answering with an error",
                 metadata: ["rhp.id": "\(id)", "rhp.body": "\(body.kind)", "rhp.error": "\(error)"])
             let fallback = ErrorBody(mapping: ResponseNotSendable(underlying: "\(error)"))
-            guard let replacement = try? Frame.encode(
-                Message(id: id, type: .response, body: .error(fallback)), allocator: channel.allocator)
-            else { return }
-            frame = replacement
+            guard let replacement = try? write(Message(id: id, type: .response, body: .error(fallback))) else { return }
+            size = replacement
         }
-        metrics.frameSizeWrite.record(frame.readableBytes - Frame.headerSize)
-        channel.writeAndFlush(frame).whenFailure { [logger] error in
-            logger.debug("rhp: failed to write response", metadata: ["rhp.id": "\(id)", "rhp.error": "\(error)"])
-        }
+        metrics.frameSizeWrite.record(size)
+    }
+
+    /// The read that brought requests ended: what was answered during it leaves now.
+    func readEnded() {
+        loopState.flush()
+    }
+}
+
+extension EventLoop {
+    /// Runs `work` now when already on this loop, else enqueues it.
+    @inlinable
+    func executeSoon(_ work: @escaping @Sendable () -> Void) {
+        if inEventLoop { work() } else { execute(work) }
     }
 }
 
@@ -561,24 +650,5 @@ final class ActivationHandler: ChannelInboundHandler {
     func handlerRemoved(context: ChannelHandlerContext) {
         active?.fail(ChannelError.ioOnClosedChannel)
         active = nil
-    }
-}
-
-/// Feeds decoded messages and pipeline errors to the connection. Lives on the event loop.
-final class ConnectionHandler: ChannelInboundHandler {
-    typealias InboundIn = Message
-
-    private let connection: Connection
-
-    init(connection: Connection) {
-        self.connection = connection
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        connection.received(unwrapInboundIn(data))
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        connection.transportFailed(error)
     }
 }

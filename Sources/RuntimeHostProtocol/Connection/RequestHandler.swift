@@ -7,6 +7,18 @@
 public protocol RequestHandler: Sendable {
     /// The response body to `request`.
     func handle(_ request: Body) async throws -> Body
+
+    /// The answer to `request` if it can be given at once, without waiting on anything;
+    /// `nil` (the default) sends the request to ``handle(_:)``.
+    ///
+    /// Called on the connection's event loop as the request is read, so the answer goes out
+    /// without a task: for trivial requests such as pings. It must not block or compute much.
+    func immediateAnswer(to request: Body) -> Body?
+}
+
+extension RequestHandler {
+    /// No immediate answers: every request goes to ``handle(_:)``.
+    public func immediateAnswer(to request: Body) -> Body? { nil }
 }
 
 /// A handler that refuses everything with `method not supported`, as an oasis-core node does

@@ -1,3 +1,4 @@
+import NIOCore
 import OasisCBOR
 
 /// A direct encoder and decoder for the `Message` envelope, so the hot path (pings, empty
@@ -9,33 +10,43 @@ import OasisCBOR
 /// plain, well-formed envelope is left to the `Codable` path, which produces the detailed
 /// error; so strictness and error texts are the same either way. Tests compare both paths.
 enum EnvelopeCodec {
-    /// The canonical encoding of `message`.
-    static func encode(_ message: Message) throws -> [UInt8] {
-        let body = try encodeBody(message.body)
-        var out: [UInt8] = []
-        out.reserveCapacity(body.count + message.spanContext.count + 48)
-        out.append(0xa4)  // map of 4
+    /// Appends the canonical encoding of `message` to `out`: straight into the buffer, so a frame
+    /// costs one allocation (bodies with a payload are encoded by the `Codable` path first).
+    static func write(_ message: Message, into out: inout ByteBuffer) throws {
+        out.writeInteger(UInt8(0xa4))  // map of 4
         writeText("id", into: &out)
         writeHead(0, message.id, into: &out)
         writeText("body", into: &out)
-        out.append(contentsOf: body)
+        if message.body.hasNoPayload {
+            out.writeInteger(UInt8(0xa1))
+            writeText(message.body.kind.rawValue, into: &out)
+            out.writeInteger(UInt8(0xa0))
+        } else {
+            out.writeBytes(try CBOREncoder().encode(message.body))
+        }
         writeText("message_type", into: &out)
         writeHead(0, UInt64(message.type.rawValue), into: &out)
         writeText("span_context", into: &out)
         writeHead(2, UInt64(message.spanContext.count), into: &out)
-        out.append(contentsOf: message.spanContext)
-        return out
+        out.writeBytes(message.spanContext)
     }
 
-    /// The canonical encoding of a body: direct for variants without a payload.
-    static func encodeBody(_ body: Body) throws -> [UInt8] {
-        if body.hasNoPayload {
-            var out: [UInt8] = [0xa1]
-            writeText(body.kind.rawValue, into: &out)
-            out.append(0xa0)
-            return out
-        }
-        return try CBOREncoder().encode(body)
+    /// The message in `bytes` if it is a canonical envelope whose body has no payload (pings,
+    /// empty answers); `nil` for anything else, which the general path then decodes or refuses.
+    ///
+    /// Reads the bytes in place, in the one key order canonical CBOR allows, with every length
+    /// and integer in its shortest form, and nothing after the map: exactly what the strict
+    /// general path accepts for such a message, and the same `Message` results.
+    static func decodeWithoutPayload(_ bytes: UnsafeRawBufferPointer) -> Message? {
+        var cursor = ByteCursor(bytes: bytes)
+        guard cursor.take(0xa4), cursor.takeText("id"), let id = cursor.head(major: 0),
+            cursor.takeText("body"), cursor.take(0xa1), let nameLength = cursor.head(major: 3),
+            let kind = cursor.kind(length: nameLength), cursor.take(0xa0), let body = Body(noPayload: kind),
+            cursor.takeText("message_type"), let type = cursor.head(major: 0), let type = UInt8(exactly: type),
+            cursor.takeText("span_context"), let spanLength = cursor.head(major: 2),
+            let spanContext = cursor.bytes(count: spanLength), cursor.atEnd
+        else { return nil }
+        return Message(id: id, type: MessageType(rawValue: type), body: body, spanContext: spanContext)
     }
 
     /// The message in `value` if it is a plain envelope; `nil` sends the caller to the
@@ -80,31 +91,98 @@ enum EnvelopeCodec {
         return try? CBORDecoder(options: .strict).decode(Body.self, from: value)
     }
 
-    private static func writeHead(_ major: UInt8, _ value: UInt64, into out: inout [UInt8]) {
+    private static func writeHead(_ major: UInt8, _ value: UInt64, into out: inout ByteBuffer) {
         let m = major << 5
         switch value {
         case 0..<24:
-            out.append(m | UInt8(value))
+            out.writeInteger(m | UInt8(value))
         case 24...0xff:
-            out.append(m | 24)
-            out.append(UInt8(value))
+            out.writeInteger(m | 24)
+            out.writeInteger(UInt8(value))
         case 0x100...0xffff:
-            out.append(m | 25)
-            out.append(UInt8(value >> 8))
-            out.append(UInt8(value & 0xff))
+            out.writeInteger(m | 25)
+            out.writeInteger(UInt16(value), endianness: .big)
         case 0x1_0000...0xffff_ffff:
-            out.append(m | 26)
-            for shift in stride(from: 24, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+            out.writeInteger(m | 26)
+            out.writeInteger(UInt32(value), endianness: .big)
         default:
-            out.append(m | 27)
-            for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+            out.writeInteger(m | 27)
+            out.writeInteger(value, endianness: .big)
         }
     }
 
-    private static func writeText(_ text: String, into out: inout [UInt8]) {
-        let utf8 = text.utf8
-        writeHead(3, UInt64(utf8.count), into: &out)
-        out.append(contentsOf: utf8)
+    private static func writeText(_ text: String, into out: inout ByteBuffer) {
+        writeHead(3, UInt64(text.utf8.count), into: &out)
+        out.writeString(text)
+    }
+
+    /// The names of the variants without a payload, as UTF-8, for matching in place.
+    fileprivate static let namesWithoutPayload: [(name: [UInt8], kind: Body.Kind)] = Body.Kind.allCases.compactMap {
+        Body(noPayload: $0) == nil ? nil : (Array($0.rawValue.utf8), $0)
+    }
+}
+
+/// Reads canonical CBOR heads and fixed text in place; every method fails (returns `false` or
+/// `nil`) rather than accept a non-shortest form.
+private struct ByteCursor {
+    let bytes: UnsafeRawBufferPointer
+    var index = 0
+
+    var atEnd: Bool { index == bytes.count }
+
+    mutating func take(_ byte: UInt8) -> Bool {
+        guard index < bytes.count, bytes[index] == byte else { return false }
+        index += 1
+        return true
+    }
+
+    /// A text string equal to `text` (short ASCII keys only).
+    mutating func takeText(_ text: StaticString) -> Bool {
+        let count = text.utf8CodeUnitCount
+        guard count < 24, take(0x60 | UInt8(count)), bytes.count - index >= count else { return false }
+        for offset in 0..<count where bytes[index + offset] != text.utf8Start[offset] { return false }
+        index += count
+        return true
+    }
+
+    /// The argument of a head of major type `major`, in its shortest form only.
+    mutating func head(major: UInt8) -> UInt64? {
+        guard index < bytes.count, bytes[index] >> 5 == major else { return nil }
+        let info = bytes[index] & 0x1f
+        index += 1
+        let size: Int
+        let minimum: UInt64
+        switch info {
+        case 0..<24: return UInt64(info)
+        case 24: (size, minimum) = (1, 24)
+        case 25: (size, minimum) = (2, 0x100)
+        case 26: (size, minimum) = (4, 0x1_0000)
+        case 27: (size, minimum) = (8, 0x1_0000_0000)
+        default: return nil
+        }
+        guard bytes.count - index >= size else { return nil }
+        var value: UInt64 = 0
+        for offset in 0..<size { value = value << 8 | UInt64(bytes[index + offset]) }
+        index += size
+        return value >= minimum ? value : nil
+    }
+
+    /// The variant without a payload whose name is the next `length` bytes.
+    mutating func kind(length: UInt64) -> Body.Kind? {
+        guard length <= UInt64(bytes.count - index) else { return nil }
+        let name = UnsafeRawBufferPointer(rebasing: bytes[index..<index + Int(length)])
+        guard let match = EnvelopeCodec.namesWithoutPayload.first(where: { $0.name.elementsEqual(name) }) else {
+            return nil
+        }
+        index += Int(length)
+        return match.kind
+    }
+
+    mutating func bytes(count: UInt64) -> [UInt8]? {
+        guard count <= UInt64(bytes.count - index) else { return nil }
+        let slice = [UInt8](bytes[index..<index + Int(count)])
+        index += Int(count)
+        return slice
     }
 }
 

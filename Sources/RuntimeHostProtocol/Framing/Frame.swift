@@ -11,23 +11,32 @@ public enum Frame {
 
     /// The payload bytes of `message` (no length prefix), refusing anything over the limit.
     public static func payload(of message: Message) throws(FrameError) -> [UInt8] {
-        let bytes: [UInt8]
-        do {
-            bytes = try EnvelopeCodec.encode(message)
-        } catch {
-            throw .encodingFailed("\(error)")
-        }
-        guard bytes.count <= maxPayloadSize else { throw .messageTooLarge(bytes.count) }
-        return bytes
+        Array(try encode(message, allocator: ByteBufferAllocator()).readableBytesView.dropFirst(headerSize))
     }
 
     /// A whole frame, prefix and payload in one buffer, so it goes out in one write.
     public static func encode(_ message: Message, allocator: ByteBufferAllocator) throws(FrameError) -> ByteBuffer {
-        let bytes = try payload(of: message)
-        var buffer = allocator.buffer(capacity: headerSize + bytes.count)
-        buffer.writeInteger(UInt32(bytes.count), endianness: .big)
-        buffer.writeBytes(bytes)
+        var buffer = allocator.buffer(capacity: headerSize + 64 + message.spanContext.count)
+        try write(message, into: &buffer)
         return buffer
+    }
+
+    /// Appends a whole frame for `message` to `buffer`; on failure `buffer` is left as it was.
+    static func write(_ message: Message, into buffer: inout ByteBuffer) throws(FrameError) {
+        let start = buffer.writerIndex
+        buffer.writeInteger(UInt32(0))  // the length, filled in below
+        do {
+            try EnvelopeCodec.write(message, into: &buffer)
+        } catch {
+            buffer.moveWriterIndex(to: start)
+            throw .encodingFailed("\(error)")
+        }
+        let size = buffer.writerIndex - start - headerSize
+        guard size <= maxPayloadSize else {
+            buffer.moveWriterIndex(to: start)
+            throw .messageTooLarge(size)
+        }
+        buffer.setInteger(UInt32(size), at: start, endianness: .big)
     }
 
     /// Decodes one frame's payload (exactly one CBOR item, nothing after it).
@@ -45,6 +54,13 @@ public enum Frame {
         } catch {
             throw .decodingFailed("\(error)")
         }
+    }
+
+    /// Decodes one frame's payload in place: messages without a payload (pings, empty answers)
+    /// directly from the bytes, anything else through ``decodePayload(_:)-([UInt8])``.
+    static func decodePayload(_ bytes: UnsafeRawBufferPointer) throws(FrameError) -> Message {
+        if let message = EnvelopeCodec.decodeWithoutPayload(bytes) { return message }
+        return try decodePayload([UInt8](bytes))
     }
 }
 

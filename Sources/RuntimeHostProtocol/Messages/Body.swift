@@ -6,7 +6,10 @@ import OasisCBOR
 /// On the wire a body is a CBOR map with **one** key, the variant name (``Kind/rawValue``),
 /// mapped to the payload (`{}` for variants without one). Decoding refuses zero keys, several
 /// keys and unknown names, so malformed input cannot reach a handler.
-public enum Body: Hashable, Sendable {
+///
+/// `indirect`: payloads live in a box, so a `Body` is a pointer wide and moving one through
+/// the connection (results, continuations, messages) copies no payload.
+public indirect enum Body: Hashable, Sendable {
     /// Generic success answer (payload `{}`).
     case empty
     /// Generic failure answer.

@@ -1,0 +1,116 @@
+import NIOCore
+
+/// The part of a ``Connection`` that lives on its channel's event loop: the frames written
+/// this turn but not yet handed to the channel (the outbox), and the one timer that enforces
+/// every call's deadline.
+///
+/// Touched only on the event loop (every method checks this in debug builds), so it needs no
+/// lock; it is `Sendable` only so that the connection can hold it.
+final class LoopState: @unchecked Sendable {
+    /// Frames at most this large are copied into the outbox; larger ones are written as they
+    /// are (after the outbox, to keep the order), so the outbox never holds a large frame.
+    static let largestBatchedFrame = 16 * 1024
+
+    private let channel: any Channel
+    /// Frames waiting for the next flush, back to back.
+    private var outbox: ByteBuffer
+    /// The calls whose requests are in `outbox`: a failed write fails them.
+    private var outboxCalls: [UInt64] = []
+    /// A flush of the outbox is queued on the loop.
+    private var flushQueued = false
+    /// The deadline sweep, when one is scheduled, and when it fires.
+    private var sweep: (at: NIODeadline, callback: NIOScheduledCallback)?
+    /// Told which calls a failed write carried (none for responses). Set once, before use.
+    var onWriteFailure: @Sendable ([UInt64], any Error) -> Void = { _, _ in }
+
+    init(channel: any Channel) {
+        self.channel = channel
+        outbox = channel.allocator.buffer(capacity: 0)
+    }
+
+    private var loop: any EventLoop { channel.eventLoop }
+
+    // MARK: Outbox
+
+    /// Sends an encoded frame (`call` is the request's id when it is one). `batched` frames
+    /// are flushed once after whatever the loop runs next, so a burst leaves in one write;
+    /// others are flushed at once.
+    func send(_ frame: ByteBuffer, call: UInt64?, batched: Bool) {
+        loop.assertInEventLoop()
+        if !batched, outbox.readableBytes == 0 {
+            channel.writeAndFlush(frame, promise: promise(failing: call.map { [$0] } ?? []))
+            return
+        }
+        if frame.readableBytes <= Self.largestBatchedFrame {
+            outbox.writeImmutableBuffer(frame)
+            if let call { outboxCalls.append(call) }
+        } else {
+            writeOutbox()
+            channel.write(frame, promise: promise(failing: call.map { [$0] } ?? []))
+        }
+        if batched { queueFlush() } else { flush() }
+    }
+
+    /// Appends a frame encoded by `encode` to the outbox, for the flush at the end of the
+    /// current read (responses made on the loop); returns the payload size.
+    func append(_ encode: (inout ByteBuffer) throws(FrameError) -> Void) throws(FrameError) -> Int {
+        loop.assertInEventLoop()
+        let before = outbox.writerIndex
+        try encode(&outbox)
+        return outbox.writerIndex - before - Frame.headerSize
+    }
+
+    /// Hands the outbox to the channel and flushes.
+    func flush() {
+        loop.assertInEventLoop()
+        writeOutbox()
+        channel.flush()
+    }
+
+    private func queueFlush() {
+        guard !flushQueued else { return }
+        flushQueued = true
+        loop.execute { [self] in
+            flushQueued = false
+            flush()
+        }
+    }
+
+    private func writeOutbox() {
+        guard outbox.readableBytes > 0 else { return }
+        channel.write(outbox, promise: promise(failing: outboxCalls))
+        // The channel holds the written buffer until the bytes are out: start a new one.
+        outbox = channel.allocator.buffer(capacity: 0)
+        outboxCalls.removeAll(keepingCapacity: true)
+    }
+
+    private func promise(failing calls: [UInt64]) -> EventLoopPromise<Void> {
+        let promise = loop.makePromise(of: Void.self)
+        let onWriteFailure = onWriteFailure
+        promise.futureResult.whenFailure { error in onWriteFailure(calls, error) }
+        return promise
+    }
+
+    // MARK: Deadlines
+
+    /// Makes sure the sweep runs by `deadline`. One timer serves every call: it is moved only
+    /// when a call's deadline comes before the scheduled sweep.
+    func ensureSweep(by deadline: NIODeadline, run: @escaping @Sendable () -> Void) throws {
+        loop.assertInEventLoop()
+        if let sweep, sweep.at <= deadline { return }
+        sweep?.callback.cancel()
+        sweep = nil
+        sweep = (deadline, try loop.scheduleCallback(at: deadline, handler: Sweep(run: run)))
+    }
+
+    /// The sweep fired (called first thing by it).
+    func sweepFired() {
+        loop.assertInEventLoop()
+        sweep = nil
+    }
+
+    private struct Sweep: NIOScheduledCallbackHandler, Sendable {
+        let run: @Sendable () -> Void
+        func handleScheduledCallback(eventLoop: some EventLoop) { run() }
+    }
+}

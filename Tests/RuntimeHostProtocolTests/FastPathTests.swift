@@ -1,0 +1,164 @@
+import Logging
+import OasisCBOR
+import OasisCommon
+import RuntimeHostProtocolTesting
+import Testing
+
+@testable import RuntimeHostProtocol
+
+/// The hot-path shortcuts: the in-place envelope decoder, immediate answers on the event loop,
+/// and the flush at the end of each read.
+@Suite("RHP fast paths")
+struct FastPathTests {
+    /// The payload-free variants.
+    static let payloadFree = Body.Kind.allCases.compactMap(Body.init(noPayload:))
+
+    /// What the general decoder makes of `bytes` (nil when it refuses them).
+    static func general(_ bytes: [UInt8]) -> Message? { try? Frame.decodePayload(bytes) }
+
+    /// What the in-place decoder (fast path, else general) makes of `bytes`.
+    static func inPlace(_ bytes: [UInt8]) -> Message? {
+        bytes.withUnsafeBytes { try? Frame.decodePayload($0) }
+    }
+
+    @Test("canonical payload-free messages take the in-place path and give the general path's message")
+    func fastPathTaken() throws {
+        for body in Self.payloadFree {
+            for message in [
+                Message(id: 0, type: .request, body: body),
+                Message(id: 23, type: .response, body: body, spanContext: [9]),
+                Message(id: 1 << 33, type: MessageType(rawValue: 255), body: body, spanContext: Array(repeating: 1, count: 300)),
+            ] {
+                let payload = try Frame.payload(of: message)
+                let direct = payload.withUnsafeBytes { EnvelopeCodec.decodeWithoutPayload($0) }
+                #expect(direct == message)
+                #expect(Self.general(payload) == message)
+            }
+        }
+    }
+
+    @Test("messages with a payload are left to the general path", arguments: Body.Kind.allCases)
+    func payloadsFallBack(kind: Body.Kind) throws {
+        let message = Message(id: 7, type: .request, body: sampleBody(kind))
+        let payload = try Frame.payload(of: message)
+        let direct = payload.withUnsafeBytes { EnvelopeCodec.decodeWithoutPayload($0) }
+        #expect((direct != nil) == (Body(noPayload: kind) != nil))
+        #expect(Self.inPlace(payload) == message)
+    }
+
+    @Test("the in-place decoder agrees with the general one on every truncation and one-byte change")
+    func agreesOnMutations() throws {
+        let replacements: [UInt8] = [0x00, 0x01, 0x17, 0x18, 0x19, 0x1b, 0x1f, 0x40, 0x5f, 0x60, 0x62, 0x7f, 0xa0, 0xa3, 0xa5, 0xbf, 0xf6, 0xff]
+        var checked = 0
+        for body in Self.payloadFree {
+            for message in [
+                Message(id: 24, type: .request, body: body),
+                Message(id: 70_000, type: .response, body: body, spanContext: [1, 2]),
+            ] {
+                let payload = try Frame.payload(of: message)
+                for end in 0..<payload.count {
+                    let truncated = Array(payload[..<end])
+                    #expect(Self.inPlace(truncated) == Self.general(truncated), "truncated to \(end) bytes")
+                    checked += 1
+                }
+                #expect(Self.inPlace(payload + [0x00]) == nil)
+                for index in payload.indices {
+                    for replacement in replacements + [payload[index] ^ 1, payload[index] &+ 1, payload[index] &- 1]
+                    where replacement != payload[index] {
+                        var mutated = payload
+                        mutated[index] = replacement
+                        #expect(Self.inPlace(mutated) == Self.general(mutated), "byte \(index) set to \(replacement)")
+                        checked += 1
+                    }
+                }
+            }
+        }
+        #expect(checked > 10_000)
+    }
+
+    /// Answers pings at once and counts what reaches `handle`.
+    struct ImmediatePings: RequestHandler {
+        let handled: CallCounter
+
+        func immediateAnswer(to request: Body) -> Body? {
+            if case .runtimePingRequest = request { return .empty }
+            return nil
+        }
+
+        func handle(_ request: Body) async throws -> Body {
+            handled.increment()
+            if case .runtimeInfoRequest = request {
+                return .runtimeInfoResponse(RuntimeInfoResponse(protocolVersion: .runtimeHostProtocol, runtimeVersion: Version(major: 1)))
+            }
+            return .runtimeAbortResponse
+        }
+    }
+
+    @Test("requests sent together in one write are all answered, immediate answers without the handler")
+    func batchedRequests() async throws {
+        let (logger, _) = capturingLogger()
+        let handled = CallCounter()
+        let (a, b) = try SocketPair.make()
+        let guest = try await Connection.adopting(connectedSocket: a, handler: ImmediatePings(handled: handled), logger: logger)
+        let host = RawPeer(descriptor: b)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await guest.run() }
+            guest.initGuest()
+            /// Sends the requests in one write and returns the answers by id.
+            func exchange(_ requests: [(UInt64, Body)]) async throws -> [UInt64: Body] {
+                var stream: [UInt8] = []
+                for (id, body) in requests {
+                    let payload = try Frame.payload(of: Message(id: id, type: .request, body: body))
+                    stream += withUnsafeBytes(of: UInt32(payload.count).bigEndian, Array.init) + payload
+                }
+                try await host.write(stream)
+                var answers: [UInt64: Body] = [:]
+                for _ in requests {
+                    let answer = try #require(try await host.receive(timeout: .seconds(60)))
+                    #expect(answer.type == .response)
+                    answers[answer.id] = answer.body
+                }
+                return answers
+            }
+            // Only pings: answered on the event loop, written, and flushed when the read ends
+            // (nothing else would flush them).
+            let pings = try await exchange((0..<6).map { ($0, .runtimePingRequest) })
+            #expect(pings == Dictionary(uniqueKeysWithValues: (0..<6).map { ($0, Body.empty) }))
+            #expect(handled.count == 0)
+            // Pings and aborts interleaved: the aborts go to the handler.
+            let mixed = try await exchange((10..<18).map { ($0, $0 % 2 == 0 ? .runtimePingRequest : .runtimeAbortRequest) })
+            #expect(mixed == Dictionary(uniqueKeysWithValues: (10..<18).map { ($0, $0 % 2 == 0 ? Body.empty : .runtimeAbortResponse) }))
+            #expect(handled.count == 4)
+            await guest.close()
+            try await group.waitForAll()
+        }
+    }
+
+    @Test("before Ready a request gets not-ready even when the handler could answer it at once")
+    func immediateAnswersWaitForReady() async throws {
+        let (logger, _) = capturingLogger()
+        let handled = CallCounter()
+        let (connection, peer) = try await hostWithRawPeer(handler: ImmediatePings(handled: handled), logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await connection.run() }
+            group.addTask {
+                _ = try await connection.initHost(runtimeID: testRuntimeID, hostInfo: testHostInfo, timeout: .seconds(60))
+            }
+            let handshake = try #require(try await peer.receive())
+            try await peer.send(Message(id: 5, type: .request, body: .runtimePingRequest))
+            let early = try #require(try await peer.receive())
+            #expect(early.id == 5)
+            #expect(early.body == .error(ErrorBody(mapping: RHPErrors.notReady)))
+            try await peer.send(Message(
+                id: handshake.id, type: .response,
+                body: .runtimeInfoResponse(RuntimeInfoResponse(protocolVersion: .runtimeHostProtocol, runtimeVersion: Version(major: 1)))))
+            try await waitUntil { connection.state == .ready }
+            try await peer.send(Message(id: 6, type: .request, body: .runtimePingRequest))
+            let answer = try #require(try await peer.receive())
+            #expect(answer == Message(id: 6, type: .response, body: .empty))
+            #expect(handled.count == 0)
+            await connection.close()
+            try await group.waitForAll()
+        }
+    }
+}
