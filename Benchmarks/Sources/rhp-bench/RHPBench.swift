@@ -20,6 +20,10 @@ enum RHPBench {
         var pipelined = 200_000
         var depth = 64
         var kvRuntime: String?
+        /// Only the host ↔ kv-runtime ping round trips (for profiling).
+        var pingOnly = false
+        /// Only the host ↔ kv-runtime pipelined calls (for profiling).
+        var pipelineOnly = false
 
         init(arguments: [String]) {
             var iterator = arguments.dropFirst().makeIterator()
@@ -30,6 +34,8 @@ enum RHPBench {
                 case "--depth": depth = iterator.next().flatMap(Int.init) ?? depth
                 case "--kv-runtime": kvRuntime = iterator.next()
                 case "--json": break
+                case "--ping-only": pingOnly = true
+                case "--pipeline-only": pipelineOnly = true
                 default:
                     FileHandle.standardError.write(Data("rhp-bench: unknown argument \(argument)\n".utf8))
                     exit(2)
@@ -66,40 +72,44 @@ enum RHPBench {
         say("RESULT uds.thread.pipe\(options.depth).64 msgs_per_s=\(Int(baselinePipe))")
 
         // RHP between two connections in this process.
-        let thread = try await inProcessPair(logger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await thread.host.run() }
-            group.addTask { try await thread.guest.run() }
-            thread.guest.initGuest()
-            _ = try await thread.host.initHost(runtimeID: benchRuntimeID, hostInfo: benchHostInfo, timeout: .seconds(10))
-            let ping = try await rhpRoundTrips(thread.host, body: .runtimePingRequest, count: options.roundTrips)
-            report("rhp.thread.rtt.ping", ping)
-            summary.append(ratio("rhp.thread ping rtt (median)", ping.median, baselinePing.median))
-            let query = try await rhpRoundTrips(thread.host, body: query4K, count: options.roundTrips)
-            report("rhp.thread.rtt.query4k", query)
-            summary.append(ratio("rhp.thread 4 KiB query rtt (median)", query.median, baseline4K.median))
-            let rate = try await rhpPipelined(thread.host, total: options.pipelined, depth: options.depth)
-            say("RESULT rhp.thread.pipe\(options.depth).ping calls_per_s=\(Int(rate))")
-            summary.append(String(format: "rhp.thread pipelined: %.0f calls/s = %.1f%% of raw", rate, 100 * rate / baselinePipe))
-            await thread.host.close()
-            await thread.guest.close()
-            try await group.waitForAll()
+        if !options.pingOnly && !options.pipelineOnly {
+            summary += try await inProcessMeasurements(
+                options: options, logger: logger, baselinePing: baselinePing, baseline4K: baseline4K,
+                baselinePipe: baselinePipe)
         }
 
         // RHP between our host and the kv-runtime process.
         if let binary = options.kvRuntime ?? defaultKVRuntime(), FileManager.default.isExecutableFile(atPath: binary) {
             let (lines, kvRows) = try await withKVRuntime(binary: binary, logger: logger) { host in
                 var lines: [String] = []
+                /// Pipelined calls with the callers on the global pool (as a node's are) and on the
+                /// connection's event loop; returns the first.
+                func pipelined() async throws -> Double {
+                    var rates: [Double] = []
+                    for onLoop in [false, true] {
+                        let rate = try await rhpPipelined(host, total: options.pipelined, depth: options.depth, onLoop: onLoop)
+                        let name = onLoop ? "loop" : "pool"
+                        say("RESULT rhp.kv.pipe\(options.depth).ping.\(name) calls_per_s=\(Int(rate))")
+                        lines.append(String(
+                            format: "rhp.kv pipelined, callers on the %@: %.0f calls/s = %.1f%% of raw", name, rate,
+                            100 * rate / baselinePipe))
+                        rates.append(rate)
+                    }
+                    return rates[0]
+                }
+                if options.pipelineOnly {
+                    _ = try await pipelined()
+                    return (lines, [BenchRow]())
+                }
                 let ping = try await rhpRoundTrips(host, body: .runtimePingRequest, count: options.roundTrips)
                 report("rhp.kv.rtt.ping", ping)
                 lines.append(ratio("rhp.kv ping rtt (median)", ping.median, baselinePing.median))
                 lines.append(ratio("rhp.kv ping rtt (p99)", ping.p99, baselinePing.p99))
+                if options.pingOnly { return (lines, [BenchRow]()) }
                 let query = try await rhpRoundTrips(host, body: query4K, count: options.roundTrips)
                 report("rhp.kv.rtt.query4k", query)
                 lines.append(ratio("rhp.kv 4 KiB query rtt (median)", query.median, baseline4K.median))
-                let rate = try await rhpPipelined(host, total: options.pipelined, depth: options.depth)
-                say("RESULT rhp.kv.pipe\(options.depth).ping calls_per_s=\(Int(rate))")
-                lines.append(String(format: "rhp.kv pipelined: %.0f calls/s = %.1f%% of raw", rate, 100 * rate / baselinePipe))
+                let rate = try await pipelined()
                 return (lines, [
                     BenchRow(figure: "rhp ping rtt host↔kv-runtime, median", ours: ping.median * 1000,
                              baseline: baselinePing.median * 1000, unit: "ns", maxRatio: 2),
@@ -119,6 +129,34 @@ enum RHPBench {
         say("SUMMARY")
         for line in summary { say("  " + line) }
         if json { BenchSupport.report(rows, json: true) }
+    }
+
+    /// Ping, 4 KiB query and pipelined calls between two connections in this process; returns
+    /// the summary lines.
+    static func inProcessMeasurements(
+        options: Options, logger: Logger, baselinePing: Latencies, baseline4K: Latencies, baselinePipe: Double
+    ) async throws -> [String] {
+        let thread = try await inProcessPair(logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await thread.host.run() }
+            group.addTask { try await thread.guest.run() }
+            thread.guest.initGuest()
+            _ = try await thread.host.initHost(runtimeID: benchRuntimeID, hostInfo: benchHostInfo, timeout: .seconds(10))
+            var summary: [String] = []
+            let ping = try await rhpRoundTrips(thread.host, body: .runtimePingRequest, count: options.roundTrips)
+            report("rhp.thread.rtt.ping", ping)
+            summary.append(ratio("rhp.thread ping rtt (median)", ping.median, baselinePing.median))
+            let query = try await rhpRoundTrips(thread.host, body: query4K, count: options.roundTrips)
+            report("rhp.thread.rtt.query4k", query)
+            summary.append(ratio("rhp.thread 4 KiB query rtt (median)", query.median, baseline4K.median))
+            let rate = try await rhpPipelined(thread.host, total: options.pipelined, depth: options.depth)
+            say("RESULT rhp.thread.pipe\(options.depth).ping calls_per_s=\(Int(rate))")
+            summary.append(String(format: "rhp.thread pipelined: %.0f calls/s = %.1f%% of raw", rate, 100 * rate / baselinePipe))
+            await thread.host.close()
+            await thread.guest.close()
+            try await group.waitForAll()
+            return summary
+        }
     }
 
     /// A 4 KiB query: `get_runtime_id` with 4 KiB of arguments (ignored by kv-runtime and echoed by
@@ -194,14 +232,13 @@ enum RHPBench {
     }
 
     /// `depth` callers in a task group, each issuing calls back to back, `total` calls in all.
-    static func rhpPipelined(_ connection: Connection, total: Int, depth: Int) async throws -> Double {
+    static func rhpPipelined(_ connection: Connection, total: Int, depth: Int, onLoop: Bool = false) async throws -> Double {
         let clock = ContinuousClock()
         let start = clock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
             for worker in 0..<depth {
                 let share = total / depth + (worker < total % depth ? 1 : 0)
-                // On the global pool: all 64 callers on the event loop's one thread is slower.
-                group.addTask {
+                group.addTask(executorPreference: onLoop ? connection.eventLoopTaskExecutor : nil) {
                     for _ in 0..<share { _ = try await connection.call(.runtimePingRequest) }
                 }
             }
@@ -213,8 +250,14 @@ enum RHPBench {
 
     // MARK: Setups
 
-    /// Echoes requests; answers ping with Empty and the handshake as a v21.1 runtime.
+    /// Echoes requests; answers ping with Empty (at once, on the event loop, as kv-runtime
+    /// does) and the handshake as a v21.1 runtime.
     struct EchoGuest: RequestHandler {
+        func immediateAnswer(to request: Body) -> Body? {
+            if case .runtimePingRequest = request { return .empty }
+            return nil
+        }
+
         func handle(_ request: Body) async throws -> Body {
             switch request {
             case .runtimeInfoRequest:

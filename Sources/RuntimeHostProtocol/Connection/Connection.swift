@@ -15,17 +15,28 @@ import Synchronization
 /// Nothing is read from the socket before initialisation.
 ///
 /// ## Concurrency design
-/// * **Reading** happens on the channel's event loop: a `ByteToMessageDecoder` cuts frames and
-///   decodes messages, and responses are matched to their callers right there, so a call
-///   completes without ``run()`` and without any extra task hop.
+/// * **Reading** happens on the channel's event loop: one handler (``FrameHandler``) cuts
+///   frames, decodes each message in place (payload-free ones, such as pings and empty
+///   answers, without building any intermediate value) and hands it straight to the
+///   connection, where responses are matched to their callers, so a call completes without
+///   ``run()`` and without any extra task hop.
 /// * **Calls** are plain async functions. Each reserves an id in the pending table (under a
-///   `Mutex`), writes its frame with one `writeAndFlush`, and suspends on a continuation. Four
+///   `Mutex`), encodes its frame, and suspends on a continuation; on the event loop (at once
+///   when the caller already runs there) its deadline is set and the frame written. Four
 ///   things can complete it and the first wins: the response, a write failure (reported by the
-///   write's future, so the caller learns at once), the deadline (a task scheduled on the event
-///   loop), or cancellation of the calling task. Whichever wins removes the entry, so a call
-///   that returns — however it returns — leaves nothing in the table, and a late response is
-///   logged and dropped.
-/// * **Incoming requests** need a task each, because handlers are async. They are queued to
+///   write's future, so the caller learns at once), the deadline, or cancellation of the
+///   calling task. Whichever wins removes the entry, so a call that returns — however it
+///   returns — leaves nothing in the table, and a late response is logged and dropped.
+/// * **Deadlines**: one timer per connection, not one per call. It is set for the earliest
+///   deadline of the calls in flight; when it fires it fails the calls whose deadline has
+///   passed and moves to the next. A call's deadline costs a clock read and a comparison.
+/// * **Writing in bursts**: a call alone in flight is written and flushed at once. When other
+///   calls are in flight, frames go into an outbox that is flushed once after the frames queued
+///   on the loop with it, and answers given while a read is handled are flushed when the read
+///   ends; so a burst of calls or answers leaves in one write (each frame whole, in order).
+/// * **Incoming requests** need a task each, because handlers are async — unless the handler
+///   gives an immediate answer (``RequestHandler/immediateAnswer(to:)``, for pings), which is
+///   written on the event loop as the request is read. The others are queued to
 ///   ``run()``, which serves each in a child task of a task group and is the connection's only
 ///   long-lived task: run it as a `Service` in a `ServiceGroup`, or in a task group you own. No
 ///   unstructured tasks are created. Requests that arrive before the connection is Ready are
@@ -376,9 +387,6 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
     private func writeFailed(calls: [UInt64], error: any Error) {
         for id in calls {
             resolve(id, with: .failure(ConnectionError.writeFailed("\(error)")))
-        }
-        if calls.isEmpty {
-            logger.debug("rhp: failed to write a response", metadata: ["rhp.error": "\(error)"])
         }
     }
 

@@ -12,6 +12,7 @@ final class LoopState: @unchecked Sendable {
     static let largestBatchedFrame = 16 * 1024
 
     private let channel: any Channel
+    private let loop: any EventLoop
     /// Frames waiting for the next flush, back to back.
     private var outbox: ByteBuffer
     /// The calls whose requests are in `outbox`: a failed write fails them.
@@ -20,15 +21,14 @@ final class LoopState: @unchecked Sendable {
     private var flushQueued = false
     /// The deadline sweep, when one is scheduled, and when it fires.
     private var sweep: (at: NIODeadline, callback: NIOScheduledCallback)?
-    /// Told which calls a failed write carried (none for responses). Set once, before use.
+    /// Told which calls a failed write carried. Set once, before use.
     var onWriteFailure: @Sendable ([UInt64], any Error) -> Void = { _, _ in }
 
     init(channel: any Channel) {
         self.channel = channel
-        outbox = channel.allocator.buffer(capacity: 0)
+        loop = channel.eventLoop
+        outbox = channel.allocator.buffer(capacity: 1024)
     }
-
-    private var loop: any EventLoop { channel.eventLoop }
 
     // MARK: Outbox
 
@@ -42,6 +42,7 @@ final class LoopState: @unchecked Sendable {
             return
         }
         if frame.readableBytes <= Self.largestBatchedFrame {
+            reuseOutbox()
             outbox.writeImmutableBuffer(frame)
             if let call { outboxCalls.append(call) }
         } else {
@@ -55,6 +56,7 @@ final class LoopState: @unchecked Sendable {
     /// current read (responses made on the loop); returns the payload size.
     func append(_ encode: (inout ByteBuffer) throws(FrameError) -> Void) throws(FrameError) -> Int {
         loop.assertInEventLoop()
+        reuseOutbox()
         let before = outbox.writerIndex
         try encode(&outbox)
         return outbox.writerIndex - before - Frame.headerSize
@@ -79,12 +81,27 @@ final class LoopState: @unchecked Sendable {
     private func writeOutbox() {
         guard outbox.readableBytes > 0 else { return }
         channel.write(outbox, promise: promise(failing: outboxCalls))
-        // The channel holds the written buffer until the bytes are out: start a new one.
-        outbox = channel.allocator.buffer(capacity: 0)
+        // Marked as sent; its storage is reused once the channel has let go of it.
+        outbox.moveReaderIndex(to: outbox.writerIndex)
         outboxCalls.removeAll(keepingCapacity: true)
     }
 
-    private func promise(failing calls: [UInt64]) -> EventLoopPromise<Void> {
+    /// Empties a sent outbox before new frames go in: in place when the channel is done with
+    /// the bytes (the usual case, as a flush writes at once), else in new storage, which is
+    /// also taken when a burst of large frames left the storage large.
+    private func reuseOutbox() {
+        guard outbox.readableBytes == 0 else { return }
+        if outbox.capacity > 256 * 1024 {
+            outbox = channel.allocator.buffer(capacity: 1024)
+        } else {
+            outbox.clear()
+        }
+    }
+
+    /// A promise for a write: failing `calls`, or none at all for responses alone (a failed
+    /// write closes the channel, and the peer is gone then anyway).
+    private func promise(failing calls: [UInt64]) -> EventLoopPromise<Void>? {
+        guard !calls.isEmpty else { return nil }
         let promise = loop.makePromise(of: Void.self)
         let onWriteFailure = onWriteFailure
         promise.futureResult.whenFailure { error in onWriteFailure(calls, error) }
