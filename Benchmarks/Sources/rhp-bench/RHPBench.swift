@@ -11,6 +11,8 @@ import RuntimeRegistry
 ///
 /// Modes measured:
 /// * `uds`: C client, C echo thread, socketpair; 64 B and 4 KiB frames.
+/// * `nio`: the same 64 B frames between two NIO channels on two event loops, no RHP: the floor
+///   the event loop itself sets.
 /// * `rhp.thread`: two `Connection`s in this process over a socketpair (host ↔ guest).
 /// * `rhp.kv`: our host ↔ the `kv-runtime` process (when its binary is found).
 @main
@@ -70,6 +72,14 @@ enum RHPBench {
         report("uds.thread.rtt.4096", baseline4K)
         let baselinePipe = try baselinePipelined(payload: 64, total: options.pipelined, depth: options.depth)
         say("RESULT uds.thread.pipe\(options.depth).64 msgs_per_s=\(Int(baselinePipe))")
+        // The event loop's own floor: the same frames between two NIO channels, no RHP.
+        let nioFloor = Latencies(sorted: try await NIOFloor.roundTrips(
+            payload: 64, count: options.roundTrips, warmup: options.roundTrips / 10).sorted())
+        report("nio.thread.rtt.64", nioFloor)
+        summary.append(ratio("nio floor ping rtt (median)", nioFloor.median, baselinePing.median))
+        rows.append(BenchRow(
+            figure: "NIO floor: ping rtt between two event loops, no RHP, median", ours: nioFloor.median * 1000,
+            baseline: baselinePing.median * 1000, unit: "ns", maxRatio: .infinity))
 
         // RHP between two connections in this process.
         if !options.pingOnly && !options.pipelineOnly {

@@ -1,0 +1,105 @@
+import NIOCore
+import NIOPosix
+
+/// The floor a NIO event loop sets for a ping-pong over a Unix socket: two channels on a
+/// socketpair, each on the shared group's loops, exchanging length-prefixed frames of the same
+/// size as the C baseline's, with no RHP at all (no CBOR, no tasks, no pending table). What is
+/// between this and the C baseline is NIO's (epoll, then read, per wake-up); what is between
+/// this and RHP is ours.
+enum NIOFloor {
+    /// Sequential round trips of `payload`-byte frames; returns the per-trip latencies (µs).
+    static func roundTrips(payload: Int, count: Int, warmup: Int) async throws -> [Double] {
+        var fds: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0 else { throw BenchError("socketpair failed") }
+        // Two loops, so that each ping crosses threads as it does between host and runtime.
+        let loops = Array(MultiThreadedEventLoopGroup.singleton.makeIterator())
+        guard loops.count >= 2 else { throw BenchError("the NIO floor needs two event loops") }
+        let echo = try await ClientBootstrap(group: loops[1])
+            .channelInitializer { $0.pipeline.addHandler(FrameEcho()) }
+            .withConnectedSocket(fds[1]).get()
+        let done = loops[0].makePromise(of: [Double].self)
+        let client = try await ClientBootstrap(group: loops[0])
+            .channelInitializer { channel in
+                channel.pipeline.addHandler(PingClient(payload: payload, total: warmup + count, warmup: warmup, done: done))
+            }
+            .withConnectedSocket(fds[0]).get()
+        let samples = try await done.futureResult.get()
+        try await client.close()
+        try? await echo.closeFuture.get()
+        return samples
+    }
+
+    /// Splits frames off a cumulation buffer.
+    static func frames(in buffer: inout ByteBuffer) -> [ByteBuffer] {
+        var frames: [ByteBuffer] = []
+        while let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self),
+            buffer.readableBytes >= 4 + Int(length)
+        {
+            frames.append(buffer.readSlice(length: 4 + Int(length))!)
+        }
+        return frames
+    }
+
+    /// Writes every complete frame back.
+    final class FrameEcho: ChannelInboundHandler {
+        typealias InboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
+        private var pending = ByteBuffer()
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            var incoming = unwrapInboundIn(data)
+            pending.writeBuffer(&incoming)
+            for frame in NIOFloor.frames(in: &pending) { context.write(wrapOutboundOut(frame), promise: nil) }
+            pending.discardReadBytes()
+        }
+
+        func channelReadComplete(context: ChannelHandlerContext) { context.flush() }
+    }
+
+    /// Sends a frame, waits for it to come back, records the time, repeats.
+    final class PingClient: ChannelInboundHandler {
+        typealias InboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
+        private let payload: Int
+        private let total: Int
+        private let warmup: Int
+        private let done: EventLoopPromise<[Double]>
+        private var pending = ByteBuffer()
+        private var samples: [Double] = []
+        private var sent = 0
+        private var start = NIODeadline.now()
+
+        init(payload: Int, total: Int, warmup: Int, done: EventLoopPromise<[Double]>) {
+            self.payload = payload
+            self.total = total
+            self.warmup = warmup
+            self.done = done
+        }
+
+        func channelActive(context: ChannelHandlerContext) { send(context: context) }
+
+        private func send(context: ChannelHandlerContext) {
+            var frame = context.channel.allocator.buffer(capacity: 4 + payload)
+            frame.writeInteger(UInt32(payload))
+            frame.writeRepeatingByte(0x42, count: payload)
+            sent += 1
+            start = .now()
+            context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            var incoming = unwrapInboundIn(data)
+            pending.writeBuffer(&incoming)
+            for _ in NIOFloor.frames(in: &pending) {
+                let elapsed = NIODeadline.now() - start
+                if sent > warmup { samples.append(Double(elapsed.nanoseconds) / 1000) }
+                if sent == total {
+                    done.succeed(samples)
+                    return
+                }
+                send(context: context)
+            }
+            pending.discardReadBytes()
+        }
+    }
+}
