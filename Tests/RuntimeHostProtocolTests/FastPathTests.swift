@@ -21,6 +21,11 @@ struct FastPathTests {
         bytes.withUnsafeBytes { try? Frame.decodePayload($0) }
     }
 
+    @Test("a body kind's ordinal, which indexes the per-call metrics, is its position in allCases")
+    func kindOrdinals() {
+        for (index, kind) in Body.Kind.allCases.enumerated() { #expect(kind.ordinal == index) }
+    }
+
     @Test("canonical payload-free messages take the in-place path and give the general path's message")
     func fastPathTaken() throws {
         for body in Self.payloadFree {

@@ -282,10 +282,10 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
 
     private func perform(_ body: Body, timeout: Duration, requireReady: Bool) async throws -> Body {
         let instruments = metrics[body.kind]
-        let start = ContinuousClock.now
-        defer { instruments.latency.record(duration: ContinuousClock.now - start) }
+        let start = NIODeadline.now()
+        defer { instruments.latency.recordNanoseconds((NIODeadline.now() - start).nanoseconds) }
         do {
-            let response = try await exchange(body, timeout: timeout, requireReady: requireReady)
+            let response = try await exchange(body, deadline: start + TimeAmount(timeout), timeout: timeout, requireReady: requireReady)
             if case .error(let error) = response { throw error.callerError }
             instruments.successes.increment()
             return response
@@ -302,8 +302,9 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
         }
     }
 
-    /// Writes the request and waits for whatever completes it first.
-    private func exchange(_ body: Body, timeout: Duration, requireReady: Bool) async throws -> Body {
+    /// Writes the request and waits for whatever completes it first: at the latest `deadline`
+    /// (`timeout` after the call began).
+    private func exchange(_ body: Body, deadline: NIODeadline, timeout: Duration, requireReady: Bool) async throws -> Body {
         let id = try reserve(requireReady: requireReady)
         let frame: ByteBuffer
         do {
@@ -326,7 +327,7 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
                 // deadline and writes; the response, which also arrives there, ends the call.
                 let loop = channel.eventLoop
                 loop.executeSoon { [self] in
-                    let deadline = CallDeadline(at: .now() + TimeAmount(timeout), kind: kind, timeout: timeout)
+                    let deadline = CallDeadline(at: deadline, kind: kind, timeout: timeout)
                     guard let othersInFlight = arm(id, deadline: deadline) else {
                         return  // ended (cancelled, closed) before it was written: write nothing
                     }

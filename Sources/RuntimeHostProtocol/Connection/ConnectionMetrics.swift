@@ -12,21 +12,22 @@ struct ConnectionMetrics: Sendable {
         let latency: Metrics.Timer
     }
 
-    private let perCall: [Body.Kind: PerCall]
+    /// Indexed by ``Body/Kind/ordinal``.
+    private let perCall: [PerCall]
     let frameSizeRead: Recorder
     let frameSizeWrite: Recorder
 
     /// Instruments from `factory`, or from the process-wide `MetricsSystem` when `nil`.
     init(factory: (any MetricsFactory)?) {
         let factory = factory ?? MetricsSystem.factory
-        var perCall: [Body.Kind: PerCall] = [:]
+        var perCall: [PerCall] = []
         for kind in Body.Kind.allCases {
             let dimensions = [("call", kind.rawValue)]
-            perCall[kind] = PerCall(
+            perCall.append(PerCall(
                 successes: Counter(label: "oasis_rhp_successes", dimensions: dimensions, factory: factory),
                 failures: Counter(label: "oasis_rhp_failures", dimensions: dimensions, factory: factory),
                 timeouts: Counter(label: "oasis_rhp_timeouts", dimensions: dimensions, factory: factory),
-                latency: Metrics.Timer(label: "oasis_rhp_latency", dimensions: dimensions, factory: factory))
+                latency: Metrics.Timer(label: "oasis_rhp_latency", dimensions: dimensions, factory: factory)))
         }
         self.perCall = perCall
         frameSizeRead = Recorder(
@@ -35,5 +36,5 @@ struct ConnectionMetrics: Sendable {
             label: "oasis_codec_size", dimensions: [("call", "write"), ("module", "rhp/internal")], factory: factory)
     }
 
-    subscript(kind: Body.Kind) -> PerCall { perCall[kind]! }
+    subscript(kind: Body.Kind) -> PerCall { perCall[kind.ordinal] }
 }

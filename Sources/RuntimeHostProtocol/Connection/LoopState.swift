@@ -5,7 +5,8 @@ import NIOCore
 /// every call's deadline.
 ///
 /// Touched only on the event loop (every method checks this in debug builds), so it needs no
-/// lock; it is `Sendable` only so that the connection can hold it.
+/// lock, and its properties skip the dynamic exclusivity checks (one thread, no overlapping
+/// accesses); it is `Sendable` only so that the connection can hold it.
 final class LoopState: @unchecked Sendable {
     /// Frames at most this large are copied into the outbox; larger ones are written as they
     /// are (after the outbox, to keep the order), so the outbox never holds a large frame.
@@ -14,13 +15,13 @@ final class LoopState: @unchecked Sendable {
     private let channel: any Channel
     private let loop: any EventLoop
     /// Frames waiting for the next flush, back to back.
-    private var outbox: ByteBuffer
+    @exclusivity(unchecked) private var outbox: ByteBuffer
     /// The calls whose requests are in `outbox`: a failed write fails them.
-    private var outboxCalls: [UInt64] = []
+    @exclusivity(unchecked) private var outboxCalls: [UInt64] = []
     /// A flush of the outbox is queued on the loop.
-    private var flushQueued = false
+    @exclusivity(unchecked) private var flushQueued = false
     /// The deadline sweep, when one is scheduled, and when it fires.
-    private var sweep: (at: NIODeadline, callback: NIOScheduledCallback)?
+    @exclusivity(unchecked) private var sweep: (at: NIODeadline, callback: NIOScheduledCallback)?
     /// Told which calls a failed write carried. Set once, before use.
     var onWriteFailure: @Sendable ([UInt64], any Error) -> Void = { _, _ in }
 

@@ -25,9 +25,9 @@ final class FrameHandler: ChannelInboundHandler {
     /// Called with each frame's payload size as it is read (for the codec size metric).
     private let onFrame: (Int) -> Void
     /// Bytes of a frame not complete yet.
-    private var partial: ByteBuffer?
+    @exclusivity(unchecked) private var partial: ByteBuffer?
     /// A read failed: ignore everything after it.
-    private var failed = false
+    @exclusivity(unchecked) private var failed = false
 
     init(delegate: any FrameHandlerDelegate, onFrame: @escaping (Int) -> Void) {
         self.delegate = delegate

@@ -285,3 +285,10 @@ extension Body: Codable {
         }
     }
 }
+
+extension Body.Kind {
+    /// The position in ``allCases`` (declaration order), for array lookups on the hot path
+    /// instead of hashing the name. A payload-free enum's value is its declaration index; a
+    /// test pins this.
+    var ordinal: Int { Int(unsafeBitCast(self, to: UInt8.self)) }
+}
