@@ -198,6 +198,14 @@ final class _CBORDecoderImpl: Decoder {
             }
             return T.self == Data.self ? Data(bytes) as! T : bytes as! T
         }
+        // A nested ``CBORFastDecodable`` value (a block header inside a request, say) is read by
+        // its fast path too: the input was validated as a whole before decoding began. Should
+        // the fast path fail, the Codable path below reads the item and reports the error.
+        if options.usesFastDecoding, let fast = T.self as? any CBORFastDecodable.Type,
+            let value = try? decodeFastItem(fast, input: input, at: position, options: options)
+        {
+            return value as! T
+        }
         let decoder = _CBORDecoderImpl(input: input, offset: position, options: options, parent: parent, key: key)
         if T.self == CBORValue.self {
             return try decoder.value as! T
@@ -207,6 +215,16 @@ final class _CBORDecoderImpl: Decoder {
             return try dictionaryType._fromCBOR(map: position, decoder: decoder) as! T
         }
         return try T(from: decoder)
+    }
+
+    /// The fast path for one item of validated input, starting at `position`.
+    private static func decodeFastItem<T: CBORFastDecodable>(
+        _ type: T.Type, input: [UInt8], at position: Int, options: CBORDecoder.Options
+    ) throws -> T {
+        try input.withUnsafeBufferPointer { buffer in
+            var reader = CBORFastReader(base: buffer, at: position, options: options)
+            return try T(cbor: &reader)
+        }
     }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {

@@ -23,9 +23,9 @@ public struct CBORFastReader: ~Copyable {
     @usableFromInline var position: Int
     @usableFromInline let options: CBORDecoder.Options
 
-    init(base: UnsafeBufferPointer<UInt8>, options: CBORDecoder.Options) {
+    init(base: UnsafeBufferPointer<UInt8>, at position: Int = 0, options: CBORDecoder.Options) {
         self.base = base
-        self.position = 0
+        self.position = position
         self.options = options
     }
 

@@ -41,6 +41,9 @@ public enum Frame {
 
     /// Decodes one frame's payload (exactly one CBOR item, nothing after it).
     public static func decodePayload(_ bytes: [UInt8]) throws(FrameError) -> Message {
+        // One strict pass over the bytes; only a failure takes the slower route below, which
+        // names what is wrong (and tells trailing bytes apart).
+        if let message = try? CBORDecoder(options: .strict).decode(Message.self, from: bytes) { return message }
         let value: CBORValue
         do {
             value = try CBORValue(decoding: bytes, options: .strict)
