@@ -15,12 +15,17 @@ enum NIOFloor {
         let loops = Array(MultiThreadedEventLoopGroup.singleton.makeIterator())
         guard loops.count >= 2 else { throw BenchError("the NIO floor needs two event loops") }
         let echo = try await ClientBootstrap(group: loops[1])
-            .channelInitializer { $0.pipeline.addHandler(FrameEcho()) }
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(FrameEcho()) }
+            }
             .withConnectedSocket(fds[1]).get()
         let done = loops[0].makePromise(of: [Double].self)
         let client = try await ClientBootstrap(group: loops[0])
             .channelInitializer { channel in
-                channel.pipeline.addHandler(PingClient(payload: payload, total: warmup + count, warmup: warmup, done: done))
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        PingClient(payload: payload, total: warmup + count, warmup: warmup, done: done))
+                }
             }
             .withConnectedSocket(fds[0]).get()
         let samples = try await done.futureResult.get()

@@ -10,25 +10,38 @@ import OasisCBOR
 /// plain, well-formed envelope is left to the `Codable` path, which produces the detailed
 /// error; so strictness and error texts are the same either way. Tests compare both paths.
 enum EnvelopeCodec {
-    /// Appends the canonical encoding of `message` to `out`: straight into the buffer, so a frame
-    /// costs one allocation (bodies with a payload are encoded by the `Codable` path first).
+    /// Appends the canonical encoding of `message` to `out`, in one write of raw bytes into the
+    /// buffer (bodies with a payload are encoded by the `Codable` path first and copied in).
     static func write(_ message: Message, into out: inout ByteBuffer) throws {
-        out.writeInteger(UInt8(0xa4))  // map of 4
-        writeText("id", into: &out)
-        writeHead(0, message.id, into: &out)
-        writeText("body", into: &out)
-        if message.body.hasNoPayload {
-            out.writeInteger(UInt8(0xa1))
-            writeText(message.body.kind.rawValue, into: &out)
-            out.writeInteger(UInt8(0xa0))
-        } else {
-            out.writeBytes(try CBOREncoder().encode(message.body))
+        let payload: [UInt8]? = message.body.hasNoPayload ? nil : try CBOREncoder().encode(message.body)
+        var name = message.body.kind.rawValue
+        let spanContext = message.spanContext
+        // Fixed keys (35 bytes), three heads of at most 9 bytes, the body, the span context.
+        let bodySize = payload?.count ?? (name.utf8.count + 11)
+        let capacity = 35 + 27 + 1 + bodySize + spanContext.count
+        _ = name.withUTF8 { nameBytes in
+            out.writeWithUnsafeMutableBytes(minimumWritableBytes: capacity) { raw in
+                var writer = RawWriter(base: raw)
+                writer.byte(0xa4)  // map of 4
+                writer.text("id")
+                writer.head(0, message.id)
+                writer.text("body")
+                if let payload {
+                    payload.withUnsafeBytes { writer.bytes($0) }
+                } else {
+                    writer.byte(0xa1)
+                    writer.head(3, UInt64(nameBytes.count))
+                    writer.bytes(UnsafeRawBufferPointer(nameBytes))
+                    writer.byte(0xa0)
+                }
+                writer.text("message_type")
+                writer.head(0, UInt64(message.type.rawValue))
+                writer.text("span_context")
+                writer.head(2, UInt64(spanContext.count))
+                spanContext.withUnsafeBytes { writer.bytes($0) }
+                return writer.count
+            }
         }
-        writeText("message_type", into: &out)
-        writeHead(0, UInt64(message.type.rawValue), into: &out)
-        writeText("span_context", into: &out)
-        writeHead(2, UInt64(message.spanContext.count), into: &out)
-        out.writeBytes(message.spanContext)
     }
 
     /// The message in `bytes` if it is a canonical envelope whose body has no payload (pings,
@@ -91,34 +104,58 @@ enum EnvelopeCodec {
         return try? CBORDecoder(options: .strict).decode(Body.self, from: value)
     }
 
-    private static func writeHead(_ major: UInt8, _ value: UInt64, into out: inout ByteBuffer) {
-        let m = major << 5
-        switch value {
-        case 0..<24:
-            out.writeInteger(m | UInt8(value))
-        case 24...0xff:
-            out.writeInteger(m | 24)
-            out.writeInteger(UInt8(value))
-        case 0x100...0xffff:
-            out.writeInteger(m | 25)
-            out.writeInteger(UInt16(value), endianness: .big)
-        case 0x1_0000...0xffff_ffff:
-            out.writeInteger(m | 26)
-            out.writeInteger(UInt32(value), endianness: .big)
-        default:
-            out.writeInteger(m | 27)
-            out.writeInteger(value, endianness: .big)
-        }
-    }
-
-    private static func writeText(_ text: String, into out: inout ByteBuffer) {
-        writeHead(3, UInt64(text.utf8.count), into: &out)
-        out.writeString(text)
-    }
-
     /// The names of the variants without a payload, as UTF-8, for matching in place.
     fileprivate static let namesWithoutPayload: [(name: [UInt8], kind: Body.Kind)] = Body.Kind.allCases.compactMap {
         Body(noPayload: $0) == nil ? nil : (Array($0.rawValue.utf8), $0)
+    }
+}
+
+/// Writes canonical CBOR heads and fixed text into raw memory the caller sized.
+private struct RawWriter {
+    let base: UnsafeMutableRawBufferPointer
+    var count = 0
+
+    mutating func byte(_ value: UInt8) {
+        base[count] = value
+        count += 1
+    }
+
+    mutating func bytes(_ source: UnsafeRawBufferPointer) {
+        guard let address = source.baseAddress, !source.isEmpty else { return }
+        UnsafeMutableRawBufferPointer(rebasing: base[count..<count + source.count]).copyMemory(
+            from: UnsafeRawBufferPointer(start: address, count: source.count))
+        count += source.count
+    }
+
+    /// A short ASCII text string (the envelope's keys).
+    mutating func text(_ text: StaticString) {
+        byte(0x60 | UInt8(text.utf8CodeUnitCount))
+        bytes(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    /// A head of major type `major` with `value` in its shortest form.
+    mutating func head(_ major: UInt8, _ value: UInt64) {
+        let m = major << 5
+        switch value {
+        case 0..<24:
+            byte(m | UInt8(value))
+        case 24...0xff:
+            byte(m | 24)
+            byte(UInt8(value))
+        case 0x100...0xffff:
+            byte(m | 25)
+            bigEndian(value, size: 2)
+        case 0x1_0000...0xffff_ffff:
+            byte(m | 26)
+            bigEndian(value, size: 4)
+        default:
+            byte(m | 27)
+            bigEndian(value, size: 8)
+        }
+    }
+
+    private mutating func bigEndian(_ value: UInt64, size: Int) {
+        for shift in stride(from: (size - 1) * 8, through: 0, by: -8) { byte(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
     }
 }
 
