@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import NIOPosix
 import RuntimeRegistry
+import Synchronization
 
 /// RHP round trips and pipelined calls, each next to the raw Unix-socket baseline (C, same
 /// frame sizes) measured in the same run. Prints one `RESULT` line per measurement and a
@@ -26,6 +27,9 @@ enum RHPBench {
         var pingOnly = false
         /// Only the host ↔ kv-runtime pipelined calls (for profiling).
         var pipelineOnly = false
+        /// Keep one core busy with a spinning thread for the whole run (baseline and RHP alike),
+        /// so that no core sleeps deeply between ping and pong: the "hot" regime.
+        var hot = false
 
         init(arguments: [String]) {
             var iterator = arguments.dropFirst().makeIterator()
@@ -38,6 +42,7 @@ enum RHPBench {
                 case "--json": break
                 case "--ping-only": pingOnly = true
                 case "--pipeline-only": pipelineOnly = true
+                case "--hot": hot = true
                 default:
                     FileHandle.standardError.write(Data("rhp-bench: unknown argument \(argument)\n".utf8))
                     exit(2)
@@ -60,6 +65,10 @@ enum RHPBench {
 
     static func main() async throws {
         let options = Options(arguments: CommandLine.arguments)
+        let spinner = options.hot ? Spinner() : nil
+        defer { spinner?.stop() }
+        /// Names the regime in the rows, so that an idle run and a hot one can share a table.
+        let regime = options.hot ? ", hot (one core busy)" : ""
         var rows: [BenchRow] = []
         var logger = Logger(label: "rhp-bench")
         logger.logLevel = .warning
@@ -78,7 +87,7 @@ enum RHPBench {
         report("nio.thread.rtt.64", nioFloor)
         summary.append(ratio("nio floor ping rtt (median)", nioFloor.median, baselinePing.median))
         rows.append(BenchRow(
-            figure: "NIO floor: ping rtt between two event loops, no RHP, median", ours: nioFloor.median * 1000,
+            figure: "NIO floor: ping rtt between two event loops, no RHP, median" + regime, ours: nioFloor.median * 1000,
             baseline: baselinePing.median * 1000, unit: "ns", maxRatio: .infinity))
 
         // RHP between two connections in this process.
@@ -121,12 +130,12 @@ enum RHPBench {
                 lines.append(ratio("rhp.kv 4 KiB query rtt (median)", query.median, baseline4K.median))
                 let rate = try await pipelined()
                 return (lines, [
-                    BenchRow(figure: "rhp ping rtt host↔kv-runtime, median", ours: ping.median * 1000,
+                    BenchRow(figure: "rhp ping rtt host↔kv-runtime, median" + regime, ours: ping.median * 1000,
                              baseline: baselinePing.median * 1000, unit: "ns", maxRatio: 2),
-                    BenchRow(figure: "rhp 4 KiB query rtt host↔kv-runtime, median", ours: query.median * 1000,
+                    BenchRow(figure: "rhp 4 KiB query rtt host↔kv-runtime, median" + regime, ours: query.median * 1000,
                              baseline: baseline4K.median * 1000, unit: "ns", maxRatio: .infinity),
                     // Higher is better: ratio = raw / ours, so ≥ 25 % of raw is ratio ≤ 4.
-                    BenchRow(figure: "rhp pipelined calls/s, 64 outstanding (vs raw msgs/s)", ours: rate,
+                    BenchRow(figure: "rhp pipelined calls/s, 64 outstanding (vs raw msgs/s)" + regime, ours: rate,
                              baseline: baselinePipe, unit: "/s", lowerIsBetter: false, maxRatio: 4),
                 ])
             }
@@ -326,6 +335,22 @@ enum RHPBench {
     static let benchHostInfo = HostInfo(
         consensusBackend: "tendermint", consensusProtocolVersion: Version.consensusProtocol.packed,
         consensusChainContext: "rhp-bench")
+}
+
+/// A thread that spins until stopped, keeping one core from going idle.
+final class Spinner: @unchecked Sendable {
+    private let running = Atomic<Bool>(true)
+
+    init() {
+        let thread = Thread { [self] in
+            var counter: UInt64 = 0
+            while running.load(ordering: .relaxed) { counter &+= 1 }
+            _ = counter
+        }
+        thread.start()
+    }
+
+    func stop() { running.store(false, ordering: .relaxed) }
 }
 
 struct BenchError: Error, CustomStringConvertible {
