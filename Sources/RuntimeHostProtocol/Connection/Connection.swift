@@ -142,6 +142,7 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
         (requests, requestQueue) = AsyncStream.makeStream(of: Message.self)
         loopState = LoopState(channel: channel)
         loopState.onWriteFailure = { [weak self] calls, error in self?.writeFailed(calls: calls, error: error) }
+        loopState.onSweep = { [weak self] in self?.sweepDeadlines() }
     }
 
     /// Makes a connection from a connected stream channel that has no handlers yet.
@@ -332,7 +333,7 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
                         return  // ended (cancelled, closed) before it was written: write nothing
                     }
                     do {
-                        try loopState.ensureSweep(by: deadline.at) { [weak self] in self?.sweepDeadlines() }
+                        try loopState.ensureSweep(by: deadline.at)
                     } catch {
                         resolve(id, with: .failure(ConnectionError.closed(reason: "the event loop is shutting down")))
                         return
@@ -360,7 +361,6 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
     /// Fails every call whose deadline has passed, and schedules the next sweep for the
     /// earliest deadline left. Runs on the event loop, from the one deadline timer.
     private func sweepDeadlines() {
-        loopState.sweepFired()
         let now = NIODeadline.now()
         let (expired, next) = core.withLock { core -> ([(UnsafeContinuation<Body, any Error>, CallDeadline)], NIODeadline?) in
             var expired: [(UnsafeContinuation<Body, any Error>, CallDeadline)] = []
@@ -380,7 +380,7 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
             continuation.resume(throwing: ConnectionError.deadlineExceeded(call: deadline.kind, after: deadline.timeout))
         }
         if let next {
-            try? loopState.ensureSweep(by: next) { [weak self] in self?.sweepDeadlines() }
+            try? loopState.ensureSweep(by: next)
         }
     }
 
@@ -432,7 +432,7 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
     /// Completes call `id` if it is still pending; the first completion wins. Returns whether
     /// there was such a call.
     @discardableResult
-    fileprivate func resolve(_ id: UInt64, with result: Result<Body, any Error>) -> Bool {
+    private func resolve(_ id: UInt64, with result: Result<Body, any Error>) -> Bool {
         let (found, continuation) = core.withLock {
             core -> (Bool, UnsafeContinuation<Body, any Error>?) in
             switch core.pending[id] {

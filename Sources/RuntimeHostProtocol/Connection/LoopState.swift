@@ -24,6 +24,8 @@ final class LoopState: @unchecked Sendable {
     @exclusivity(unchecked) private var sweep: (at: NIODeadline, callback: NIOScheduledCallback)?
     /// Told which calls a failed write carried. Set once, before use.
     var onWriteFailure: @Sendable ([UInt64], any Error) -> Void = { _, _ in }
+    /// Run when the deadline sweep fires. Set once, before use.
+    var onSweep: @Sendable () -> Void = {}
 
     init(channel: any Channel) {
         self.channel = channel
@@ -113,22 +115,20 @@ final class LoopState: @unchecked Sendable {
 
     /// Makes sure the sweep runs by `deadline`. One timer serves every call: it is moved only
     /// when a call's deadline comes before the scheduled sweep.
-    func ensureSweep(by deadline: NIODeadline, run: @escaping @Sendable () -> Void) throws {
+    func ensureSweep(by deadline: NIODeadline) throws {
         loop.assertInEventLoop()
         if let sweep, sweep.at <= deadline { return }
         sweep?.callback.cancel()
         sweep = nil
-        sweep = (deadline, try loop.scheduleCallback(at: deadline, handler: Sweep(run: run)))
+        sweep = (deadline, try loop.scheduleCallback(at: deadline, handler: Sweep(state: self)))
     }
 
-    /// The sweep fired (called first thing by it).
-    func sweepFired() {
-        loop.assertInEventLoop()
-        sweep = nil
-    }
-
+    /// Forgets the sweep that fired, then runs it.
     private struct Sweep: NIOScheduledCallbackHandler, Sendable {
-        let run: @Sendable () -> Void
-        func handleScheduledCallback(eventLoop: some EventLoop) { run() }
+        let state: LoopState
+        func handleScheduledCallback(eventLoop: some EventLoop) {
+            state.sweep = nil
+            state.onSweep()
+        }
     }
 }
