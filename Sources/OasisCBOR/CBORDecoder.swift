@@ -25,9 +25,9 @@ public struct CBORDecoder: Sendable {
         public var maxMapPairs: Int
         /// Whether map keys that name no field are ignored rather than refused.
         public var allowsUnknownFields: Bool
-        /// Whether ``CBORFastDecodable`` types take their fast path. Tests turn it off to
-        /// compare the fast path with the Codable path on the same input.
-        var usesFastDecoding = true
+        /// Whether ``CBORFastDecodable`` types, at the top or nested anywhere, take their fast
+        /// path. Tests and benchmarks turn it off to compare with the Codable path alone.
+        public var usesFastDecoding = true
 
         public init(maxDepth: Int = 32, maxArrayElements: Int = 131_072, maxMapPairs: Int = 131_072,
                     allowsUnknownFields: Bool = false) {

@@ -15,24 +15,25 @@ struct CBORBench {
         let decodeCodable: () throws -> Void
     }
 
-    /// Decodes a `T` through its `init(from:)`: a wrapper without a fast path, so the decoder
-    /// takes the Codable path for `T` and everything nested in it (the "before" figure).
-    struct CodableOnly<T: Decodable>: Decodable {
-        let value: T
-        init(from decoder: any Decoder) throws { value = try T(from: decoder) }
-    }
+    /// A decoder that takes the Codable path for a type and everything nested in it (the
+    /// "before" figure).
+    static let codableOnly: CBORDecoder = {
+        var options = CBORDecoder.Options.strict
+        options.usesFastDecoding = false
+        return CBORDecoder(options: options)
+    }()
 
     static func item<T: Codable & Equatable>(_ name: String, _ value: T) throws -> Item {
         let bytes = try CBOREncoder().encode(value)
         let decoded = try CBORDecoder().decode(T.self, from: bytes)
         precondition(decoded == value, "\(name) does not round-trip")
-        let viaCodable = try CBORDecoder().decode(CodableOnly<T>.self, from: bytes).value
+        let viaCodable = try codableOnly.decode(T.self, from: bytes)
         precondition(viaCodable == value, "\(name) does not round-trip through Codable")
         return Item(
             name: name, bytes: bytes,
             encode: { try CBOREncoder().encode(value) },
             decode: { _ = try CBORDecoder().decode(T.self, from: bytes) },
-            decodeCodable: { _ = try CBORDecoder().decode(CodableOnly<T>.self, from: bytes) })
+            decodeCodable: { _ = try codableOnly.decode(T.self, from: bytes) })
     }
 
     static func main() throws {
