@@ -81,6 +81,30 @@ struct FastPathTests {
         #expect(checked > 10_000)
     }
 
+    @Test("concurrent calls mixing frames larger than the outbox takes with small ones each get their own answer")
+    func largeAndSmallFramesInBursts() async throws {
+        let (logger, _) = capturingLogger()
+        let pair = try await ConnectionPair.make(guestHandler: GuestHandler(), logger: logger)
+        try await pair.running {
+            _ = try await pair.handshake()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for i in 0..<48 {
+                    group.addTask {
+                        // Every third request is over LoopState.largestBatchedFrame: written on
+                        // its own, after the outbox, while the small ones around it are batched.
+                        let size = i % 3 == 0 ? LoopState.largestBatchedFrame + 1000 + i : 1 + i
+                        let request = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ i) }
+                        let body = Body.runtimeRPCCallRequest(RuntimeRPCCallRequest(request: request))
+                        let answer = try await pair.host.call(body)
+                        #expect(answer == body)
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(pair.host.pendingCallCount == 0)
+        }
+    }
+
     /// Answers pings at once and counts what reaches `handle`.
     struct ImmediatePings: RequestHandler {
         let handled: CallCounter
