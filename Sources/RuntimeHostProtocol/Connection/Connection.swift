@@ -21,8 +21,10 @@ import Synchronization
 ///   connection, where responses are matched to their callers, so a call completes without
 ///   ``run()`` and without any extra task hop.
 /// * **Calls** are plain async functions. Each reserves an id in the pending table (under a
-///   `Mutex`), encodes its frame, and suspends on a continuation; on the event loop (at once
-///   when the caller already runs there) its deadline is set and the frame written. Four
+///   `Mutex`), encodes its frame, and suspends on a continuation; on the event loop its
+///   deadline is set and the frame written: at once when the caller already runs there, else
+///   through a submission queue that one loop task drains for every caller that queued
+///   meanwhile (one hand-over per burst, not one per call). Four
 ///   things can complete it and the first wins: the response, a write failure (reported by the
 ///   write's future, so the caller learns at once), the deadline, or cancellation of the
 ///   calling task. Whichever wins removes the entry, so a call that returns — however it
@@ -110,6 +112,17 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
         /// `close()` was called: from then on calls fail with not-ready, as in v21.1.
         var closeCalled = false
         var running = false
+        /// Requests from callers off the event loop, in call order, for the loop to write.
+        var submissions: [Submission] = []
+        /// A drain of `submissions` is queued on the event loop.
+        var drainQueued = false
+    }
+
+    /// A request encoded off the event loop, waiting for the loop to set its deadline and write it.
+    private struct Submission {
+        let id: UInt64
+        let frame: ByteBuffer
+        let deadline: CallDeadline
     }
 
     /// When a call times out, and what its error then says.
@@ -324,28 +337,55 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
                     continuation.resume(with: early)
                     return
                 }
-                // One turn of the event loop (none when the caller already runs there) sets the
-                // deadline and writes; the response, which also arrives there, ends the call.
-                let loop = channel.eventLoop
-                loop.executeSoon { [self] in
-                    let deadline = CallDeadline(at: deadline, kind: kind, timeout: timeout)
-                    guard let othersInFlight = arm(id, deadline: deadline) else {
-                        return  // ended (cancelled, closed) before it was written: write nothing
-                    }
-                    do {
-                        try loopState.ensureSweep(by: deadline.at)
-                    } catch {
-                        resolve(id, with: .failure(ConnectionError.closed(reason: "the event loop is shutting down")))
-                        return
-                    }
-                    // Several calls in flight write in bursts (their answers arrive together):
-                    // one flush, hence one syscall, per burst. A lone call is flushed at once.
-                    loopState.send(frame, call: id, batched: othersInFlight)
+                // On the event loop the deadline is set and the frame written: at once when the
+                // caller runs there; else through the submission queue, which one task on the
+                // loop drains for all the callers that queued meanwhile. The response, which also
+                // arrives on the loop, ends the call.
+                let submission = Submission(id: id, frame: frame, deadline: CallDeadline(at: deadline, kind: kind, timeout: timeout))
+                if channel.eventLoop.inEventLoop {
+                    write(submission)
+                } else {
+                    submit(submission)
                 }
             }
         } onCancel: { [self] in
             resolve(id, with: .failure(CancellationError()))
         }
+    }
+
+    /// Queues a request for the event loop; the first one since the last drain queues the drain.
+    private func submit(_ submission: Submission) {
+        let queueDrain = core.withLock { core -> Bool in
+            core.submissions.append(submission)
+            defer { core.drainQueued = true }
+            return !core.drainQueued
+        }
+        if queueDrain {
+            channel.eventLoop.execute { [self] in
+                var batch: [Submission] = []
+                core.withLock { core in
+                    swap(&batch, &core.submissions)
+                    core.drainQueued = false
+                }
+                for submission in batch { write(submission) }
+            }
+        }
+    }
+
+    /// Sets the call's deadline and writes its frame. Runs on the event loop.
+    private func write(_ submission: Submission) {
+        guard let othersInFlight = arm(submission.id, deadline: submission.deadline) else {
+            return  // ended (cancelled, closed) before it was written: write nothing
+        }
+        do {
+            try loopState.ensureSweep(by: submission.deadline.at)
+        } catch {
+            resolve(submission.id, with: .failure(ConnectionError.closed(reason: "the event loop is shutting down")))
+            return
+        }
+        // Several calls in flight write in bursts (their answers arrive together): one flush,
+        // hence one syscall, per burst. A lone call is flushed at once.
+        loopState.send(submission.frame, call: submission.id, batched: othersInFlight)
     }
 
     /// Sets the deadline of call `id` as it is written; `nil` if the call is no longer waiting,
@@ -616,14 +656,6 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
     /// The read that brought requests ended: what was answered during it leaves now.
     func readEnded() {
         loopState.flush()
-    }
-}
-
-extension EventLoop {
-    /// Runs `work` now when already on this loop, else enqueues it.
-    @inlinable
-    func executeSoon(_ work: @escaping @Sendable () -> Void) {
-        if inEventLoop { work() } else { execute(work) }
     }
 }
 
