@@ -41,7 +41,7 @@ final class LoopState: @unchecked Sendable {
     func send(_ frame: ByteBuffer, call: UInt64?, batched: Bool) {
         loop.assertInEventLoop()
         if !batched, outbox.readableBytes == 0 {
-            channel.writeAndFlush(frame, promise: promise(failing: call.map { [$0] } ?? []))
+            channel.writeAndFlush(frame, promise: call.map(promise(failing:)))
             return
         }
         if frame.readableBytes <= Self.largestBatchedFrame {
@@ -49,8 +49,8 @@ final class LoopState: @unchecked Sendable {
             outbox.writeImmutableBuffer(frame)
             if let call { outboxCalls.append(call) }
         } else {
-            writeOutbox()
-            channel.write(frame, promise: promise(failing: call.map { [$0] } ?? []))
+            writeOutbox(flush: false)
+            channel.write(frame, promise: call.map(promise(failing:)))
         }
         if batched { queueFlush() } else { flush() }
     }
@@ -68,8 +68,11 @@ final class LoopState: @unchecked Sendable {
     /// Hands the outbox to the channel and flushes.
     func flush() {
         loop.assertInEventLoop()
-        writeOutbox()
-        channel.flush()
+        if outbox.readableBytes > 0 {
+            writeOutbox(flush: true)
+        } else {
+            channel.flush()
+        }
     }
 
     private func queueFlush() {
@@ -81,9 +84,15 @@ final class LoopState: @unchecked Sendable {
         }
     }
 
-    private func writeOutbox() {
+    /// Hands the outbox to the channel (and flushes, in the same pass down the pipeline).
+    private func writeOutbox(flush: Bool) {
         guard outbox.readableBytes > 0 else { return }
-        channel.write(outbox, promise: promise(failing: outboxCalls))
+        let promise = outboxCalls.isEmpty ? nil : promise(failing: outboxCalls)
+        if flush {
+            channel.writeAndFlush(outbox, promise: promise)
+        } else {
+            channel.write(outbox, promise: promise)
+        }
         // Marked as sent; its storage is reused once the channel has let go of it.
         outbox.moveReaderIndex(to: outbox.writerIndex)
         outboxCalls.removeAll(keepingCapacity: true)
@@ -101,13 +110,20 @@ final class LoopState: @unchecked Sendable {
         }
     }
 
-    /// A promise for a write: failing `calls`, or none at all for responses alone (a failed
-    /// write closes the channel, and the peer is gone then anyway).
-    private func promise(failing calls: [UInt64]) -> EventLoopPromise<Void>? {
-        guard !calls.isEmpty else { return nil }
+    /// A promise for a write that fails `calls` if the write does. Writes of responses alone
+    /// get none: a failed write closes the channel, and the peer is gone then anyway.
+    private func promise(failing calls: [UInt64]) -> EventLoopPromise<Void> {
         let promise = loop.makePromise(of: Void.self)
         let onWriteFailure = onWriteFailure
         promise.futureResult.whenFailure { error in onWriteFailure(calls, error) }
+        return promise
+    }
+
+    /// A promise for a write that fails `call` if the write does.
+    private func promise(failing call: UInt64) -> EventLoopPromise<Void> {
+        let promise = loop.makePromise(of: Void.self)
+        let onWriteFailure = onWriteFailure
+        promise.futureResult.whenFailure { error in onWriteFailure([call], error) }
         return promise
     }
 
