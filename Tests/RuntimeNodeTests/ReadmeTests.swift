@@ -21,6 +21,21 @@ struct ReadmeTests {
             "regenerate it with `runtime-node config reference`")
     }
 
+    @Test("every configuration key has its --<key> flag on run and localnet, as the README says")
+    func everyKeyHasAFlag() async throws {
+        let scratch = ScratchDirectory()
+        defer { scratch.remove() }
+        for command in ["run", "localnet"] {
+            let result = try await runCLI([command, "--help"], in: scratch)
+            #expect(result.status == 0, "runtime-node \(command) --help: \(result.err)")
+            let flags = Set(result.out.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "," || $0 == "[" || $0 == "]" })
+                .filter { $0.hasPrefix("--") }.map(String.init))
+            for option in NodeConfig.options {
+                #expect(flags.contains("--" + option.key), "runtime-node \(command) has no --\(option.key)")
+            }
+        }
+    }
+
     @Test("every command of the README's tour exists in runtime-node")
     func tourCommands() async throws {
         let text = try String(contentsOfFile: Self.readme, encoding: .utf8)
