@@ -263,35 +263,17 @@ extension String: CBORFastDecodable {
     @inlinable public init(cbor reader: inout CBORFastReader) throws { self = try reader.decodeString() }
 }
 
-extension UInt8: CBORFastDecodable {
+extension CBORFastDecodable where Self: FixedWidthInteger {
     /// Reads the item as the Codable path does.
     @inlinable public init(cbor reader: inout CBORFastReader) throws { self = try reader.decodeInteger() }
 }
 
-extension UInt16: CBORFastDecodable {
-    /// Reads the item as the Codable path does.
-    @inlinable public init(cbor reader: inout CBORFastReader) throws { self = try reader.decodeInteger() }
-}
-
-extension UInt32: CBORFastDecodable {
-    /// Reads the item as the Codable path does.
-    @inlinable public init(cbor reader: inout CBORFastReader) throws { self = try reader.decodeInteger() }
-}
-
-extension UInt64: CBORFastDecodable {
-    /// Reads the item as the Codable path does.
-    @inlinable public init(cbor reader: inout CBORFastReader) throws { self = try reader.decodeInteger() }
-}
-
-extension Int: CBORFastDecodable {
-    /// Reads the item as the Codable path does.
-    @inlinable public init(cbor reader: inout CBORFastReader) throws { self = try reader.decodeInteger() }
-}
-
-extension Int64: CBORFastDecodable {
-    /// Reads the item as the Codable path does.
-    @inlinable public init(cbor reader: inout CBORFastReader) throws { self = try reader.decodeInteger() }
-}
+extension UInt8: CBORFastDecodable {}
+extension UInt16: CBORFastDecodable {}
+extension UInt32: CBORFastDecodable {}
+extension UInt64: CBORFastDecodable {}
+extension Int: CBORFastDecodable {}
+extension Int64: CBORFastDecodable {}
 
 extension Array: CBORFastDecodable where Element: CBORFastDecodable {
     /// An array of fast elements; `[UInt8]` is a byte string, as in the Codable path.
