@@ -1,7 +1,8 @@
 // Fuzz target: an RHP `Message` from one frame payload, as a peer could send it.
 //
-// Oracles besides "no crash": the connection's path (`Frame.decodePayload`: strict parse, the
-// direct envelope decoder, else `Codable`) and the plain `Codable` path accept the same inputs
+// Oracles besides "no crash": the frame path (`Frame.decodePayload`: one strict `Codable` pass,
+// else a strict parse that names the error), the in-place decoder the connection uses
+// (payload-free envelopes read directly) and the plain `Codable` path accept the same inputs
 // and produce the same message; whatever decodes re-encodes, both encoders write the same
 // bytes, and those bytes decode back to the same message. Messages are compared by their
 // canonical encoding, since a NaN is not equal to itself (and canonical CBOR has one NaN).

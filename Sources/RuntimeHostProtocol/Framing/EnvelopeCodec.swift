@@ -1,13 +1,14 @@
 import NIOCore
 import OasisCBOR
 
-/// A direct encoder and decoder for the `Message` envelope, so the hot path (pings, empty
-/// answers, the envelope of every message) skips the generic `Codable` machinery.
+/// A direct encoder for the `Message` envelope and a direct decoder for payload-free messages,
+/// so the hot path (pings, empty answers, the envelope of every message) skips the generic
+/// `Codable` machinery.
 ///
 /// Both produce exactly what the `Codable` path produces: the envelope's canonical key order is
 /// fixed (`id`, `body`, `message_type`, `span_context`: length first, then bytewise), and bodies
 /// without a payload are `{"<Variant>": {}}`. Anything the decoder does not recognise as a
-/// plain, well-formed envelope is left to the `Codable` path, which produces the detailed
+/// canonical payload-free envelope is left to the `Codable` path, which produces the detailed
 /// error; so strictness and error texts are the same either way. Tests compare both paths.
 enum EnvelopeCodec {
     /// Appends the canonical encoding of `message` to `out`, in one write of raw bytes into the
@@ -60,48 +61,6 @@ enum EnvelopeCodec {
             let spanContext = cursor.bytes(count: spanLength), cursor.atEnd
         else { return nil }
         return Message(id: id, type: MessageType(rawValue: type), body: body, spanContext: spanContext)
-    }
-
-    /// The message in `value` if it is a plain envelope; `nil` sends the caller to the
-    /// `Codable` path (which also reports what is wrong, when something is).
-    static func decode(_ value: CBORValue) -> Message? {
-        guard case .map(let entries) = value, entries.count == 4 else { return nil }
-        var id: UInt64?
-        var type: UInt8?
-        var body: Body?
-        var spanContext: [UInt8]?
-        for entry in entries {
-            guard case .textString(let key) = entry.key else { return nil }
-            switch key {
-            case "id":
-                guard case .unsignedInt(let value) = entry.value else { return nil }
-                id = value
-            case "message_type":
-                guard case .unsignedInt(let value) = entry.value, let small = UInt8(exactly: value) else { return nil }
-                type = small
-            case "span_context":
-                guard case .byteString(let bytes) = entry.value else { return nil }
-                spanContext = bytes
-            case "body":
-                guard let decoded = decodeBody(entry.value) else { return nil }
-                body = decoded
-            default:
-                return nil
-            }
-        }
-        guard let id, let type, let body, let spanContext else { return nil }
-        return Message(id: id, type: MessageType(rawValue: type), body: body, spanContext: spanContext)
-    }
-
-    /// A body: direct for `{"<Variant>": {}}` of a variant without a payload, else `Codable`.
-    private static func decodeBody(_ value: CBORValue) -> Body? {
-        if case .map(let entries) = value, entries.count == 1, case .textString(let name) = entries[0].key,
-            case .map(let payload) = entries[0].value, payload.isEmpty, let kind = Body.Kind(rawValue: name),
-            let body = Body(noPayload: kind)
-        {
-            return body
-        }
-        return try? CBORDecoder(options: .strict).decode(Body.self, from: value)
     }
 
     /// The names of the variants without a payload, as UTF-8, for matching in place.

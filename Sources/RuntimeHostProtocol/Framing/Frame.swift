@@ -51,7 +51,6 @@ public enum Frame {
             if error.kind == .trailingBytes { throw .trailingBytes(error.description) }
             throw .decodingFailed(error.description)
         }
-        if let message = EnvelopeCodec.decode(value) { return message }
         do {
             return try CBORDecoder(options: .strict).decode(Message.self, from: value)
         } catch {
