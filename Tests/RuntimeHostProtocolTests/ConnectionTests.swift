@@ -320,6 +320,38 @@ struct ConnectionCallTests {
         }
     }
 
+    @Test("one deadline timer serves calls with different deadlines: a short call behind a long one still times out, again after the timer fired")
+    func deadlinesOfDifferentLengths() async throws {
+        let (logger, _) = capturingLogger()
+        let (connection, peer) = try await hostWithRawPeer(logger: logger)
+        try await withReadyHost(connection, peer) {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                // A long call sets the timer an hour ahead.
+                group.addTask {
+                    await #expect(throws: ConnectionError.self) {
+                        _ = try await connection.call(.runtimeAbortRequest, timeout: .seconds(3600))
+                    }
+                }
+                _ = try #require(try await peer.receive())
+                // Short calls made after it must move the timer forward, the second one after
+                // the timer has fired for the first.
+                for _ in 0..<2 {
+                    await #expect {
+                        _ = try await connection.call(.runtimePingRequest, timeout: .milliseconds(50))
+                    } throws: { error in
+                        guard case ConnectionError.deadlineExceeded(let call, _) = error else { return false }
+                        return call == .runtimePingRequest
+                    }
+                    _ = try #require(try await peer.receive())
+                }
+                #expect(connection.pendingCallCount == 1)
+                peer.shutdownBoth()
+                try await group.waitForAll()
+            }
+            #expect(connection.pendingCallCount == 0)
+        }
+    }
+
     @Test("a cancelled call fails with CancellationError and leaves nothing in the pending table")
     func cancellation() async throws {
         let (logger, _) = capturingLogger()
