@@ -191,6 +191,7 @@ let package = Package(
             dependencies: [
                 "RuntimeHostProtocol", "RuntimeHostProtocolTesting", "ConsensusAPI", "OasisCommon", "OasisCBOR",
                 "RuntimeStorage", "RuntimeHost", "kv-runtime", logging,
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],

@@ -105,7 +105,7 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
     private struct Core {
         var state: State = .uninitialized
         var nextRequestID: UInt64 = 0
-        var pending: [UInt64: PendingCall] = [:]
+        var pending = PendingTable<PendingCall>()
         var transportOpen = true
         /// Why the transport ended (the first reason recorded wins).
         var closeReason: String?
@@ -320,36 +320,61 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
     /// (`timeout` after the call began).
     private func exchange(_ body: Body, deadline: NIODeadline, timeout: Duration, requireReady: Bool) async throws -> Body {
         let id = try reserve(requireReady: requireReady)
-        let frame: ByteBuffer
-        do {
-            frame = try Frame.encode(Message(id: id, type: .request, body: body), allocator: channel.allocator)
-        } catch {
-            _ = core.withLock { $0.pending.removeValue(forKey: id) }
-            throw error
+        let message = Message(id: id, type: .request, body: body)
+        let callDeadline = CallDeadline(at: deadline, kind: body.kind, timeout: timeout)
+        // A caller on the event loop encodes its frame straight into the outbox when it is
+        // written; others encode it here, off the loop.
+        let onLoop = channel.eventLoop.inEventLoop
+        var frame: ByteBuffer?
+        if !onLoop {
+            do {
+                frame = try Frame.encode(message, allocator: channel.allocator)
+            } catch {
+                _ = core.withLock { $0.pending.removeValue(for: id) }
+                throw error
+            }
+            metrics.frameSizeWrite.record(frame!.readableBytes - Frame.headerSize)
         }
-        metrics.frameSizeWrite.record(frame.readableBytes - Frame.headerSize)
-        let kind = body.kind
         return try await withTaskCancellationHandler {
             // The pending table guarantees one resumption: whichever completion takes the
             // entry out of the table resumes, and only it.
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Body, any Error>) in
-                if let early = attach(continuation, to: id) {
-                    continuation.resume(with: early)
-                    return
-                }
                 // On the event loop the deadline is set and the frame written: at once when the
                 // caller runs there; else through the submission queue, which one task on the
                 // loop drains for all the callers that queued meanwhile. The response, which also
                 // arrives on the loop, ends the call.
-                let submission = Submission(id: id, frame: frame, deadline: CallDeadline(at: deadline, kind: kind, timeout: timeout))
-                if channel.eventLoop.inEventLoop {
-                    write(submission)
-                } else {
-                    submit(submission)
+                switch attach(continuation, to: id, deadline: onLoop ? callDeadline : nil) {
+                case .ended(let early):
+                    continuation.resume(with: early)
+                case .waiting(let inFlight):
+                    if let frame {
+                        submit(Submission(id: id, frame: frame, deadline: callDeadline))
+                    } else {
+                        start(id, message: message, deadline: callDeadline, inFlight: inFlight)
+                    }
                 }
             }
         } onCancel: { [self] in
             resolve(id, with: .failure(CancellationError()))
+        }
+    }
+
+    /// Makes sure call `id`'s deadline is enforced and writes its request into the outbox.
+    /// Runs on the event loop, with the call armed.
+    private func start(_ id: UInt64, message: Message, deadline: CallDeadline, inFlight: Int) {
+        do {
+            try loopState.ensureSweep(by: deadline.at)
+        } catch {
+            resolve(id, with: .failure(ConnectionError.closed(reason: "the event loop is shutting down")))
+            return
+        }
+        do {
+            let size = try loopState.appendRequest(call: id, inFlight: inFlight) { buffer throws(FrameError) in
+                try Frame.write(message, into: &buffer)
+            }
+            metrics.frameSizeWrite.record(size)
+        } catch {
+            resolve(id, with: .failure(error))
         }
     }
 
@@ -374,7 +399,7 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
 
     /// Sets the call's deadline and writes its frame. Runs on the event loop.
     private func write(_ submission: Submission) {
-        guard let othersInFlight = arm(submission.id, deadline: submission.deadline) else {
+        guard let inFlight = arm(submission.id, deadline: submission.deadline) else {
             return  // ended (cancelled, closed) before it was written: write nothing
         }
         do {
@@ -385,16 +410,16 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
         }
         // Several calls in flight write in bursts (their answers arrive together): one flush,
         // hence one syscall, per burst. A lone call is flushed at once.
-        loopState.send(submission.frame, call: submission.id, batched: othersInFlight)
+        loopState.send(submission.frame, call: submission.id, inFlight: inFlight)
     }
 
     /// Sets the deadline of call `id` as it is written; `nil` if the call is no longer waiting,
-    /// else whether other calls are in flight. Called on the event loop.
-    private func arm(_ id: UInt64, deadline: CallDeadline) -> Bool? {
+    /// else how many calls are in flight (this one included). Called on the event loop.
+    private func arm(_ id: UInt64, deadline: CallDeadline) -> Int? {
         core.withLock { core in
             guard case .waiting(let continuation, deadline: nil) = core.pending[id] else { return nil }
             core.pending[id] = .waiting(continuation, deadline: deadline)
-            return core.pending.count > 1
+            return core.pending.count
         }
     }
 
@@ -405,7 +430,7 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
         let (expired, next) = core.withLock { core -> ([(UnsafeContinuation<Body, any Error>, CallDeadline)], NIODeadline?) in
             var expired: [(UnsafeContinuation<Body, any Error>, CallDeadline)] = []
             var next: NIODeadline?
-            for (id, call) in core.pending {
+            for (id, call) in core.pending.all {
                 guard case .waiting(let continuation, let deadline?) = call else { continue }
                 if deadline.at <= now {
                     core.pending[id] = nil
@@ -452,16 +477,27 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
         }
     }
 
-    /// Parks the caller's continuation; returns the result instead if the call already ended.
-    private func attach(_ continuation: UnsafeContinuation<Body, any Error>, to id: UInt64) -> Result<Body, any Error>? {
+    /// What ``attach(_:to:deadline:)`` found.
+    private enum Attached {
+        /// The call ended before its caller suspended: resume with this.
+        case ended(Result<Body, any Error>)
+        /// The caller waits, one of this many calls in flight.
+        case waiting(inFlight: Int)
+    }
+
+    /// Parks the caller's continuation (with its deadline when the caller is on the event loop
+    /// and writes the request at once), unless the call already ended.
+    private func attach(
+        _ continuation: UnsafeContinuation<Body, any Error>, to id: UInt64, deadline: CallDeadline?
+    ) -> Attached {
         core.withLock { core in
             switch core.pending[id] {
             case .reserved:
-                core.pending[id] = .waiting(continuation, deadline: nil)
-                return nil
+                core.pending[id] = .waiting(continuation, deadline: deadline)
+                return .waiting(inFlight: core.pending.count)
             case .finished(let result):
                 core.pending[id] = nil
-                return result
+                return .ended(result)
             case .waiting, nil:
                 // Only this call touches its own slot between reserve and attach.
                 preconditionFailure("rhp: pending call \(id) in an impossible state")
@@ -548,7 +584,7 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
             case .uninitialized, .closed: break
             }
             var waiting: [UnsafeContinuation<Body, any Error>] = []
-            for (id, call) in core.pending {
+            for (id, call) in core.pending.all {
                 switch call {
                 case .waiting(let continuation, _):
                     waiting.append(continuation)

@@ -35,24 +35,23 @@ final class LoopState: @unchecked Sendable {
 
     // MARK: Outbox
 
-    /// Sends an encoded frame (`call` is the request's id when it is one). `batched` frames
-    /// are flushed once after whatever the loop runs next, so a burst leaves in one write;
-    /// others are flushed at once.
-    func send(_ frame: ByteBuffer, call: UInt64?, batched: Bool) {
+    /// Sends the encoded request of call `call`; `inFlight` calls (this one included) await
+    /// their answers. See ``flushAfterRequest(inFlight:)`` for when it leaves.
+    func send(_ frame: ByteBuffer, call: UInt64, inFlight: Int) {
         loop.assertInEventLoop()
-        if !batched, outbox.readableBytes == 0 {
-            channel.writeAndFlush(frame, promise: call.map(promise(failing:)))
+        if inFlight <= 1, outbox.readableBytes == 0 {
+            channel.writeAndFlush(frame, promise: promise(failing: call))
             return
         }
         if frame.readableBytes <= Self.largestBatchedFrame {
             reuseOutbox()
             outbox.writeImmutableBuffer(frame)
-            if let call { outboxCalls.append(call) }
+            outboxCalls.append(call)
         } else {
             writeOutbox(flush: false)
-            channel.write(frame, promise: call.map(promise(failing:)))
+            channel.write(frame, promise: promise(failing: call))
         }
-        if batched { queueFlush() } else { flush() }
+        flushAfterRequest(inFlight: inFlight)
     }
 
     /// Appends a frame encoded by `encode` to the outbox, for the flush at the end of the
@@ -63,6 +62,31 @@ final class LoopState: @unchecked Sendable {
         let before = outbox.writerIndex
         try encode(&outbox)
         return outbox.writerIndex - before - Frame.headerSize
+    }
+
+    /// Appends the request of call `call`, encoded by `encode`, to the outbox and returns its
+    /// payload size; `inFlight` calls (this one included) await their answers. See
+    /// ``flushAfterRequest(inFlight:)`` for when it leaves.
+    func appendRequest(
+        call: UInt64, inFlight: Int, _ encode: (inout ByteBuffer) throws(FrameError) -> Void
+    ) throws(FrameError) -> Int {
+        let size = try append(encode)
+        outboxCalls.append(call)
+        flushAfterRequest(inFlight: inFlight)
+        return size
+    }
+
+    /// A request went into the outbox. A lone call leaves at once. With others in flight,
+    /// requests wait for a flush after whatever the loop runs next, so a burst leaves in one
+    /// write, but only until the outbox holds half of the calls in flight (or a large frame):
+    /// then it leaves at once, so that the peer works on one half while this side prepares
+    /// the other, instead of both taking turns on a whole window of calls.
+    private func flushAfterRequest(inFlight: Int) {
+        if inFlight > 1, outboxCalls.count * 2 < inFlight, outbox.readableBytes <= Self.largestBatchedFrame {
+            queueFlush()
+        } else {
+            flush()
+        }
     }
 
     /// Hands the outbox to the channel and flushes.
