@@ -30,6 +30,9 @@ enum RHPBench {
         /// Keep one core busy with a spinning thread for the whole run (baseline and RHP alike),
         /// so that no core sleeps deeply between ping and pong: the "hot" regime.
         var hot = false
+        /// Where the pipelined callers run: the global pool, the connection's event loop, or
+        /// both, one after the other (the default).
+        var callers: [Bool] = [false, true]
 
         init(arguments: [String]) {
             var iterator = arguments.dropFirst().makeIterator()
@@ -43,6 +46,12 @@ enum RHPBench {
                 case "--ping-only": pingOnly = true
                 case "--pipeline-only": pipelineOnly = true
                 case "--hot": hot = true
+                case "--callers":
+                    switch iterator.next() {
+                    case "pool": callers = [false]
+                    case "loop": callers = [true]
+                    default: callers = [false, true]
+                    }
                 default:
                     FileHandle.standardError.write(Data("rhp-bench: unknown argument \(argument)\n".utf8))
                     exit(2)
@@ -105,7 +114,7 @@ enum RHPBench {
                 /// connection's event loop; returns the first.
                 func pipelined() async throws -> Double {
                     var rates: [Double] = []
-                    for onLoop in [false, true] {
+                    for onLoop in options.callers {
                         let rate = try await rhpPipelined(host, total: options.pipelined, depth: options.depth, onLoop: onLoop)
                         let name = onLoop ? "loop" : "pool"
                         say("RESULT rhp.kv.pipe\(options.depth).ping.\(name) calls_per_s=\(Int(rate))")
@@ -257,8 +266,15 @@ enum RHPBench {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for worker in 0..<depth {
                 let share = total / depth + (worker < total % depth ? 1 : 0)
-                group.addTask(executorPreference: onLoop ? connection.eventLoopTaskExecutor : nil) {
+                let caller: @Sendable () async throws -> Void = {
                     for _ in 0..<share { _ = try await connection.call(.runtimePingRequest) }
+                }
+                // (A nil preference is not the same as none: it still makes the runtime look
+                // the preference up at every resumption.)
+                if onLoop {
+                    group.addTask(executorPreference: connection.eventLoopTaskExecutor, operation: caller)
+                } else {
+                    group.addTask(operation: caller)
                 }
             }
             try await group.waitForAll()
