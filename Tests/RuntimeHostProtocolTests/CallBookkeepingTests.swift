@@ -59,19 +59,38 @@ struct CallBookkeepingTests {
         var reference: [UInt64: UInt64] = [:]
         var generator = SystemRandomNumberGenerator()
         var next: UInt64 = 0
+        var used = UsedIDs()
         for _ in 0..<5_000 {
             if reference.isEmpty || Int.random(in: 0..<3, using: &generator) > 0 {
-                table[next] = next * 3
-                reference[next] = next * 3
-                next += 1
+                var id = next
+                // Ids mostly in order, some a few places early (callers on several threads).
+                if Int.random(in: 0..<4, using: &generator) == 0 { id += UInt64.random(in: 1...20, using: &generator) }
+                id = used.firstUnused(from: id)
+                table[id] = id * 3
+                reference[id] = id * 3
+                used.mark(id)
+                while used.contains(next) { next += 1 }
             } else {
                 let id = reference.keys.randomElement(using: &generator)!
                 #expect(table.removeValue(for: id) == reference.removeValue(forKey: id))
             }
             #expect(table.count == reference.count)
         }
-        for id in 0..<next { #expect(table[id] == reference[id]) }
+        for id in 0..<(next + 32) { #expect(table[id] == reference[id]) }
         #expect(Dictionary(uniqueKeysWithValues: table.all.map { ($0.id, $0.value) }) == reference)
+    }
+
+    /// The ids handed out so far (each is used once).
+    struct UsedIDs {
+        private var ids: Set<UInt64> = []
+        func contains(_ id: UInt64) -> Bool { ids.contains(id) }
+        mutating func mark(_ id: UInt64) { ids.insert(id) }
+        /// The first id from `start` on that is not used yet.
+        func firstUnused(from start: UInt64) -> UInt64 {
+            var id = start
+            while ids.contains(id) { id += 1 }
+            return id
+        }
     }
 
     // MARK: Outbox

@@ -20,11 +20,12 @@ import Synchronization
 ///   answers, without building any intermediate value) and hands it straight to the
 ///   connection, where responses are matched to their callers, so a call completes without
 ///   ``run()`` and without any extra task hop.
-/// * **Calls** are plain async functions. Each reserves an id in the pending table (under a
-///   `Mutex`), encodes its frame, and suspends on a continuation; on the event loop its
-///   deadline is set and the frame written: at once when the caller already runs there, else
-///   through a submission queue that one loop task drains for every caller that queued
-///   meanwhile (one hand-over per burst, not one per call). Four
+/// * **Calls** are plain async functions. Each takes the next id, parks its continuation in
+///   the pending table (under a `Mutex`, where the state is checked too) and suspends; on the
+///   event loop its deadline is set and the frame written: when the caller already runs there,
+///   encoded straight into the outbox; else encoded by the caller and handed over through a
+///   submission queue that one loop task drains for every caller that queued meanwhile (one
+///   hand-over per burst, not one per call). Four
 ///   things can complete it and the first wins: the response, a write failure (reported by the
 ///   write's future, so the caller learns at once), the deadline, or cancellation of the
 ///   calling task. Whichever wins removes the entry, so a call that returns — however it
@@ -91,20 +92,15 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
         case uninitialized, initializing, ready, closed
     }
 
-    /// A call waiting for its answer.
-    private enum PendingCall {
-        /// The id is taken; the caller has not suspended yet.
-        case reserved
-        /// The caller is suspended here; `deadline` is set once the event loop has written the
-        /// request (the call cannot time out before).
-        case waiting(UnsafeContinuation<Body, any Error>, deadline: CallDeadline?)
-        /// Completed before the caller suspended; the caller picks the result up.
-        case finished(Result<Body, any Error>)
+    /// A call waiting for its answer: its suspended caller, and its deadline once the event
+    /// loop has written the request (the call cannot time out before).
+    private struct PendingCall {
+        let continuation: UnsafeContinuation<Body, any Error>
+        var deadline: CallDeadline?
     }
 
     private struct Core {
         var state: State = .uninitialized
-        var nextRequestID: UInt64 = 0
         var pending = PendingTable<PendingCall>()
         var transportOpen = true
         /// Why the transport ended (the first reason recorded wins).
@@ -138,6 +134,8 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
     private let logger: Logger
     let metrics: ConnectionMetrics
     private let core = Mutex(Core())
+    /// The id of the next request.
+    private let nextRequestID = Atomic<UInt64>(0)
     private let taskExecutor: EventLoopTaskExecutor
     private let requests: AsyncStream<Message>
     private let requestQueue: AsyncStream<Message>.Continuation
@@ -319,40 +317,45 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
     /// Writes the request and waits for whatever completes it first: at the latest `deadline`
     /// (`timeout` after the call began).
     private func exchange(_ body: Body, deadline: NIODeadline, timeout: Duration, requireReady: Bool) async throws -> Body {
-        let id = try reserve(requireReady: requireReady)
-        let message = Message(id: id, type: .request, body: body)
+        let id = nextRequestID.wrappingAdd(1, ordering: .relaxed).oldValue
         let callDeadline = CallDeadline(at: deadline, kind: body.kind, timeout: timeout)
-        // A caller on the event loop encodes its frame straight into the outbox when it is
-        // written; others encode it here, off the loop.
         let onLoop = channel.eventLoop.inEventLoop
-        var frame: ByteBuffer?
-        if !onLoop {
-            do {
-                frame = try Frame.encode(message, allocator: channel.allocator)
-            } catch {
-                _ = core.withLock { $0.pending.removeValue(for: id) }
-                throw error
-            }
-            metrics.frameSizeWrite.record(frame!.readableBytes - Frame.headerSize)
-        }
         return try await withTaskCancellationHandler {
             // The pending table guarantees one resumption: whichever completion takes the
             // entry out of the table resumes, and only it.
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Body, any Error>) in
-                // On the event loop the deadline is set and the frame written: at once when the
-                // caller runs there; else through the submission queue, which one task on the
-                // loop drains for all the callers that queued meanwhile. The response, which also
-                // arrives on the loop, ends the call.
-                switch attach(continuation, to: id, deadline: onLoop ? callDeadline : nil) {
-                case .ended(let early):
-                    continuation.resume(with: early)
-                case .waiting(let inFlight):
-                    if let frame {
-                        submit(Submission(id: id, frame: frame, deadline: callDeadline))
-                    } else {
-                        start(id, message: message, deadline: callDeadline, inFlight: inFlight)
-                    }
+                let inFlight: Int
+                switch admit(continuation, id: id, deadline: onLoop ? callDeadline : nil, requireReady: requireReady) {
+                case .failure(let refusal):
+                    continuation.resume(throwing: refusal)
+                    return
+                case .success(let count):
+                    inFlight = count
                 }
+                // Cancelled before it was in the table, the cancellation handler found nothing.
+                if Task.isCancelled {
+                    resolve(id, with: .failure(CancellationError()))
+                    return
+                }
+                let message = Message(id: id, type: .request, body: body)
+                if onLoop {
+                    // The caller runs on the event loop: the frame is encoded straight into the
+                    // outbox and the deadline set at once.
+                    start(id, message: message, deadline: callDeadline, inFlight: inFlight)
+                    return
+                }
+                // Else the frame is encoded here, off the loop, and goes through the submission
+                // queue, which one task on the loop drains for all the callers that queued
+                // meanwhile. The response, which also arrives on the loop, ends the call.
+                let frame: ByteBuffer
+                do {
+                    frame = try Frame.encode(message, allocator: channel.allocator)
+                } catch {
+                    resolve(id, with: .failure(error))
+                    return
+                }
+                metrics.frameSizeWrite.record(frame.readableBytes - Frame.headerSize)
+                submit(Submission(id: id, frame: frame, deadline: callDeadline))
             }
         } onCancel: { [self] in
             resolve(id, with: .failure(CancellationError()))
@@ -417,8 +420,9 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
     /// else how many calls are in flight (this one included). Called on the event loop.
     private func arm(_ id: UInt64, deadline: CallDeadline) -> Int? {
         core.withLock { core in
-            guard case .waiting(let continuation, deadline: nil) = core.pending[id] else { return nil }
-            core.pending[id] = .waiting(continuation, deadline: deadline)
+            guard var call = core.pending[id], call.deadline == nil else { return nil }
+            call.deadline = deadline
+            core.pending[id] = call
             return core.pending.count
         }
     }
@@ -431,10 +435,10 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
             var expired: [(UnsafeContinuation<Body, any Error>, CallDeadline)] = []
             var next: NIODeadline?
             for (id, call) in core.pending.all {
-                guard case .waiting(let continuation, let deadline?) = call else { continue }
+                guard let deadline = call.deadline else { continue }
                 if deadline.at <= now {
                     core.pending[id] = nil
-                    expired.append((continuation, deadline))
+                    expired.append((call.continuation, deadline))
                 } else if next.map({ deadline.at < $0 }) ?? true {
                     next = deadline.at
                 }
@@ -456,52 +460,26 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
         }
     }
 
-    /// Takes the next id and a pending slot, if the state allows a call.
-    private func reserve(requireReady: Bool) throws -> UInt64 {
-        try core.withLock { core throws -> UInt64 in
+    /// Parks the caller of call `id` in the pending table (with its deadline when the caller is
+    /// on the event loop and writes the request at once), if the state allows a call; returns
+    /// how many calls are then in flight, this one included.
+    private func admit(
+        _ continuation: UnsafeContinuation<Body, any Error>, id: UInt64, deadline: CallDeadline?, requireReady: Bool
+    ) -> Result<Int, any Error> {
+        core.withLock { core in
             switch core.state {
             case .ready: break
             case .initializing where !requireReady: break
             case .closed where !core.closeCalled:
-                throw ConnectionError.closed(reason: core.closeReason ?? "peer closed the connection")
+                return .failure(ConnectionError.closed(reason: core.closeReason ?? "peer closed the connection"))
             default:
-                throw RHPErrors.notReady
+                return .failure(RHPErrors.notReady)
             }
             guard core.transportOpen else {
-                throw ConnectionError.closed(reason: core.closeReason ?? "peer closed the connection")
+                return .failure(ConnectionError.closed(reason: core.closeReason ?? "peer closed the connection"))
             }
-            let id = core.nextRequestID
-            core.nextRequestID &+= 1
-            core.pending[id] = .reserved
-            return id
-        }
-    }
-
-    /// What ``attach(_:to:deadline:)`` found.
-    private enum Attached {
-        /// The call ended before its caller suspended: resume with this.
-        case ended(Result<Body, any Error>)
-        /// The caller waits, one of this many calls in flight.
-        case waiting(inFlight: Int)
-    }
-
-    /// Parks the caller's continuation (with its deadline when the caller is on the event loop
-    /// and writes the request at once), unless the call already ended.
-    private func attach(
-        _ continuation: UnsafeContinuation<Body, any Error>, to id: UInt64, deadline: CallDeadline?
-    ) -> Attached {
-        core.withLock { core in
-            switch core.pending[id] {
-            case .reserved:
-                core.pending[id] = .waiting(continuation, deadline: deadline)
-                return .waiting(inFlight: core.pending.count)
-            case .finished(let result):
-                core.pending[id] = nil
-                return .ended(result)
-            case .waiting, nil:
-                // Only this call touches its own slot between reserve and attach.
-                preconditionFailure("rhp: pending call \(id) in an impossible state")
-            }
+            core.pending[id] = PendingCall(continuation: continuation, deadline: deadline)
+            return .success(core.pending.count)
         }
     }
 
@@ -509,23 +487,9 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
     /// there was such a call.
     @discardableResult
     private func resolve(_ id: UInt64, with result: Result<Body, any Error>) -> Bool {
-        let (found, continuation) = core.withLock {
-            core -> (Bool, UnsafeContinuation<Body, any Error>?) in
-            switch core.pending[id] {
-            case .reserved:
-                core.pending[id] = .finished(result)
-                return (true, nil)
-            case .waiting(let continuation, _):
-                core.pending[id] = nil
-                return (true, continuation)
-            case .finished:
-                return (true, nil)
-            case nil:
-                return (false, nil)
-            }
-        }
-        continuation?.resume(with: result)
-        return found
+        guard let call = core.withLock({ $0.pending.removeValue(for: id) }) else { return false }
+        call.continuation.resume(with: result)
+        return true
     }
 
     // MARK: Incoming (called on the event loop by FrameHandler)
@@ -583,18 +547,8 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
             case .initializing, .ready: core.state = .closed
             case .uninitialized, .closed: break
             }
-            var waiting: [UnsafeContinuation<Body, any Error>] = []
-            for (id, call) in core.pending.all {
-                switch call {
-                case .waiting(let continuation, _):
-                    waiting.append(continuation)
-                    core.pending[id] = nil
-                case .reserved:
-                    core.pending[id] = .finished(.failure(ConnectionError.closed(reason: reason)))
-                case .finished:
-                    break
-                }
-            }
+            let waiting = core.pending.all.map(\.value.continuation)
+            core.pending = PendingTable()
             return (waiting, reason)
         }
         requestQueue.finish()

@@ -1,10 +1,10 @@
 /// The calls in flight, by request id.
 ///
-/// Ids are handed out in increasing order and most calls end soon, so the table is a ring of
-/// slots indexed by the id's low bits: finding, adding and removing a call are an index and a
-/// comparison, with no hashing. A call still in flight when its slot comes round again (a long
-/// call among many short ones) moves to a dictionary, so any number of calls fit and none is
-/// lost.
+/// Ids are handed out in increasing order (callers on several threads may add them slightly
+/// out of order) and most calls end soon, so the table is a ring of slots indexed by the id's
+/// low bits: finding, adding and removing a call are an index and a comparison, with no
+/// hashing. A call that finds its slot taken (a long call among many short ones) moves the
+/// other call to a dictionary, so any number of calls fit, in any order, and none is lost.
 struct PendingTable<Value> {
     private struct Slot {
         var id: UInt64
@@ -57,7 +57,7 @@ struct PendingTable<Value> {
         }
         count += 1
         if let older = slots[index].value {
-            // An older call still holds the slot: it moves aside.
+            // Another call (usually a long, older one) holds the slot: it moves aside.
             overflow[slots[index].id] = older
         }
         slots[index] = Slot(id: id, value: value)
