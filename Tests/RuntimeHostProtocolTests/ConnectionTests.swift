@@ -370,6 +370,44 @@ struct ConnectionCallTests {
         }
     }
 
+    @Test(
+        "a call from a task already cancelled fails with CancellationError, writes nothing and leaves nothing behind",
+        arguments: [false, true])
+    func callFromCancelledTask(onEventLoop: Bool) async throws {
+        let (logger, _) = capturingLogger()
+        let (connection, peer) = try await hostWithRawPeer(logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await connection.run() }
+            group.addTask {
+                _ = try await connection.initHost(runtimeID: testRuntimeID, hostInfo: testHostInfo)
+            }
+            let info = try #require(try await peer.receive())
+            try await peer.send(Message(
+                id: info.id, type: .response,
+                body: .runtimeInfoResponse(.init(protocolVersion: Version(major: 2), runtimeVersion: Version(major: 1)))))
+            try await waitUntil { connection.state == .ready }
+
+            let executor: (any TaskExecutor)? = onEventLoop ? connection.eventLoopTaskExecutor : nil
+            let cancelled = Task(executorPreference: executor) {
+                withUnsafeCurrentTask { $0?.cancel() }
+                // (A short deadline, so that a call wrongly written fails the test instead of hanging it.)
+                _ = try await connection.call(.runtimePingRequest, timeout: .seconds(5))
+            }
+            await #expect(throws: CancellationError.self) { try await cancelled.value }
+            #expect(connection.pendingCallCount == 0)
+
+            // The next frame the peer sees is the next call's: the cancelled one was never written.
+            let next = Task { try await connection.call(.runtimeAbortRequest, timeout: .seconds(10)) }
+            let written = try #require(try await peer.receive())
+            #expect(written.body.kind == .runtimeAbortRequest)
+            #expect(written.id == info.id + 2, "the cancelled call took id \(info.id + 1)")
+            try await peer.send(Message(id: written.id, type: .response, body: .empty))
+            #expect(try await next.value == .empty)
+            peer.shutdownBoth()
+            try await group.waitForAll()
+        }
+    }
+
     @Test("when the peer closes, every pending call fails promptly and the connection is closed")
     func peerClose() async throws {
         let (logger, _) = capturingLogger()
