@@ -190,7 +190,7 @@ let package = Package(
             name: "RuntimeHostProtocolTests",
             dependencies: [
                 "RuntimeHostProtocol", "RuntimeHostProtocolTesting", "ConsensusAPI", "OasisCommon", "OasisCBOR",
-                "RuntimeStorage", "RuntimeHost", "kv-runtime", logging,
+                "RuntimeStorage", "RuntimeHost", "kv-runtime", logging, nioCore, nioPosix,
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),

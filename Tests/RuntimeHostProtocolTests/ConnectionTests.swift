@@ -1,4 +1,6 @@
 import Logging
+import NIOCore
+import NIOPosix
 import OasisCBOR
 import OasisCommon
 import RuntimeHostProtocol
@@ -584,6 +586,77 @@ struct ConnectionCallTests {
             for i in payload.indices { payload[i] = UInt8(truncatingIfNeeded: i &* 31) }
             let body = Body.runtimeRPCCallRequest(RuntimeRPCCallRequest(request: payload))
             #expect(try await pair.host.call(body) == body)
+        }
+    }
+
+    /// Fails every write while `failing` is set, as a socket whose writes fail would, but
+    /// leaves the channel open.
+    final class FailingWrites: ChannelOutboundHandler, Sendable {
+        typealias OutboundIn = ByteBuffer
+        struct Refused: Error, CustomStringConvertible {
+            var description: String { "test: write refused" }
+        }
+
+        let failing = Atomic<Bool>(false)
+
+        func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+            if failing.load(ordering: .relaxed) {
+                promise?.fail(Refused())
+            } else {
+                context.write(data, promise: promise)
+            }
+        }
+    }
+
+    @Test(
+        "a failed write fails its caller at once with the write's error and leaves nothing behind; later calls still work",
+        arguments: [false, true])
+    func failedWrite(onEventLoop: Bool) async throws {
+        let (logger, _) = capturingLogger()
+        let (a, b) = try SocketPair.make()
+        let failer = FailingWrites()
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelOption(ChannelOptions.autoRead, value: false)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(failer) }
+            }
+            .withConnectedSocket(a).get()
+        let connection = try await Connection.wrapping(channel: channel, handler: UnsupportedRequestHandler(), logger: logger)
+        let peer = RawPeer(descriptor: b)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await connection.run() }
+            group.addTask {
+                _ = try await connection.initHost(runtimeID: testRuntimeID, hostInfo: testHostInfo)
+            }
+            let info = try #require(try await peer.receive())
+            try await peer.send(Message(
+                id: info.id, type: .response,
+                body: .runtimeInfoResponse(.init(protocolVersion: Version(major: 2), runtimeVersion: Version(major: 1)))))
+            try await waitUntil { connection.state == .ready }
+
+            let executor: (any TaskExecutor)? = onEventLoop ? connection.eventLoopTaskExecutor : nil
+            failer.failing.store(true, ordering: .relaxed)
+            // Nothing answers: only the failed write can end the call before its deadline.
+            let refused = Task(executorPreference: executor) {
+                _ = try await connection.call(.runtimePingRequest, timeout: .seconds(20))
+            }
+            await #expect {
+                try await refused.value
+            } throws: { error in
+                guard case ConnectionError.writeFailed(let detail) = error else { return false }
+                return detail.contains("write refused")
+            }
+            #expect(connection.pendingCallCount == 0)
+            #expect(connection.state == .ready)
+
+            failer.failing.store(false, ordering: .relaxed)
+            let next = Task(executorPreference: executor) { try await connection.call(.runtimeAbortRequest, timeout: .seconds(60)) }
+            let written = try #require(try await peer.receive())
+            #expect(written.body.kind == .runtimeAbortRequest)
+            try await peer.send(Message(id: written.id, type: .response, body: .empty))
+            #expect(try await next.value == .empty)
+            peer.shutdownBoth()
+            try await group.waitForAll()
         }
     }
 
