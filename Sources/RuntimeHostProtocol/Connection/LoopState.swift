@@ -20,6 +20,8 @@ final class LoopState: @unchecked Sendable {
     @exclusivity(unchecked) private var outboxCalls: [UInt64] = []
     /// A flush of the outbox is queued on the loop.
     @exclusivity(unchecked) private var flushQueued = false
+    /// Something was handed to the channel without a flush.
+    @exclusivity(unchecked) private var unflushed = false
     /// The deadline sweep, when one is scheduled, and when it fires.
     @exclusivity(unchecked) private var sweep: (at: NIODeadline, callback: NIOScheduledCallback)?
     /// Told which calls a failed write carried. Set once, before use.
@@ -41,6 +43,7 @@ final class LoopState: @unchecked Sendable {
         loop.assertInEventLoop()
         if inFlight <= 1, outbox.readableBytes == 0 {
             channel.writeAndFlush(frame, promise: promise(failing: call))
+            unflushed = false
             return
         }
         if frame.readableBytes <= Self.largestBatchedFrame {
@@ -50,6 +53,7 @@ final class LoopState: @unchecked Sendable {
         } else {
             writeOutbox(flush: false)
             channel.write(frame, promise: promise(failing: call))
+            unflushed = true
         }
         flushAfterRequest(inFlight: inFlight)
     }
@@ -94,8 +98,9 @@ final class LoopState: @unchecked Sendable {
         loop.assertInEventLoop()
         if outbox.readableBytes > 0 {
             writeOutbox(flush: true)
-        } else {
+        } else if unflushed {
             channel.flush()
+            unflushed = false
         }
     }
 
@@ -114,8 +119,10 @@ final class LoopState: @unchecked Sendable {
         let promise = outboxCalls.isEmpty ? nil : promise(failing: outboxCalls)
         if flush {
             channel.writeAndFlush(outbox, promise: promise)
+            unflushed = false
         } else {
             channel.write(outbox, promise: promise)
+            unflushed = true
         }
         // Marked as sent; its storage is reused once the channel has let go of it.
         outbox.moveReaderIndex(to: outbox.writerIndex)
