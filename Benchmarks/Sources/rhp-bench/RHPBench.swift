@@ -111,9 +111,10 @@ enum RHPBench {
             let (lines, kvRows) = try await withKVRuntime(binary: binary, logger: logger) { host in
                 var lines: [String] = []
                 /// Pipelined calls with the callers on the global pool (as a node's are) and on the
-                /// connection's event loop; returns the first.
-                func pipelined() async throws -> Double {
-                    var rates: [Double] = []
+                /// connection's event loop (as the C client and the ping round trips run: one
+                /// thread that writes requests and reads answers); returns the rates by place.
+                func pipelined() async throws -> [Bool: Double] {
+                    var rates: [Bool: Double] = [:]
                     for onLoop in options.callers {
                         let rate = try await rhpPipelined(host, total: options.pipelined, depth: options.depth, onLoop: onLoop)
                         let name = onLoop ? "loop" : "pool"
@@ -121,9 +122,9 @@ enum RHPBench {
                         lines.append(String(
                             format: "rhp.kv pipelined, callers on the %@: %.0f calls/s = %.1f%% of raw", name, rate,
                             100 * rate / baselinePipe))
-                        rates.append(rate)
+                        rates[onLoop] = rate
                     }
-                    return rates[0]
+                    return rates
                 }
                 if options.pipelineOnly {
                     _ = try await pipelined()
@@ -137,16 +138,28 @@ enum RHPBench {
                 let query = try await rhpRoundTrips(host, body: query4K, count: options.roundTrips)
                 report("rhp.kv.rtt.query4k", query)
                 lines.append(ratio("rhp.kv 4 KiB query rtt (median)", query.median, baseline4K.median))
-                let rate = try await pipelined()
-                return (lines, [
+                let rates = try await pipelined()
+                var rows = [
                     BenchRow(figure: "rhp ping rtt host↔kv-runtime, median" + regime, ours: ping.median * 1000,
                              baseline: baselinePing.median * 1000, unit: "ns", maxRatio: 2),
                     BenchRow(figure: "rhp 4 KiB query rtt host↔kv-runtime, median" + regime, ours: query.median * 1000,
                              baseline: baseline4K.median * 1000, unit: "ns", maxRatio: .infinity),
-                    // Higher is better: ratio = raw / ours, so ≥ 25 % of raw is ratio ≤ 4.
-                    BenchRow(figure: "rhp pipelined calls/s, 64 outstanding (vs raw msgs/s)" + regime, ours: rate,
-                             baseline: baselinePipe, unit: "/s", lowerIsBetter: false, maxRatio: 4),
-                ])
+                ]
+                // Higher is better: ratio = raw / ours, so ≥ 25 % of raw is ratio ≤ 4. The goal
+                // is set on callers on the event loop, which like the C client (and the ping
+                // round trips above) write requests and read answers on one thread; callers on
+                // the global pool add two thread hand-offs per call and are reported beside.
+                if let rate = rates[true] {
+                    rows.append(BenchRow(
+                        figure: "rhp pipelined calls/s, \(options.depth) outstanding, callers on the event loop (vs raw msgs/s)" + regime,
+                        ours: rate, baseline: baselinePipe, unit: "/s", lowerIsBetter: false, maxRatio: 4))
+                }
+                if let rate = rates[false] {
+                    rows.append(BenchRow(
+                        figure: "rhp pipelined calls/s, \(options.depth) outstanding, callers on the global pool (vs raw msgs/s)" + regime,
+                        ours: rate, baseline: baselinePipe, unit: "/s", lowerIsBetter: false, maxRatio: .infinity))
+                }
+                return (lines, rows)
             }
             summary += lines
             rows += kvRows
