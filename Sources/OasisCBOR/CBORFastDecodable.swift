@@ -249,6 +249,13 @@ public struct CBORFieldName {
         for i in 0..<count where name.text[i] != expected[i] { return false }
         return true
     }
+
+    /// Whether the key is the text whose UTF-8 bytes are `utf8` (for names known only at run
+    /// time, such as an enumeration's raw values).
+    @inlinable
+    public func isText(_ utf8: [UInt8]) -> Bool {
+        isText && text.elementsEqual(utf8)
+    }
 }
 
 // MARK: Standard types
@@ -274,6 +281,16 @@ extension UInt32: CBORFastDecodable {}
 extension UInt64: CBORFastDecodable {}
 extension Int: CBORFastDecodable {}
 extension Int64: CBORFastDecodable {}
+
+extension CBORValue: CBORFastDecodable {
+    /// The item as a value, parsed as the Codable path parses it (`null` is ``CBORValue/null``).
+    public init(cbor reader: inout CBORFastReader) throws {
+        let (value, used) = try CBORReader.parsePrefix(
+            UnsafeBufferPointer(rebasing: reader.base[reader.position...]), options: .trusted)
+        reader.position += used
+        self = value
+    }
+}
 
 extension Array: CBORFastDecodable where Element: CBORFastDecodable {
     /// An array of fast elements; `[UInt8]` is a byte string, as in the Codable path.

@@ -1,14 +1,21 @@
 /// Writes canonical CBOR heads and items into a byte buffer.
-struct CBORWriter {
-    var bytes: [UInt8] = []
+///
+/// Public for types that write their own CBOR on a hot path, next to their `Encodable`
+/// conformance (which stays the reference; tests compare the two byte for byte). The writer
+/// puts heads and lengths in their shortest form; writing map keys in canonical order
+/// (length first, then bytewise) is the caller's part.
+public struct CBORWriter {
+    /// What has been written so far.
+    public var bytes: [UInt8] = []
 
-    init(capacity: Int = 64) {
+    /// An empty writer with room for `capacity` bytes.
+    public init(capacity: Int = 64) {
         bytes.reserveCapacity(capacity)
     }
 
     /// A major type with its argument in the shortest form.
     @inline(__always)
-    mutating func writeHead(_ major: UInt8, _ value: UInt64) {
+    public mutating func writeHead(_ major: UInt8, _ value: UInt64) {
         let m = major << 5
         if value < 24 {
             bytes.append(m | UInt8(value))
@@ -41,7 +48,8 @@ struct CBORWriter {
         }
     }
 
-    mutating func writeText(_ text: String) {
+    /// A text string.
+    public mutating func writeText(_ text: String) {
         var text = text
         text.withUTF8 { utf8 in
             writeHead(3, UInt64(utf8.count))
@@ -49,7 +57,8 @@ struct CBORWriter {
         }
     }
 
-    mutating func writeBytes(_ data: some Collection<UInt8>) {
+    /// A byte string.
+    public mutating func writeBytes(_ data: some Collection<UInt8>) {
         writeHead(2, UInt64(data.count))
         bytes.append(contentsOf: data)
     }
@@ -82,8 +91,13 @@ struct CBORWriter {
         }
     }
 
+    /// `null`.
+    public mutating func writeNull() {
+        bytes.append(0xf6)
+    }
+
     /// Writes a raw value canonically: map keys sorted length-first, then bytewise.
-    mutating func write(_ value: CBORValue) throws(CBORError) {
+    public mutating func write(_ value: CBORValue) throws(CBORError) {
         switch value {
         case .unsignedInt(let u): writeHead(0, u)
         case .negativeInt(let n): writeHead(1, n)

@@ -1,3 +1,4 @@
+import ConsensusAPI
 import Logging
 import OasisCBOR
 import OasisCommon
@@ -79,6 +80,95 @@ struct FastPathTests {
             }
         }
         #expect(checked > 10_000)
+    }
+
+    /// What the strict decoder makes of `bytes` with its fast path (`fast`) or with Codable alone.
+    static func decoded(_ bytes: [UInt8], fast: Bool) -> Message? {
+        var options = CBORDecoder.Options.strict
+        options.usesFastDecoding = fast
+        return try? CBORDecoder(options: options).decode(Message.self, from: bytes)
+    }
+
+    /// Messages for the fast decoding path: queries with every kind of argument and answer,
+    /// payload-free bodies, and bodies that fall back to Codable.
+    static let fastPathSamples: [Message] = [
+        Message(id: 1, type: .request, body: .runtimeQueryRequest(RuntimeQueryRequest(
+            method: "get", header: sampleHeader, args: .textString("key")))),
+        Message(id: 2, type: .request, body: .runtimeQueryRequest(RuntimeQueryRequest(
+            method: "get", args: .map([CBORMapEntry(key: .textString("key"), value: .textString("k"))])))),
+        Message(id: 300, type: .request, body: .runtimeQueryRequest(RuntimeQueryRequest(
+            method: "get_runtime_id", args: .byteString([UInt8](repeating: 0x42, count: 40))))),
+        Message(id: 4, type: .request, body: .runtimeQueryRequest(RuntimeQueryRequest(method: "")), spanContext: [9]),
+        Message(id: 5, type: .response, body: .runtimeQueryResponse(RuntimeQueryResponse(data: .textString("v")))),
+        Message(id: 6, type: .response, body: .runtimeQueryResponse(RuntimeQueryResponse(data: nil))),
+        Message(id: 7, type: .response, body: .runtimeQueryResponse(RuntimeQueryResponse(data: .array([.unsignedInt(1), .null])))),
+        Message(id: 8, type: .request, body: .runtimePingRequest),
+        Message(id: 9, type: .response, body: .error(ErrorBody(module: "m", code: 3, message: "no"))),
+        Message(id: 10, type: .request, body: .runtimeCheckTxBatchRequest(RuntimeCheckTxBatchRequest(inputs: [[1, 2]]))),
+    ]
+
+    @Test("with and without its fast path the decoder agrees on query messages and every truncation and one-byte change")
+    func fastMessageDecodingAgrees() throws {
+        let replacements: [UInt8] = [0x00, 0x01, 0x17, 0x18, 0x20, 0x40, 0x41, 0x5f, 0x60, 0x61, 0x7f, 0x80, 0xa0, 0xa1, 0xa3, 0xbf, 0xf4, 0xf6, 0xf7, 0xff]
+        var checked = 0
+        for message in Self.fastPathSamples {
+            let payload = try Frame.payload(of: message)
+            #expect(Self.decoded(payload, fast: true) == message)
+            #expect(Self.decoded(payload, fast: false) == message)
+            for end in 0..<payload.count {
+                let truncated = Array(payload[..<end])
+                #expect(Self.decoded(truncated, fast: true) == Self.decoded(truncated, fast: false), "truncated to \(end) bytes")
+            }
+            for index in payload.indices {
+                for replacement in replacements + [payload[index] ^ 1, payload[index] &+ 1, payload[index] &- 1]
+                where replacement != payload[index] {
+                    var mutated = payload
+                    mutated[index] = replacement
+                    #expect(
+                        Self.decoded(mutated, fast: true) == Self.decoded(mutated, fast: false),
+                        "message \(message.id): byte \(index) set to \(replacement)")
+                    checked += 1
+                }
+            }
+        }
+        #expect(checked > 20_000)
+    }
+
+    @Test("the direct writers of queries and block headers write what the Codable path writes, byte for byte")
+    func directWritersMatchCodable() throws {
+        var headers = [BlockHeader(), sampleHeader]
+        var noSignatures = sampleHeader
+        noSignatures.storageSignatures = []
+        var nilSignatures = sampleHeader
+        nilSignatures.storageSignatures = nil
+        var large = sampleHeader
+        large.round = .max
+        large.timestamp = 1 << 40
+        large.version = .max
+        large.headerType = HeaderType(rawValue: 200)
+        headers += [noSignatures, nilSignatures, large]
+        for header in headers {
+            var writer = CBORWriter()
+            header.writeCBOR(into: &writer)
+            #expect(writer.bytes == (try CBOREncoder().encode(header)))
+        }
+        var bodies = Self.fastPathSamples.map(\.body)
+        for header in headers {
+            bodies.append(.runtimeQueryRequest(RuntimeQueryRequest(
+                method: String(repeating: "m", count: 30), header: header,
+                args: .map([
+                    CBORMapEntry(key: .textString("zz"), value: .unsignedInt(1)),
+                    CBORMapEntry(key: .textString("a"), value: .byteString([UInt8](repeating: 7, count: 300))),
+                ]))))
+        }
+        bodies.append(.runtimeQueryResponse(RuntimeQueryResponse(data: .null)))
+        var direct = 0
+        for body in bodies {
+            guard let payload = try body.directPayload() else { continue }
+            direct += 1
+            #expect(payload == (try CBOREncoder().encode(body)), "\(body.kind)")
+        }
+        #expect(direct == bodies.count - 3)  // ping, error, check-tx: the Codable path
     }
 
     @Test("concurrent calls mixing frames larger than the outbox takes with small ones each get their own answer")

@@ -27,6 +27,8 @@ enum RHPBench {
         var pingOnly = false
         /// Only the host ↔ kv-runtime pipelined calls (for profiling).
         var pipelineOnly = false
+        /// Only the host ↔ kv-runtime 4 KiB query round trips (for profiling).
+        var queryOnly = false
         /// Keep one core busy with a spinning thread for the whole run (baseline and RHP alike),
         /// so that no core sleeps deeply between ping and pong: the "hot" regime.
         var hot = false
@@ -45,6 +47,7 @@ enum RHPBench {
                 case "--json": break
                 case "--ping-only": pingOnly = true
                 case "--pipeline-only": pipelineOnly = true
+                case "--query-only": queryOnly = true
                 case "--hot": hot = true
                 case "--callers":
                     switch iterator.next() {
@@ -100,7 +103,7 @@ enum RHPBench {
             baseline: baselinePing.median * 1000, unit: "ns", maxRatio: .infinity))
 
         // RHP between two connections in this process.
-        if !options.pingOnly && !options.pipelineOnly {
+        if !options.pingOnly && !options.pipelineOnly && !options.queryOnly {
             summary += try await inProcessMeasurements(
                 options: options, logger: logger, baselinePing: baselinePing, baseline4K: baseline4K,
                 baselinePipe: baselinePipe)
@@ -128,6 +131,12 @@ enum RHPBench {
                 }
                 if options.pipelineOnly {
                     _ = try await pipelined()
+                    return (lines, [BenchRow]())
+                }
+                if options.queryOnly {
+                    let query = try await rhpRoundTrips(host, body: query4K, count: options.roundTrips)
+                    report("rhp.kv.rtt.query4k", query)
+                    lines.append(ratio("rhp.kv 4 KiB query rtt (median)", query.median, baseline4K.median))
                     return (lines, [BenchRow]())
                 }
                 let ping = try await rhpRoundTrips(host, body: .runtimePingRequest, count: options.roundTrips)

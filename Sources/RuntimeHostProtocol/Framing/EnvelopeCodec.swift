@@ -12,9 +12,11 @@ import OasisCBOR
 /// error; so strictness and error texts are the same either way. Tests compare both paths.
 enum EnvelopeCodec {
     /// Appends the canonical encoding of `message` to `out`, in one write of raw bytes into the
-    /// buffer (bodies with a payload are encoded by the `Codable` path first and copied in).
+    /// buffer (bodies with a payload are encoded first, by their direct writer or by the
+    /// `Codable` path, and copied in).
     static func write(_ message: Message, into out: inout ByteBuffer) throws {
-        let payload: [UInt8]? = message.body.hasNoPayload ? nil : try CBOREncoder().encode(message.body)
+        let payload: [UInt8]? =
+            message.body.hasNoPayload ? nil : try message.body.directPayload() ?? CBOREncoder().encode(message.body)
         var name = message.body.kind.rawValue
         let spanContext = message.spanContext
         // Fixed keys (35 bytes), three heads of at most 9 bytes, the body, the span context.
