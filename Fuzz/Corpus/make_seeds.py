@@ -48,6 +48,13 @@ messages = {
     "local-storage-get-response": message(3, 2, {"HostLocalStorageGetResponse": {"value": b"v"}}),
     "query-response": message(5, 2, {"RuntimeQueryResponse": {"data": {"a": [1, -2, b"x", None, True, 1.5]}}}),
     "missing-fields": enc({"body": {"RuntimeAbortRequest": {}}}),
+    "query-request": message(6, 1, {"RuntimeQueryRequest": {
+        "method": "get", "args": {"key": "k"},
+        "header": {"version": 0, "namespace": COMPUTE_ID, "round": 5, "timestamp": 1600000000,
+                   "header_type": 1, "previous_hash": bytes(32), "io_root": EMPTY_ROOT,
+                   "state_root": EMPTY_ROOT, "messages_hash": EMPTY_ROOT,
+                   "storage_signatures": [{"public_key": ENTITY, "signature": bytes(64)}]}}}),
+    "query-response-text": message(6, 2, {"RuntimeQueryResponse": {"data": "v"}}),
 }
 for name, data in messages.items():
     write("fuzz-cbor-message", name, data)

@@ -1,10 +1,11 @@
 // Fuzz target: an RHP `Message` from one frame payload, as a peer could send it.
 //
-// Oracles besides "no crash": the frame path (`Frame.decodePayload`: one strict `Codable` pass,
-// else a strict parse that names the error), the in-place decoder the connection uses
-// (payload-free envelopes read directly) and the plain `Codable` path accept the same inputs
-// and produce the same message; whatever decodes re-encodes, both encoders write the same
-// bytes, and those bytes decode back to the same message. Messages are compared by their
+// Oracles besides "no crash": the frame path (`Frame.decodePayload`: one strict pass with the
+// fast paths, else a strict parse that names the error), the in-place decoder the connection
+// uses (payload-free envelopes read directly), the decoder with its fast paths and the plain
+// `Codable` path accept the same inputs and produce the same message; whatever decodes
+// re-encodes, both encoders (the frame's, with its direct writers, and `CBOREncoder`) write
+// the same bytes, and those bytes decode back to the same message. Messages are compared by their
 // canonical encoding, since a NaN is not equal to itself (and canonical CBOR has one NaN).
 import FuzzSupport
 import OasisCBOR
@@ -25,6 +26,14 @@ public func fuzzCBORMessage(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard sameMessage(viaCodable, viaFrame) else {
         fatalError(
             "decoders disagree: Codable \(String(describing: viaCodable)), frame \(String(describing: viaFrame))")
+    }
+    // So must the decoder without its fast paths (the envelope and queries read directly).
+    var codableOnly = CBORDecoder.Options.strict
+    codableOnly.usesFastDecoding = false
+    let viaCodableOnly = try? CBORDecoder(options: codableOnly).decode(Message.self, from: bytes)
+    guard sameMessage(viaCodableOnly, viaFrame) else {
+        fatalError(
+            "fast paths disagree: Codable only \(String(describing: viaCodableOnly)), frame \(String(describing: viaFrame))")
     }
     // The in-place reader (a fast path for bodies without a payload) must agree as well.
     let inPlace = bytes.withUnsafeBytes { try? Frame.decodePayload($0) }
