@@ -1,8 +1,8 @@
 public import OasisCBOR
 import OasisCommon
 
-// Direct CBOR writers for the types on RHP's hot path (a block header rides in every query and
-// every execute request). Each writes exactly the bytes its `encode(to:)` gives through
+// Direct CBOR writers for the types on RHP's hot path (a block header rides in every query,
+// check-tx and execute request). Each writes exactly the bytes its `encode(to:)` gives through
 // `CBOREncoder`, keys in canonical order (length first, then bytewise); tests compare both.
 
 extension BlockHeader {
@@ -40,5 +40,25 @@ extension BlockHeader {
             writer.writeText("public_key")
             writer.writeBytes(signature.publicKey.bytes)
         }
+    }
+}
+
+extension Block {
+    /// Appends the block's canonical CBOR (`{header}`) to `writer`, without Codable.
+    public func writeCBOR(into writer: inout CBORWriter) {
+        writer.writeHead(5, 1)
+        writer.writeText("header")
+        header.writeCBOR(into: &writer)
+    }
+}
+
+extension LightBlock {
+    /// Appends the light block's canonical CBOR (`{meta, height}`) to `writer`, without Codable.
+    public func writeCBOR(into writer: inout CBORWriter) {
+        writer.writeHead(5, 2)
+        writer.writeText("meta")
+        writer.writeBytes(meta)
+        writer.writeText("height")
+        writer.writeInt(height)
     }
 }

@@ -65,6 +65,20 @@ extension BlockHeader: CBORFastDecodable {
     }
 }
 
+extension LightBlock: CBORFastDecodable {
+    /// Reads the CBOR form without Codable; accepts and yields what `init(from:)` does.
+    public init(cbor reader: inout CBORFastReader) throws {
+        self.init()
+        for _ in 0..<(try reader.decodeMapCount()) {
+            switch reader.decodeFieldName() {
+            case "height": height = try reader.decodeField() ?? 0
+            case "meta": meta = try reader.decodeField() ?? []
+            default: try reader.unknownField()
+            }
+        }
+    }
+}
+
 extension Block: CBORFastDecodable {
     /// Reads the CBOR form without Codable; accepts and yields what `init(from:)` does.
     public init(cbor reader: inout CBORFastReader) throws {

@@ -39,8 +39,9 @@ public struct CBORWriter {
         }
     }
 
+    /// A signed integer: major type 0 or 1.
     @inline(__always)
-    mutating func writeInt(_ value: Int64) {
+    public mutating func writeInt(_ value: Int64) {
         if value >= 0 {
             writeHead(0, UInt64(value))
         } else {

@@ -90,7 +90,8 @@ struct FastPathTests {
     }
 
     /// Messages for the fast decoding path: queries with every kind of argument and answer,
-    /// payload-free bodies, and bodies that fall back to Codable.
+    /// check-tx batches and error answers with every field set or left out, payload-free
+    /// bodies, and a body that falls back to Codable.
     static let fastPathSamples: [Message] = [
         Message(id: 1, type: .request, body: .runtimeQueryRequest(RuntimeQueryRequest(
             method: "get", header: sampleHeader, args: .textString("key")))),
@@ -105,9 +106,23 @@ struct FastPathTests {
         Message(id: 8, type: .request, body: .runtimePingRequest),
         Message(id: 9, type: .response, body: .error(ErrorBody(module: "m", code: 3, message: "no"))),
         Message(id: 10, type: .request, body: .runtimeCheckTxBatchRequest(RuntimeCheckTxBatchRequest(inputs: [[1, 2]]))),
+        Message(id: 11, type: .response, body: .error(ErrorBody())),
+        Message(id: 12, type: .response, body: .error(ErrorBody(code: 7))),
+        Message(id: 13, type: .request, body: .runtimeCheckTxBatchRequest(RuntimeCheckTxBatchRequest(
+            consensusBlock: LightBlock(height: 77, meta: [5, 6, 7]), inputs: [[], [0xa1, 0x60], Array(repeating: 9, count: 30)],
+            block: Block(header: sampleHeader)))),
+        Message(id: 14, type: .response, body: .runtimeCheckTxBatchResponse(RuntimeCheckTxBatchResponse(results: [
+            CheckTxResult(),
+            CheckTxResult(error: ErrorBody(module: "kv", code: 1, message: "bad")),
+            CheckTxResult(meta: .map([CBORMapEntry(key: .textString("k"), value: .unsignedInt(1))])),
+            CheckTxResult(meta: .null),
+        ]))),
+        Message(id: 15, type: .response, body: .runtimeCheckTxBatchResponse(RuntimeCheckTxBatchResponse())),
+        Message(id: 16, type: .response, body: .runtimeInfoResponse(RuntimeInfoResponse(
+            protocolVersion: .runtimeHostProtocol, runtimeVersion: Version(major: 1)))),
     ]
 
-    @Test("with and without its fast path the decoder agrees on query messages and every truncation and one-byte change")
+    @Test("with and without its fast path the decoder agrees on query, check-tx and error messages and every truncation and one-byte change")
     func fastMessageDecodingAgrees() throws {
         let replacements: [UInt8] = [0x00, 0x01, 0x17, 0x18, 0x20, 0x40, 0x41, 0x5f, 0x60, 0x61, 0x7f, 0x80, 0xa0, 0xa1, 0xa3, 0xbf, 0xf4, 0xf6, 0xf7, 0xff]
         var checked = 0
@@ -134,7 +149,7 @@ struct FastPathTests {
         #expect(checked > 20_000)
     }
 
-    @Test("the direct writers of queries and block headers write what the Codable path writes, byte for byte")
+    @Test("the direct writers of queries, check-tx batches, errors and block headers write what the Codable path writes, byte for byte")
     func directWritersMatchCodable() throws {
         var headers = [BlockHeader(), sampleHeader]
         var noSignatures = sampleHeader
@@ -162,13 +177,18 @@ struct FastPathTests {
                 ]))))
         }
         bodies.append(.runtimeQueryResponse(RuntimeQueryResponse(data: .null)))
+        bodies.append(.runtimeCheckTxBatchRequest(RuntimeCheckTxBatchRequest(
+            consensusBlock: LightBlock(height: -3), block: Block(header: large))))
+        bodies.append(.error(ErrorBody(module: "only a module")))
+        bodies.append(.error(ErrorBody(message: "only a message")))
         var direct = 0
         for body in bodies {
             guard let payload = try body.directPayload() else { continue }
             direct += 1
             #expect(payload == (try CBOREncoder().encode(body)), "\(body.kind)")
         }
-        #expect(direct == bodies.count - 3)  // ping, error, check-tx: the Codable path
+        // All but the ping (no payload: the envelope writes it) and the handshake answer.
+        #expect(direct == bodies.count - 2)
     }
 
     @Test("concurrent calls mixing frames larger than the outbox takes with small ones each get their own answer")

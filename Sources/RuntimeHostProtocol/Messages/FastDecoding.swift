@@ -2,7 +2,7 @@ public import OasisCBOR
 import ConsensusAPI
 
 // The fast decoding path (see `CBORFastDecodable`) for the envelope and the bodies on the hot
-// path: payload-free bodies and queries. Each mirrors its `init(from:)`; a body without a fast
+// path: payload-free bodies, queries, check-tx batches and error answers. Each mirrors its `init(from:)`; a body without a fast
 // path throws, and the decoder then takes the Codable path for the whole message, which also
 // gives every error its Codable wording.
 
@@ -44,6 +44,9 @@ extension Body {
         switch kind {
         case .runtimeQueryRequest: self = .runtimeQueryRequest(try reader.decode())
         case .runtimeQueryResponse: self = .runtimeQueryResponse(try reader.decode())
+        case .runtimeCheckTxBatchRequest: self = .runtimeCheckTxBatchRequest(try reader.decode())
+        case .runtimeCheckTxBatchResponse: self = .runtimeCheckTxBatchResponse(try reader.decode())
+        case .error: self = .error(try reader.decode())
         default: throw NoFastPath()
         }
     }
@@ -82,6 +85,63 @@ extension RuntimeQueryResponse: CBORFastDecodable {
         for _ in 0..<(try reader.decodeMapCount()) {
             switch reader.decodeFieldName() {
             case "data": data = try reader.decode(CBORValue.self)
+            default: try reader.unknownField()
+            }
+        }
+    }
+}
+
+extension RuntimeCheckTxBatchRequest: CBORFastDecodable {
+    /// Reads the CBOR form without Codable; accepts and yields what `init(from:)` does.
+    public init(cbor reader: inout CBORFastReader) throws {
+        self.init()
+        for _ in 0..<(try reader.decodeMapCount()) {
+            switch reader.decodeFieldName() {
+            case "consensus_block": consensusBlock = try reader.decodeField() ?? LightBlock()
+            case "inputs": inputs = try reader.decodeField() ?? []
+            case "block": block = try reader.decodeField() ?? Block()
+            default: try reader.unknownField()
+            }
+        }
+    }
+}
+
+extension RuntimeCheckTxBatchResponse: CBORFastDecodable {
+    /// Reads the CBOR form without Codable; accepts and yields what `init(from:)` does.
+    public init(cbor reader: inout CBORFastReader) throws {
+        self.init()
+        for _ in 0..<(try reader.decodeMapCount()) {
+            switch reader.decodeFieldName() {
+            case "results": results = try reader.decodeField() ?? []
+            default: try reader.unknownField()
+            }
+        }
+    }
+}
+
+extension CheckTxResult: CBORFastDecodable {
+    /// Reads the CBOR form without Codable; accepts and yields what `init(from:)` does.
+    public init(cbor reader: inout CBORFastReader) throws {
+        self.init()
+        for _ in 0..<(try reader.decodeMapCount()) {
+            switch reader.decodeFieldName() {
+            case "error": error = try reader.decodeField() ?? ErrorBody()
+            case "meta": meta = try reader.decode(CBORValue.self)
+            default: try reader.unknownField()
+            }
+        }
+    }
+}
+
+extension ErrorBody: CBORFastDecodable {
+    /// Reads the CBOR form without Codable; accepts and yields what `init(from:)` does.
+    public init(cbor reader: inout CBORFastReader) throws {
+        self.init()
+        for _ in 0..<(try reader.decodeMapCount()) {
+            switch reader.decodeFieldName() {
+            case "module": module = try reader.decodeField() ?? ""
+            case "code": code = try reader.decodeField() ?? 0
+            case "message": message = try reader.decodeField() ?? ""
             default: try reader.unknownField()
             }
         }
