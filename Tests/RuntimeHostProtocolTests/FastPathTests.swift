@@ -1,10 +1,10 @@
 import ConsensusAPI
 import Logging
-import OasisCBOR
 import OasisCommon
 import RuntimeHostProtocolTesting
 import Testing
 
+@testable import OasisCBOR
 @testable import RuntimeHostProtocol
 
 /// The hot-path shortcuts: the in-place envelope decoder, immediate answers on the event loop,
@@ -147,6 +147,22 @@ struct FastPathTests {
             }
         }
         #expect(checked > 20_000)
+    }
+
+    @Test("queries, check-tx batches, error answers and payload-free messages are read by the fast path, without falling back")
+    func fastDecoderReadsSamples() throws {
+        var fast = 0
+        for message in Self.fastPathSamples {
+            let payload = try Frame.payload(of: message)
+            if case .runtimeInfoResponse = message.body {
+                // No fast reader for the handshake answer: the Codable path reads it.
+                #expect(throws: NoFastPath.self) { try CBORDecoder(options: .strict).decodeFastOnly(Message.self, from: payload) }
+                continue
+            }
+            #expect(try CBORDecoder(options: .strict).decodeFastOnly(Message.self, from: payload) == message, "\(message.body.kind)")
+            fast += 1
+        }
+        #expect(fast == Self.fastPathSamples.count - 1)
     }
 
     @Test("the direct writers of queries, check-tx batches, errors and block headers write what the Codable path writes, byte for byte")
