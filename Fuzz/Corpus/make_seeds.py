@@ -55,6 +55,11 @@ messages = {
                    "state_root": EMPTY_ROOT, "messages_hash": EMPTY_ROOT,
                    "storage_signatures": [{"public_key": ENTITY, "signature": bytes(64)}]}}}),
     "query-response-text": message(6, 2, {"RuntimeQueryResponse": {"data": "v"}}),
+    "check-tx-request": message(8, 1, {"RuntimeCheckTxBatchRequest": {
+        "consensus_block": {"height": 7, "meta": b"m"}, "inputs": [b"\xa1", b""],
+        "block": {"header": {"round": 3, "namespace": COMPUTE_ID}}}}),
+    "check-tx-response": message(8, 2, {"RuntimeCheckTxBatchResponse": {"results": [
+        {"error": {}}, {"error": {"module": "kv", "code": 1, "message": "bad"}, "meta": {"k": 1}}]}}),
 }
 for name, data in messages.items():
     write("fuzz-cbor-message", name, data)
