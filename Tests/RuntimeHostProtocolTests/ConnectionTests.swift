@@ -378,17 +378,7 @@ struct ConnectionCallTests {
     func callFromCancelledTask(onEventLoop: Bool) async throws {
         let (logger, _) = capturingLogger()
         let (connection, peer) = try await hostWithRawPeer(logger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await connection.run() }
-            group.addTask {
-                _ = try await connection.initHost(runtimeID: testRuntimeID, hostInfo: testHostInfo)
-            }
-            let info = try #require(try await peer.receive())
-            try await peer.send(Message(
-                id: info.id, type: .response,
-                body: .runtimeInfoResponse(.init(protocolVersion: Version(major: 2), runtimeVersion: Version(major: 1)))))
-            try await waitUntil { connection.state == .ready }
-
+        try await withReadyHost(connection, peer) {
             let executor: (any TaskExecutor)? = onEventLoop ? connection.eventLoopTaskExecutor : nil
             let cancelled = Task(executorPreference: executor) {
                 withUnsafeCurrentTask { $0?.cancel() }
@@ -402,11 +392,9 @@ struct ConnectionCallTests {
             let next = Task { try await connection.call(.runtimeAbortRequest, timeout: .seconds(10)) }
             let written = try #require(try await peer.receive())
             #expect(written.body.kind == .runtimeAbortRequest)
-            #expect(written.id == info.id + 2, "the cancelled call took id \(info.id + 1)")
+            #expect(written.id == 2, "the handshake took id 0 and the cancelled call id 1")
             try await peer.send(Message(id: written.id, type: .response, body: .empty))
             #expect(try await next.value == .empty)
-            peer.shutdownBoth()
-            try await group.waitForAll()
         }
     }
 
@@ -623,17 +611,7 @@ struct ConnectionCallTests {
             .withConnectedSocket(a).get()
         let connection = try await Connection.wrapping(channel: channel, handler: UnsupportedRequestHandler(), logger: logger)
         let peer = RawPeer(descriptor: b)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await connection.run() }
-            group.addTask {
-                _ = try await connection.initHost(runtimeID: testRuntimeID, hostInfo: testHostInfo)
-            }
-            let info = try #require(try await peer.receive())
-            try await peer.send(Message(
-                id: info.id, type: .response,
-                body: .runtimeInfoResponse(.init(protocolVersion: Version(major: 2), runtimeVersion: Version(major: 1)))))
-            try await waitUntil { connection.state == .ready }
-
+        try await withReadyHost(connection, peer) {
             let executor: (any TaskExecutor)? = onEventLoop ? connection.eventLoopTaskExecutor : nil
             failer.failing.store(true, ordering: .relaxed)
             // Nothing answers: only the failed write can end the call before its deadline.
@@ -655,8 +633,6 @@ struct ConnectionCallTests {
             #expect(written.body.kind == .runtimeAbortRequest)
             try await peer.send(Message(id: written.id, type: .response, body: .empty))
             #expect(try await next.value == .empty)
-            peer.shutdownBoth()
-            try await group.waitForAll()
         }
     }
 
