@@ -32,8 +32,8 @@ enum RHPBench {
         /// Keep one core busy with a spinning thread for the whole run (baseline and RHP alike),
         /// so that no core sleeps deeply between ping and pong: the "hot" regime.
         var hot = false
-        /// Where the pipelined callers run: the global pool, the connection's event loop, or
-        /// both, one after the other (the default).
+        /// Where the pipelined callers run (`--callers pool|loop|both`): the global pool, the
+        /// connection's event loop, or both, one after the other (the default).
         var callers: [Bool] = [false, true]
 
         init(arguments: [String]) {
@@ -53,7 +53,11 @@ enum RHPBench {
                     switch iterator.next() {
                     case "pool": callers = [false]
                     case "loop": callers = [true]
-                    default: callers = [false, true]
+                    case "both": callers = [false, true]
+                    case let other:
+                        FileHandle.standardError.write(Data(
+                            "rhp-bench: --callers takes pool, loop or both, not \(other ?? "nothing")\n".utf8))
+                        exit(2)
                     }
                 default:
                     FileHandle.standardError.write(Data("rhp-bench: unknown argument \(argument)\n".utf8))
