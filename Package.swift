@@ -166,7 +166,9 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "RuntimeStorageTests",
-            dependencies: ["RuntimeStorage", "RuntimeStorageSQLite", "ConsensusAPI", "OasisCommon", "OasisCBOR", logging],
+            dependencies: [
+                "RuntimeStorage", "RuntimeStorageSQLite", "ConsensusAPI", "OasisCommon", "OasisCBOR", grdb, logging,
+            ],
             swiftSettings: strict),
         // Commits rounds until killed; the durability test SIGKILLs it.
         .executableTarget(

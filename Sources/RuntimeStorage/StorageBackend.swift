@@ -48,3 +48,28 @@ extension StorageBackend {
         }
     }
 }
+
+/// A storage backend that can drop old versions: what a node with a history pruner uses to
+/// keep its storage as bounded as its history (oasis-core's storage prune handler on the
+/// history pruner).
+public protocol PrunableStorageBackend: StorageBackend {
+    /// Drops the versions the rounds from `round` on no longer need: for each root type, every
+    /// root older than the newest one at or below `round` (that one stays, since a block at
+    /// `round` with no apply of its own, such as an epoch transition, carries it forward), and
+    /// every node no kept root reaches. Roots at later rounds are untouched.
+    func prune(before round: UInt64) async throws -> StoragePruneReport
+}
+
+/// What one ``PrunableStorageBackend/prune(before:)`` removed.
+public struct StoragePruneReport: Sendable, Hashable {
+    /// Root rows removed (a root hash named at several rounds counts once per round).
+    public var roots: Int
+    /// Trie nodes removed.
+    public var nodes: Int
+
+    /// A report.
+    public init(roots: Int = 0, nodes: Int = 0) {
+        self.roots = roots
+        self.nodes = nodes
+    }
+}

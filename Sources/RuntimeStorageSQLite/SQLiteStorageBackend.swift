@@ -14,11 +14,11 @@ import Synchronization
 /// the versions before it, and a root is a row naming its type, hash and round. All reads run
 /// on WAL snapshots (`DatabasePool`): a read never waits for an apply, and sees a whole round
 /// or none of it. Safe to use from many tasks at once.
-public final class SQLiteStorageBackend: StorageBackend {
+public final class SQLiteStorageBackend: PrunableStorageBackend {
     /// The database's file name in the runtime's state directory.
     public static let fileName = "storage.sqlite"
     /// The schema this code writes; a database with a newer one is refused.
-    public static let schemaVersion: Int64 = 1
+    public static let schemaVersion: Int64 = 2
 
     /// The runtime this backend stores.
     public let namespace: Namespace
@@ -42,7 +42,7 @@ public final class SQLiteStorageBackend: StorageBackend {
         }
         let pool = try DatabasePool(path: path, configuration: configuration)
         do {
-            try pool.write { db in try Self.prepareSchema(db, runtime: runtime) }
+            try pool.write { db in try Self.prepareSchema(db, runtime: runtime, logger: logger) }
         } catch {
             try? pool.close()
             throw error
@@ -51,7 +51,7 @@ public final class SQLiteStorageBackend: StorageBackend {
         logger.debug("storage opened", metadata: ["runtime.id": "\(runtime)", "storage.path": "\(path)"])
     }
 
-    private static func prepareSchema(_ db: Database, runtime: Namespace) throws {
+    private static func prepareSchema(_ db: Database, runtime: Namespace, logger: Logger) throws {
         try db.execute(
             sql: """
                 CREATE TABLE IF NOT EXISTS meta (
@@ -65,12 +65,15 @@ public final class SQLiteStorageBackend: StorageBackend {
             guard Array(storedRuntime) == runtime.bytes else {
                 throw SQLiteStorageError.differentRuntime(expected: runtime, found: Hex.encode(storedRuntime))
             }
-            guard let storedSchema, storedSchema <= schemaVersion else {
+            guard let storedSchema, storedSchema <= schemaVersion, storedSchema >= 1 else {
                 throw SQLiteStorageError.unsupportedSchema(found: storedSchema, supported: schemaVersion)
             }
+            if storedSchema == 1 { try migrateToReferenceCounts(db, runtime: runtime, logger: logger) }
             return
         }
         // Leaves hold key and value; branches the split bit and their children's hashes.
+        // `refs` counts the branches that link to a node plus one while a root names it; a
+        // node whose count falls to zero is unreachable from every kept root (prune).
         try db.execute(
             sql: """
                 CREATE TABLE nodes (
@@ -80,7 +83,8 @@ public final class SQLiteStorageBackend: StorageBackend {
                     left BLOB,
                     right BLOB,
                     key BLOB,
-                    value BLOB
+                    value BLOB,
+                    refs INTEGER NOT NULL DEFAULT 0
                 );
                 CREATE TABLE roots (
                     root_type INTEGER NOT NULL,
@@ -88,10 +92,38 @@ public final class SQLiteStorageBackend: StorageBackend {
                     round INTEGER NOT NULL,
                     PRIMARY KEY (root_type, hash, round)
                 ) WITHOUT ROWID;
+                CREATE INDEX roots_by_round ON roots (root_type, round);
                 """)
         try db.execute(
             sql: "INSERT INTO meta (name, value) VALUES ('runtime_id', ?), ('schema_version', ?)",
             arguments: [Data(runtime.bytes), schemaVersion])
+    }
+
+    /// Schema 1 → 2: adds the reference counts that pruning needs, counted from the links and
+    /// roots already stored, and the index of roots by round. One transaction: a crash leaves
+    /// schema 1, and the next open migrates again.
+    private static func migrateToReferenceCounts(_ db: Database, runtime: Namespace, logger: Logger) throws {
+        try db.execute(
+            sql: """
+                ALTER TABLE nodes ADD COLUMN refs INTEGER NOT NULL DEFAULT 0;
+                CREATE TEMP TABLE links (hash BLOB NOT NULL PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+                INSERT INTO temp.links (hash, n)
+                    SELECT child, COUNT(*) FROM (
+                        SELECT left AS child FROM nodes WHERE kind = \(StoredNodes.branchKind)
+                        UNION ALL
+                        SELECT right FROM nodes WHERE kind = \(StoredNodes.branchKind)
+                    ) GROUP BY child;
+                UPDATE nodes SET refs =
+                    COALESCE((SELECT n FROM temp.links WHERE temp.links.hash = nodes.hash), 0)
+                    + EXISTS (SELECT 1 FROM roots WHERE roots.root_type IN (1, 2) AND roots.hash = nodes.hash);
+                DROP TABLE temp.links;
+                CREATE INDEX roots_by_round ON roots (root_type, round);
+                UPDATE meta SET value = 2 WHERE name = 'schema_version';
+                """)
+        let nodes = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM nodes") ?? 0
+        logger.info(
+            "storage schema migrated from 1 to 2 (reference counts for pruning)",
+            metadata: ["runtime.id": "\(runtime)", "storage.nodes": "\(nodes)"])
     }
 
     private func database() throws -> DatabasePool {
@@ -165,6 +197,29 @@ public final class SQLiteStorageBackend: StorageBackend {
         return try Bool.fetchOne(statement, arguments: [Int64(type.rawValue), Data(hash.bytes)]) != nil
     }
 
+    /// Notes that the root `hash` of `type` is the tree of `round`. The first root row to name a
+    /// hash (of either type) holds one reference to its node.
+    private static func recordRoot(_ type: RootType, _ hash: Hash, round: UInt64, in db: Database) throws {
+        let named = try isRootHash(hash, in: db)
+        let record = try db.cachedStatement(
+            sql: "INSERT OR IGNORE INTO roots (root_type, hash, round) VALUES (?, ?, ?)")
+        try record.execute(arguments: [Int64(type.rawValue), Data(hash.bytes), Int64(bitPattern: round)])
+        if !named, db.changesCount > 0 { try addReference(to: hash, in: db) }
+    }
+
+    /// Whether any root row, of either type, names `hash`.
+    private static func isRootHash(_ hash: Hash, in db: Database) throws -> Bool {
+        let statement = try db.cachedStatement(
+            sql: "SELECT 1 FROM roots WHERE root_type IN (1, 2) AND hash = ? LIMIT 1")
+        return try Bool.fetchOne(statement, arguments: [Data(hash.bytes)]) != nil
+    }
+
+    /// One more link or root to the node `hash`; nothing for a hash with no node (the empty root).
+    private static func addReference(to hash: Hash, in db: Database) throws {
+        let statement = try db.cachedStatement(sql: "UPDATE nodes SET refs = refs + 1 WHERE hash = ?")
+        try statement.execute(arguments: [Data(hash.bytes)])
+    }
+
     // MARK: Writes
 
     public func apply(_ request: ApplyRequest) async throws -> [Receipt] {
@@ -205,14 +260,9 @@ public final class SQLiteStorageBackend: StorageBackend {
         guard request.srcRound <= request.dstRound else {
             throw StorageBackendError.roundWentBackwards(source: request.srcRound, destination: request.dstRound)
         }
-        let recordRoot = try db.cachedStatement(
-            sql: "INSERT OR IGNORE INTO roots (root_type, hash, round) VALUES (?, ?, ?)")
-        let rootArguments: StatementArguments = [
-            Int64(request.rootType.rawValue), Data(request.dstRoot.bytes), Int64(bitPattern: request.dstRound),
-        ]
         if try hasRoot(type: request.rootType, hash: request.dstRoot, in: db) {
             // Already have it: nothing to compute, only note the round.
-            try recordRoot.execute(arguments: rootArguments)
+            try recordRoot(request.rootType, request.dstRoot, round: request.dstRound, in: db)
             return
         }
         let source = StorageRoot(
@@ -226,6 +276,7 @@ public final class SQLiteStorageBackend: StorageBackend {
             throw StorageErrors.expectedRootMismatch.wrapping("expected \(request.dstRoot), got \(tree.hash)")
         }
         var written = 0
+        var links: [Hash] = []
         let insert = try db.cachedStatement(
             sql: """
                 INSERT OR IGNORE INTO nodes (hash, kind, bit, left, right, key, value) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -244,9 +295,12 @@ public final class SQLiteStorageBackend: StorageBackend {
             // A node already stored brings its whole subtree with it.
             guard db.changesCount > 0 else { return false }
             written += 1
+            if case .branch(_, let left, let right) = record { links += [left, right] }
             return true
         }
-        try recordRoot.execute(arguments: rootArguments)
+        // Counted once every new node is in: a new branch may link to a child written after it.
+        for child in links { try addReference(to: child, in: db) }
+        try recordRoot(request.rootType, request.dstRoot, round: request.dstRound, in: db)
         logger.debug(
             "storage applied write log",
             metadata: [
@@ -255,6 +309,64 @@ public final class SQLiteStorageBackend: StorageBackend {
                 "storage.root": "\(request.dstRoot)", "storage.entries": "\(request.writeLog.count)",
                 "storage.new_nodes": "\(written)",
             ])
+    }
+
+    // MARK: Pruning
+
+    public func prune(before round: UInt64) async throws -> StoragePruneReport {
+        let report = try await database().write { db in try Self.prune(before: round, in: db) }
+        logger.debug(
+            "storage pruned",
+            metadata: [
+                "runtime.id": "\(namespace)", "storage.before_round": "\(round)",
+                "storage.roots_removed": "\(report.roots)", "storage.nodes_removed": "\(report.nodes)",
+            ])
+        return report
+    }
+
+    /// Removes the old root rows, then every node whose count falls to zero, walking down from
+    /// the roots that lost their last row. One write transaction: readers see before or after.
+    private static func prune(before round: UInt64, in db: Database) throws -> StoragePruneReport {
+        var report = StoragePruneReport()
+        var released: [Hash] = []
+        for type in [RootType.state, .io] {
+            let kind = Int64(type.rawValue)
+            guard
+                let floor = try Int64.fetchOne(
+                    db, sql: "SELECT MAX(round) FROM roots WHERE root_type = ? AND round <= ?",
+                    arguments: [kind, Int64(bitPattern: round)])
+            else { continue }
+            let old = try Data.fetchAll(
+                db, sql: "SELECT DISTINCT hash FROM roots WHERE root_type = ? AND round < ?",
+                arguments: [kind, floor])
+            guard !old.isEmpty else { continue }
+            try db.execute(sql: "DELETE FROM roots WHERE root_type = ? AND round < ?", arguments: [kind, floor])
+            report.roots += db.changesCount
+            for data in old {
+                let hash = try Hash(bytes: Array(data))
+                if try !isRootHash(hash, in: db) { released.append(hash) }
+            }
+        }
+        let release = try db.cachedStatement(sql: "UPDATE nodes SET refs = refs - 1 WHERE hash = ?")
+        let read = try db.cachedStatement(sql: "SELECT refs, kind, left, right FROM nodes WHERE hash = ?")
+        let delete = try db.cachedStatement(sql: "DELETE FROM nodes WHERE hash = ?")
+        while let hash = released.popLast() {
+            let key = Data(hash.bytes)
+            try release.execute(arguments: [key])
+            guard db.changesCount > 0, let row = try Row.fetchOne(read, arguments: [key]) else { continue }
+            let refs: Int64 = row[0]
+            guard refs <= 0 else { continue }
+            try delete.execute(arguments: [key])
+            report.nodes += 1
+            let kind: Int64 = row[1]
+            if kind == StoredNodes.branchKind {
+                let left: Data = row[2]
+                let right: Data = row[3]
+                released.append(try Hash(bytes: Array(left)))
+                released.append(try Hash(bytes: Array(right)))
+            }
+        }
+        return report
     }
 
     // MARK: Checkpoints
