@@ -68,6 +68,8 @@ public final class Runtime: Service, Sendable {
     /// Whether ``stop()`` has begun, and whether the indexer began; one lock, so either the
     /// indexer begins before `stop` looks (and `stop` waits for it) or it never begins.
     private let lifecycle = Mutex((stopping: false, indexing: false))
+    /// Whether storage pruning is registered on the history pruner.
+    private let storagePruning = Mutex(false)
     private let registryBroker = Broadcaster<RuntimeDescriptor>(replayLast: true)
     private let activeBroker = Broadcaster<RuntimeDescriptor>(replayLast: true)
     private let trackingBroker = Broadcaster<DescriptorTrackingEvent>(replayLast: false)
@@ -240,7 +242,21 @@ public final class Runtime: Service, Sendable {
                     id, "runtime/registry: cannot create storage for runtime \(id): \(error)")
             }
         }
+        registerStoragePruning()
         indexerGo.open()
+    }
+
+    /// Lets the history pruner drop storage versions together with the rounds it prunes, so a
+    /// node that bounds its history bounds its storage too. Registered once, after the tag
+    /// indexer's handler (which reads I/O trees); nothing for a storage that cannot prune.
+    private func registerStoragePruning() {
+        guard let history, let storage = storageSlot.current as? any PrunableStorageBackend else { return }
+        let first = storagePruning.withLock { registered -> Bool in
+            defer { registered = true }
+            return !registered
+        }
+        guard first else { return }
+        history.pruner.register(PruneStorage(storage: storage, logger: logger))
     }
 
     /// Stops everything this runtime owns, in oasis-core's order: the watcher, local storage,
@@ -366,5 +382,25 @@ struct TagIndexerStarter: Service {
         } catch is CancellationError {
             return
         }
+    }
+}
+
+/// Drops the storage versions of pruned rounds before the history deletes them; an error
+/// vetoes the pass, so history and storage are pruned together or not at all.
+struct PruneStorage: PruneHandler {
+    let storage: any PrunableStorageBackend
+    let logger: Logger
+
+    func prune(rounds: [UInt64]) async throws {
+        // The strategies prune the oldest rounds first, so everything below the last offered
+        // round is gone from the history too.
+        guard let last = rounds.last, last < UInt64.max else { return }
+        let report = try await storage.prune(before: last + 1)
+        logger.debug(
+            "storage versions pruned with the history",
+            metadata: [
+                "storage.before_round": "\(last + 1)", "storage.roots_removed": "\(report.roots)",
+                "storage.nodes_removed": "\(report.nodes)",
+            ])
     }
 }

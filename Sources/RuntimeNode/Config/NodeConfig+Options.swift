@@ -151,7 +151,8 @@ extension NodeConfig {
             }, current: { .duration($0.runtime.historyPrunerInterval) }),
         NodeOptionDefinition(
             ConfigKey.historyPrunerKeepLastNum, .uint64, default: "600",
-            "Rounds the `keep_last` pruner keeps.",
+            "Rounds the `keep_last` pruner keeps; the runtime's storage keeps the versions of those rounds "
+                + "and drops older ones with them.",
             store: {
                 if case .uint64(let number) = $1 { $0.runtime.historyPrunerNumKept = number }
             }, current: { .uint64($0.runtime.historyPrunerNumKept) }),

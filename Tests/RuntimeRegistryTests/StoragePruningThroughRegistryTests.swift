@@ -1,0 +1,55 @@
+import Foundation
+import RuntimeRegistry
+import Testing
+
+/// The storage of a runtime whose history is pruned: the history pruner drops the storage
+/// versions of the rounds it prunes, so a node bounding its history bounds its storage too.
+@Suite("Storage pruning through the registry", .timeLimit(.minutes(1)))
+struct StoragePruningThroughRegistryTests {
+    @Test("a history prune pass drops the storage versions of its rounds and keeps the later ones")
+    func historyPruneDropsStorageVersions() async throws {
+        try await Fixture.with(epochInterval: 1000) { fixture in
+            var options = fixture.options()
+            options.historyPrunerStrategy = "keep_last"
+            options.historyPrunerNumKept = 2
+            let registry = try await fixture.registry(options)
+            try await registry.finishInitialization()
+            try await registry.finishInitialization()  // idempotent: one storage handler
+            let runtime = try registry.runtime(IDs.compute)
+            let history = try #require(runtime.history)
+            #expect(history.pruner.handlerCount == 2)  // the tag indexer's, then storage's
+            let storage = try runtime.storage()
+            var blocks = history.watchBlocks().makeAsyncIterator()
+            var stateRoots: [Hash] = [.empty]
+            try await whileRunning(registry.services) {
+                for round in 1...6 {
+                    let log = [WriteLogEntry(key: Array("round".utf8), value: Array("\(round)".utf8))]
+                    let root = try MerkleTree().applying(log).hash
+                    _ = try await storage.apply(ApplyRequest(
+                        namespace: IDs.compute, rootType: .state, srcRound: UInt64(round - 1), srcRoot: stateRoots.last!,
+                        dstRound: UInt64(round), dstRoot: root, writeLog: log))
+                    stateRoots.append(root)
+                    _ = try await fixture.consensus.finalizeRound(runtimeID: IDs.compute, ioRoot: .empty, stateRoot: root)
+                }
+                while let block = await blocks.next(), (block.block?.header.round ?? 0) < 6 {}
+
+                let report = await history.pruner.prunePass()
+
+                #expect(report.outcome == .pruned)
+                let last = try #require(report.rounds.last)
+                #expect(last == 4)
+                for round in 1...6 {
+                    let root = StorageRoot(namespace: IDs.compute, version: UInt64(round), type: .state, hash: stateRoots[round])
+                    if round <= Int(last) {
+                        await #expect(throws: StorageBackendError.rootNotFound(root), "round \(round)") {
+                            _ = try await storage.entries(at: root)
+                        }
+                    } else {
+                        #expect(try await storage.entries(at: root).map(\.value) == [Array("\(round)".utf8)])
+                    }
+                }
+                await registry.cleanup()
+            }
+        }
+    }
+}
