@@ -74,6 +74,30 @@ struct HostState: KVStateAccess {
         try MerkleTree().applying(writeLog).hash
     }
 
+    /// How many reads a prefetch keeps in flight.
+    static let prefetchWidth = 32
+
+    /// Fetches the proofs of `keys` under `root` with up to ``prefetchWidth`` reads in flight, so
+    /// a batch waits for about one round trip to the host instead of one per key. A read that
+    /// fails is not cached: the batch reads that key again and fails with the read's own error.
+    func prefetch(_ keys: [[UInt8]], at root: StorageRoot) async {
+        var seen = Set<[UInt8]>()
+        let missing = keys.filter { seen.insert($0).inserted && cache.entry(root: root.hash, key: $0) == nil }
+            .prefix(ProofCache.keyLimit)
+        guard missing.count > 1 else { return }
+        await withTaskGroup(of: Void.self) { group in
+            var pending = missing.makeIterator()
+            for _ in 0..<Self.prefetchWidth {
+                guard let key = pending.next() else { break }
+                group.addTask { _ = try? await proof(of: key, at: root) }
+            }
+            while await group.next() != nil {
+                guard let key = pending.next() else { continue }
+                group.addTask { _ = try? await proof(of: key, at: root) }
+            }
+        }
+    }
+
     /// The verified get proof of `key` under `root`, from the cache or the host.
     private func proof(of key: [UInt8], at root: StorageRoot) async throws -> ProofCache.Entry {
         if let cached = cache.entry(root: root.hash, key: key) { return cached }

@@ -14,4 +14,12 @@ protocol KVStateAccess: Sendable {
     func stateRoot(after writeLog: WriteLog, on root: StorageRoot) async throws -> Hash
     /// The root of a fresh I/O tree holding exactly `writeLog`.
     func ioRoot(of writeLog: WriteLog) throws -> Hash
+    /// Readies the values of `keys` in `root`'s tree for the reads that follow; errors are left
+    /// to those reads.
+    func prefetch(_ keys: [[UInt8]], at root: StorageRoot) async
+}
+
+extension KVStateAccess {
+    /// Nothing to ready by default.
+    func prefetch(_ keys: [[UInt8]], at root: StorageRoot) async {}
 }

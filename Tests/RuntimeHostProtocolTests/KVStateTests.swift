@@ -22,6 +22,12 @@ final class TestStorageHost: RequestHandler {
     }
 
     private let state = Locked(State())
+    private let gate: ReadGate?
+
+    /// A host whose reads first pass `gate`, when there is one.
+    init(gate: ReadGate? = nil) {
+        self.gate = gate
+    }
 
     /// Whether the proofs sent from now on are tampered with.
     func tamper(_ on: Bool) {
@@ -46,6 +52,7 @@ final class TestStorageHost: RequestHandler {
         guard case .hostStorageSyncRequest(let sync) = request else { throw MethodNotSupported() }
         guard sync.endpoint == .runtime else { throw TestStorageError("endpoint not supported") }
         guard case .get(let get) = sync.operation else { throw MethodNotSupported() }
+        await gate?.pass()
         let (tree, tampering) = state.withLock { state in
             state.syncReads.append(get)
             return (state.trees[get.tree.root.hash], state.tampering)
@@ -61,6 +68,51 @@ final class TestStorageHost: RequestHandler {
             proof.entries[last][proof.entries[last].count - 1] ^= 0x01
         }
         return .hostStorageSyncResponse(HostStorageSyncResponse(proofResponse: ProofResponse(proof: proof)))
+    }
+}
+
+/// Holds reads until `count` of them wait at once, then lets them and every later read through:
+/// a runtime that reads its keys one after another never gets past it. A read whose task is
+/// cancelled (the connection closing) goes through at once.
+final class ReadGate: Sendable {
+    private struct State {
+        var waiting: [Int: CheckedContinuation<Void, Never>] = [:]
+        var cancelled: Set<Int> = []
+        var nextID = 0
+        var open = false
+    }
+
+    private let count: Int
+    private let state = Locked(State())
+
+    init(count: Int) {
+        self.count = count
+    }
+
+    func pass() async {
+        let id = state.withLock { state -> Int in
+            state.nextID += 1
+            return state.nextID
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let released = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+                    if state.open || state.cancelled.contains(id) { return [continuation] }
+                    state.waiting[id] = continuation
+                    guard state.waiting.count >= count else { return [] }
+                    state.open = true
+                    defer { state.waiting = [:] }
+                    return Array(state.waiting.values)
+                }
+                for waiting in released { waiting.resume() }
+            }
+        } onCancel: {
+            let waiting = state.withLock { state in
+                state.cancelled.insert(id)
+                return state.waiting.removeValue(forKey: id)
+            }
+            waiting?.resume()
+        }
     }
 }
 
@@ -166,6 +218,27 @@ struct KVRuntimeStateTests {
             #expect(try await query(connection, get: "a", at: block7) == .textString("1"))
             #expect(try await query(connection, get: "b", at: block7) == .null)
             #expect(try await query(connection, get: "b", at: block6) == .textString("2"))
+        }
+    }
+
+    @Test("a batch asks the host for all its keys at once, then runs on the answers", .timeLimit(.minutes(1)))
+    func batchPrefetchesItsKeys() async throws {
+        // Three distinct keys: the host answers no read until all three are waiting.
+        let storage = TestStorageHost(gate: ReadGate(count: 3))
+        let (logger, _) = capturingLogger()
+        let runtimeID = runtimeID
+        try await withHostedRuntime(executable: kvRuntimeBinary, runtimeID: runtimeID, handler: storage, logger: logger) {
+            hosted in
+            let genesis = BlockHeader(
+                namespace: runtimeID, round: 1, headerType: .normal, ioRoot: .empty, stateRoot: .empty, messagesHash: .empty)
+            let batch = try await execute(
+                hosted.connection, on: genesis,
+                [.insert(key: "a", value: "1"), .get(key: "c"), .insert(key: "b", value: "2"), .insert(key: "a", value: "3")])
+            #expect(batch.stateWriteLog == [entry("a", "3"), entry("b", "2")])
+            #expect(try outputs(of: batch).count == 4)
+            // Each key read once, whatever the order the answers came in.
+            #expect(Set(storage.syncReads.map(\.key)) == [Array("a".utf8), Array("b".utf8), Array("c".utf8)])
+            #expect(storage.syncReads.count == 3)
         }
     }
 
@@ -351,6 +424,26 @@ struct HostStateTests {
         #expect(try await state.stateRoot(after: log, on: root) == (try tree.applying(log).hash))
         #expect(reads.value == [Array("b".utf8), Array("zz".utf8), Array("c".utf8)])
         #expect(try state.ioRoot(of: [entry("x", "y")]) == (try MerkleTree().applying([entry("x", "y")]).hash))
+    }
+
+    @Test("prefetch reads each uncached key once; a read it could not make is left to the reader, who gets its error")
+    func prefetch() async throws {
+        let reads = Locked<[[UInt8]]>([])
+        let tree = tree
+        let state = HostState(host: ScriptedStorage { get in
+            reads.withLock { $0.append(get.key) }
+            guard get.key != Array("zz".utf8) else { throw TestStorageError("storage is down") }
+            return try tree.proveGet(get.key)
+        })
+        #expect(try await state.value(of: Array("a".utf8), at: root) == Array("1".utf8))
+        await state.prefetch(["a", "b", "c", "b", "zz"].map { Array($0.utf8) }, at: root)
+        #expect(Set(reads.value) == Set(["a", "b", "c", "zz"].map { Array($0.utf8) }))
+        #expect(reads.value.count == 4)
+        #expect(try await state.value(of: Array("c".utf8), at: root) == Array("3".utf8))
+        #expect(try await state.value(of: Array("b".utf8), at: root) == Array("2".utf8))
+        #expect(reads.value.count == 4)
+        await expectRefusal("zz", "failed: storage is down") { _ = try await state.value(of: Array("zz".utf8), at: root) }
+        #expect(reads.value.count == 5)
     }
 
     @Test("a proof for another root, of another key, or tampered is refused naming the key")
