@@ -74,6 +74,12 @@ public final class MerkleNode: Sendable {
         }
     }
 
+    /// A branch's links to its children (in memory, or only by hash); `nil` for a leaf.
+    public var links: (left: MerkleLink, right: MerkleLink)? {
+        guard case .branch(_, let left, let right) = content else { return nil }
+        return (left, right)
+    }
+
     // MARK: Hashing (docs/STORAGE.md §3)
 
     static let leafDomain: UInt8 = 0x00

@@ -276,30 +276,37 @@ public final class SQLiteStorageBackend: PrunableStorageBackend {
             throw StorageErrors.expectedRootMismatch.wrapping("expected \(request.dstRoot), got \(tree.hash)")
         }
         var written = 0
-        var links: [Hash] = []
         let insert = try db.cachedStatement(
             sql: """
-                INSERT OR IGNORE INTO nodes (hash, kind, bit, left, right, key, value) VALUES (?, ?, ?, ?, ?, ?, ?)
+                INSERT OR IGNORE INTO nodes (hash, kind, bit, left, right, key, value, refs) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """)
+        // Each node visited below the root is linked from exactly one new branch (its parent in
+        // the new tree), so a new one starts with one reference; the root's comes from its row.
         try tree.forEachNodeInMemory { node in
             guard let record = node.record else { return false }
             let hash = Data(node.hash.bytes)
+            let refs: Int64 = node.hash == tree.hash ? 0 : 1
             switch record {
             case .leaf(let key, let value):
-                try insert.execute(arguments: [hash, StoredNodes.leafKind, nil, nil, nil, Data(key), Data(value)])
+                try insert.execute(arguments: [hash, StoredNodes.leafKind, nil, nil, nil, Data(key), Data(value), refs])
             case .branch(let bit, let left, let right):
                 try insert.execute(arguments: [
-                    hash, StoredNodes.branchKind, Int64(bit), Data(left.bytes), Data(right.bytes), nil, nil,
+                    hash, StoredNodes.branchKind, Int64(bit), Data(left.bytes), Data(right.bytes), nil, nil, refs,
                 ])
             }
-            // A node already stored brings its whole subtree with it.
-            guard db.changesCount > 0 else { return false }
+            guard db.changesCount > 0 else {
+                // Already stored, with its whole subtree: one more link to it.
+                if refs > 0 { try addReference(to: node.hash, in: db) }
+                return false
+            }
             written += 1
-            if case .branch(_, let left, let right) = record { links += [left, right] }
+            // Children only known by hash are stored and are not visited: count the new link.
+            if let links = node.links {
+                if case .stored(let left) = links.left { try addReference(to: left, in: db) }
+                if case .stored(let right) = links.right { try addReference(to: right, in: db) }
+            }
             return true
         }
-        // Counted once every new node is in: a new branch may link to a child written after it.
-        for child in links { try addReference(to: child, in: db) }
         try recordRoot(request.rootType, request.dstRoot, round: request.dstRound, in: db)
         logger.debug(
             "storage applied write log",
