@@ -26,6 +26,8 @@ public final class SQLiteStorageBackend: PrunableStorageBackend {
     public let path: String
     private let pool: Mutex<DatabasePool?>
     private let logger: Logger
+    /// Nodes read lately, for every read and apply: the top of the trie is on every path.
+    let nodeCache = NodeCache(capacity: NodeCache.defaultCapacity)
 
     /// Opens (creating when missing) `storage.sqlite` in `directory` for `runtime`. Throws
     /// ``SQLiteStorageError/differentRuntime(expected:found:)`` for another runtime's database
@@ -135,37 +137,37 @@ public final class SQLiteStorageBackend: PrunableStorageBackend {
 
     public func syncGet(_ request: SyncGetRequest) async throws -> ProofResponse {
         try checkRead(request.tree)
-        return try await database().read { [namespace] db in
+        return try await database().read { [namespace, nodeCache] db in
             let tree = try Self.tree(at: request.tree.root, namespace: namespace, in: db)
-            return ProofResponse(proof: try tree.proveGet(request.key, nodes: StoredNodes(db: db)))
+            return ProofResponse(proof: try tree.proveGet(request.key, nodes: StoredNodes(db: db, cache: nodeCache)))
         }
     }
 
     public func syncGetPrefixes(_ request: SyncGetPrefixesRequest) async throws -> ProofResponse {
         try checkRead(request.tree)
-        return try await database().read { [namespace] db in
+        return try await database().read { [namespace, nodeCache] db in
             let tree = try Self.tree(at: request.tree.root, namespace: namespace, in: db)
             return ProofResponse(
-                proof: try tree.provePrefixes(request.prefixes, limit: request.limit, nodes: StoredNodes(db: db)))
+                proof: try tree.provePrefixes(request.prefixes, limit: request.limit, nodes: StoredNodes(db: db, cache: nodeCache)))
         }
     }
 
     public func syncIterate(_ request: SyncIterateRequest) async throws -> ProofResponse {
         try checkRead(request.tree)
-        return try await database().read { [namespace] db in
+        return try await database().read { [namespace, nodeCache] db in
             let tree = try Self.tree(at: request.tree.root, namespace: namespace, in: db)
             return ProofResponse(
-                proof: try tree.proveIterate(from: request.key, prefetch: request.prefetch, nodes: StoredNodes(db: db)))
+                proof: try tree.proveIterate(from: request.key, prefetch: request.prefetch, nodes: StoredNodes(db: db, cache: nodeCache)))
         }
     }
 
     public func getDiff(_ request: GetDiffRequest) async throws -> WriteLog {
-        try await database().read { [namespace] db in
+        try await database().read { [namespace, nodeCache] db in
             let start = try Self.tree(at: request.startRoot, namespace: namespace, in: db)
             let end = try Self.tree(at: request.endRoot, namespace: namespace, in: db)
             return try start.diff(
                 to: end, offsetKey: request.options.offsetKey,
-                limit: Int(clamping: request.options.limit), nodes: StoredNodes(db: db))
+                limit: Int(clamping: request.options.limit), nodes: StoredNodes(db: db, cache: nodeCache))
         }
     }
 
@@ -223,8 +225,8 @@ public final class SQLiteStorageBackend: PrunableStorageBackend {
     // MARK: Writes
 
     public func apply(_ request: ApplyRequest) async throws -> [Receipt] {
-        try await database().write { [namespace, logger] db in
-            try Self.apply(request, namespace: namespace, in: db, logger: logger)
+        try await database().write { [namespace, logger, nodeCache] db in
+            try Self.apply(request, namespace: namespace, cache: nodeCache, in: db, logger: logger)
             return [
                 Receipt(
                     body: StorageReceiptBody(
@@ -236,9 +238,10 @@ public final class SQLiteStorageBackend: PrunableStorageBackend {
 
     public func applyBatch(_ request: ApplyBatchRequest) async throws -> [Receipt] {
         guard !request.ops.isEmpty else { throw StorageErrors.noRoots }
-        return try await database().write { [namespace, logger] db in
+        return try await database().write { [namespace, logger, nodeCache] db in
             for op in request.ops {
-                try Self.apply(request.request(for: op), namespace: namespace, in: db, logger: logger)
+                try Self.apply(
+                    request.request(for: op), namespace: namespace, cache: nodeCache, in: db, logger: logger)
             }
             return [
                 Receipt(
@@ -250,7 +253,9 @@ public final class SQLiteStorageBackend: PrunableStorageBackend {
     }
 
     /// Applies one write log inside the caller's write transaction.
-    private static func apply(_ request: ApplyRequest, namespace: Namespace, in db: Database, logger: Logger) throws {
+    private static func apply(
+        _ request: ApplyRequest, namespace: Namespace, cache: NodeCache, in db: Database, logger: Logger
+    ) throws {
         guard request.namespace == namespace else {
             throw StorageBackendError.namespaceMismatch(expected: namespace, got: request.namespace)
         }
@@ -270,7 +275,7 @@ public final class SQLiteStorageBackend: PrunableStorageBackend {
         guard try hasRoot(type: request.rootType, hash: request.srcRoot, in: db) else {
             throw StorageBackendError.rootNotFound(source)
         }
-        let nodes = StoredNodes(db: db)
+        let nodes = StoredNodes(db: db, cache: cache)
         let tree = try MerkleTree(storedRoot: request.srcRoot).applying(request.writeLog, nodes: nodes)
         guard tree.hash == request.dstRoot else {
             throw StorageErrors.expectedRootMismatch.wrapping("expected \(request.dstRoot), got \(tree.hash)")
@@ -415,14 +420,22 @@ public final class SQLiteStorageBackend: PrunableStorageBackend {
     }
 }
 
-/// The nodes table as a ``MerkleNodeSource`` for one transaction.
+/// The nodes table as a ``MerkleNodeSource`` for one transaction, through the backend's cache.
 struct StoredNodes: MerkleNodeSource {
     static let leafKind: Int64 = 0
     static let branchKind: Int64 = 1
 
     let db: Database
+    var cache: NodeCache?
 
     func node(_ hash: Hash) throws -> MerkleNode {
+        if let cached = cache?.node(hash) { return cached }
+        let node = try load(hash)
+        cache?.insert(node)
+        return node
+    }
+
+    private func load(_ hash: Hash) throws -> MerkleNode {
         let statement = try db.cachedStatement(
             sql: "SELECT kind, bit, left, right, key, value FROM nodes WHERE hash = ?")
         guard let row = try Row.fetchOne(statement, arguments: [Data(hash.bytes)]) else {
@@ -457,6 +470,65 @@ public enum SQLiteStorageError: Error, Sendable, Hashable, CustomStringConvertib
             "storage: database for different runtime (database is for \(found), opened for \(expected))"
         case .unsupportedSchema(let found, let supported):
             "storage: unsupported database schema version \(found.map(String.init) ?? "(missing)") (this build supports up to \(supported))"
+        }
+    }
+}
+
+/// Trie nodes read lately, by hash, shared by every transaction of one backend.
+///
+/// A node is immutable and named by its hash, so a cached node is as good as a read one. Pruning
+/// deletes only nodes that no kept root reaches, and every read starts at a kept root, so a
+/// pruned node left in the cache is never asked for. Two generations: lookups hit the young one
+/// or promote from the old one; when the young one is full it becomes the old one. At most
+/// `2 × capacity` nodes stay in memory.
+final class NodeCache: Sendable {
+    /// Nodes per generation: about 1.5 MB of branches each.
+    static let defaultCapacity = 8192
+
+    private struct Generations {
+        var young: [Hash: MerkleNode] = [:]
+        var old: [Hash: MerkleNode] = [:]
+        var hits = 0
+        var misses = 0
+    }
+
+    let capacity: Int
+    private let state = Mutex(Generations())
+
+    init(capacity: Int) {
+        self.capacity = max(capacity, 1)
+    }
+
+    func node(_ hash: Hash) -> MerkleNode? {
+        state.withLock { generations in
+            if let node = generations.young[hash] {
+                generations.hits += 1
+                return node
+            }
+            guard let node = generations.old[hash] else {
+                generations.misses += 1
+                return nil
+            }
+            generations.hits += 1
+            Self.add(node, to: &generations, capacity: capacity)
+            return node
+        }
+    }
+
+    func insert(_ node: MerkleNode) {
+        state.withLock { Self.add(node, to: &$0, capacity: capacity) }
+    }
+
+    /// Lookups answered from the cache and not, since the backend opened.
+    var statistics: (hits: Int, misses: Int) {
+        state.withLock { ($0.hits, $0.misses) }
+    }
+
+    private static func add(_ node: MerkleNode, to generations: inout Generations, capacity: Int) {
+        generations.young[node.hash] = node
+        if generations.young.count >= capacity {
+            generations.old = generations.young
+            generations.young = [:]
         }
     }
 }

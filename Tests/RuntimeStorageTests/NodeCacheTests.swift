@@ -1,0 +1,65 @@
+import ConsensusAPI
+import Foundation
+import Logging
+import OasisCommon
+import RuntimeStorage
+import Testing
+
+@testable import RuntimeStorageSQLite
+
+@Suite("SQLite storage node cache")
+struct NodeCacheTests {
+    func leaf(_ key: String) -> MerkleNode {
+        MerkleNode(record: .leaf(key: Array(key.utf8), value: [1]))
+    }
+
+    @Test("repeated reads of a root are answered from the cache; a pruned root is still refused")
+    func repeatedReads() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let backend = try SQLiteStorageBackend(directory: directory, runtime: runtimeA, logger: Logger(label: "cache"))
+        var random = RandomWrites(seed: 3)
+        var model = DictionaryModel()
+        var roots: [Hash] = [.empty]
+        for round in 1...3 {
+            let log = random.writeLog(maxCount: 20) + [WriteLogEntry(key: bytes("r"), value: bytes("\(round)"))]
+            model.apply(log)
+            let hash = try MerkleTree().applying(model.sorted).hash
+            _ = try await backend.apply(ApplyRequest(
+                namespace: runtimeA, rootType: .state, srcRound: UInt64(round - 1), srcRoot: roots.last!,
+                dstRound: UInt64(round), dstRoot: hash, writeLog: log))
+            roots.append(hash)
+        }
+        let root = StorageRoot(namespace: runtimeA, version: 3, type: .state, hash: roots[3])
+        #expect(try await backend.entries(at: root) == model.sorted)
+        let first = backend.nodeCache.statistics
+        #expect(try await backend.entries(at: root) == model.sorted)
+        let second = backend.nodeCache.statistics
+        #expect(second.misses == first.misses, "the second read loaded nodes from the database")
+        #expect(second.hits > first.hits)
+
+        // Round 1's nodes may sit in the cache after pruning; its root is refused all the same.
+        let old = StorageRoot(namespace: runtimeA, version: 1, type: .state, hash: roots[1])
+        _ = try await backend.entries(at: old)
+        _ = try await backend.prune(before: 3)
+        await #expect(throws: StorageBackendError.rootNotFound(old)) { try await backend.entries(at: old) }
+        #expect(try await backend.entries(at: root) == model.sorted)
+        await backend.cleanup()
+    }
+
+    @Test("two generations: a full young generation becomes the old one, and a hit in the old one is kept")
+    func generations() {
+        let cache = NodeCache(capacity: 2)
+        let (a, b, c, d) = (leaf("a"), leaf("b"), leaf("c"), leaf("d"))
+        cache.insert(a)
+        cache.insert(b)  // young {a, b} is full: it becomes old
+        cache.insert(c)  // young {c}
+        #expect(cache.node(a.hash) === a)  // promoted: young {c, a} is full: old {c, a}
+        cache.insert(d)  // young {d}; b is gone with the old old generation
+        #expect(cache.node(b.hash) == nil)
+        #expect(cache.node(c.hash) === c)
+        #expect(cache.node(d.hash) === d)
+        #expect(cache.statistics.hits == 3)
+        #expect(cache.statistics.misses == 1)
+    }
+}
