@@ -190,9 +190,9 @@ struct KVRuntimeProcessTests {
     }
 
     @Test(
-        "an independent Python host drives kv-runtime: exact handshake and ping bytes, queries, oversize and garbage input",
+        "an independent Python host drives kv-runtime: exact handshake and ping bytes, queries, an execute batch with storage reads, oversize and garbage input",
         .enabled(if: pythonPeerAvailable, "needs python3 with cbor2"),
-        arguments: ["protocol", "not-configured", "oversize", "garbage", "garbage-stream"])
+        arguments: ["protocol", "not-configured", "oversize", "garbage", "garbage-stream", "execute"])
     func pythonHost(scenario: String) async throws {
         let child = try ChildProcess.launch(
             executable: "python3", arguments: [pythonHostScript, kvRuntimeBinary, scenario],

@@ -15,8 +15,12 @@ Scenarios:
                   and exits without crashing
   garbage         a frame of bytes that are not CBOR: the same
   garbage-stream  bytes that are not even a frame header: the same
+  execute         an execute batch on an empty state: the runtime's storage reads (each key once,
+                  in the spec's SyncGet shape), answered with empty-tree proofs, and the computed
+                  batch checked field by field (previous_hash against our own hash of the header)
 """
 
+import hashlib
 import os
 import shutil
 import socket
@@ -28,6 +32,7 @@ import tempfile
 import cbor2
 
 RUNTIME_ID = bytes.fromhex("80000000000000000000000000000000000000000000000000000000000000aa")
+EMPTY_HASH = hashlib.new("sha512_256", b"").digest()
 RHP_VERSION = 2 << 32
 CONSENSUS_VERSION = 4 << 32
 
@@ -109,6 +114,21 @@ class Host:
         check(reply["id"] == message_id, f"response id {reply['id']} for request {message_id}")
         check(reply["span_context"] == b"", "response span_context not empty")
         return reply["body"], payload
+
+    def call_serving(self, body, serve):
+        """Sends a request and answers the runtime's own requests with `serve` until the response
+        comes; returns the response body."""
+        message_id = self.next_id
+        self.next_id += 1
+        self.send(message(message_id, 1, body))
+        while True:
+            msg, _ = self.read()
+            if msg["message_type"] == 1:
+                self.send(message(msg["id"], 2, serve(msg["body"])))
+                continue
+            check(msg["message_type"] == 2, f"expected a response, got {msg!r}")
+            check(msg["id"] == message_id, f"response id {msg['id']} for request {message_id}")
+            return msg["body"]
 
     def handshake(self):
         info = {
@@ -227,12 +247,70 @@ def garbage_stream(host):
     host.finish(expect_in_log="rhp: closing connection")
 
 
+def execute(host):
+    host.handshake()
+    header = {
+        "version": 0, "namespace": RUNTIME_ID, "round": 5, "timestamp": 1700000000, "header_type": 1,
+        "previous_hash": EMPTY_HASH, "io_root": EMPTY_HASH, "state_root": EMPTY_HASH,
+        "messages_hash": EMPTY_HASH, "storage_signatures": None,
+    }
+    get_c = cbor2.dumps({"method": "get", "args": {"key": "c"}}, canonical=True)
+    inputs = [insert("a", "1"), insert("b", "2"), get_c, insert("a", "3"), b"\xff"]
+    reads = []
+
+    def serve(body):
+        check(set(body) == {"HostStorageSyncRequest"}, f"runtime request {body!r}")
+        sync = body["HostStorageSyncRequest"]
+        # endpoint 0 is omitted (omitempty); exactly one operation, at the same level.
+        check(set(sync) == {"SyncGet"}, f"storage sync request keys {sorted(sync)}")
+        get = sync["SyncGet"]
+        check(set(get) == {"tree", "key"}, f"SyncGet keys {sorted(get)}")
+        expected_root = {"ns": RUNTIME_ID, "version": 5, "root_type": 1, "hash": EMPTY_HASH}
+        check(get["tree"] == {"root": expected_root, "position": EMPTY_HASH}, f"SyncGet tree {get['tree']!r}")
+        reads.append(get["key"])
+        # The empty tree's proof has no entries.
+        return {"HostStorageSyncResponse": {"ProofResponse": {"proof": {"untrusted_root": EMPTY_HASH, "entries": []}}}}
+
+    body = host.call_serving({"RuntimeExecuteTxBatchRequest": {
+        "consensus_block": {"height": 7, "meta": b""},
+        "round_results": {},
+        "io_root": EMPTY_HASH,
+        "inputs": inputs,
+        "block": {"header": header},
+        "max_messages": 0,
+    }}, serve)
+    check(set(body) == {"RuntimeExecuteTxBatchResponse"}, f"execute answer {body!r}")
+    batch = body["RuntimeExecuteTxBatchResponse"]["batch"]
+    check(set(batch) == {"header", "io_write_log", "state_write_log", "rak_sig", "messages"},
+          f"computed batch keys {sorted(batch)}")
+    results = batch["header"]
+    check(set(results) == {"round", "previous_hash", "io_root", "state_root", "messages_hash"},
+          f"compute results header keys {sorted(results)}")
+    check(results["round"] == 6, f"round {results['round']}")
+    # The previous hash is the hash of the header as we encoded it: the runtime read and
+    # re-encoded exactly these bytes.
+    block_hash = hashlib.new("sha512_256", cbor2.dumps(header, canonical=True)).digest()
+    check(results["previous_hash"] == block_hash, f"previous_hash {results['previous_hash'].hex()}")
+    check(results["messages_hash"] == EMPTY_HASH, "messages_hash of no messages is not the empty hash")
+    check(len(results["io_root"]) == 32 and len(results["state_root"]) == 32, "roots are not 32 bytes")
+    check(results["state_root"] != EMPTY_HASH, "state root did not change")
+    check(batch["state_write_log"] == [[b"a", b"3"], [b"b", b"2"]], f"state write log {batch['state_write_log']!r}")
+    check(all(isinstance(e, list) and len(e) == 2 and all(isinstance(x, bytes) for x in e) for e in batch["io_write_log"]),
+          "io write log entries are not [key, value] byte pairs")
+    check(any(inputs[0] in e[1] for e in batch["io_write_log"]), "io write log lacks the first input")
+    check(batch["rak_sig"] == bytes(64), "rak_sig is not 64 zero bytes")
+    check(batch["messages"] == [], f"messages {batch['messages']!r}")
+    check(sorted(reads) == [b"a", b"b", b"c"], f"storage reads {reads!r}")
+    host.finish()
+
+
 SCENARIOS = {
     "protocol": protocol,
     "not-configured": not_configured,
     "oversize": oversize,
     "garbage": garbage,
     "garbage-stream": garbage_stream,
+    "execute": execute,
 }
 
 
