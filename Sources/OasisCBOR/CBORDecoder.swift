@@ -95,6 +95,16 @@ public struct CBORDecoder: Sendable {
 extension Decoder {
     /// True when this decoder reads oasis-core CBOR (rather than JSON, say).
     public var isCBOR: Bool { self is _CBORDecoderImpl }
+
+    /// The number of pairs of the CBOR map this decoder reads, known keys or not; `nil` when
+    /// the item is not a map or the decoder is not a CBOR one. For a type that must count keys
+    /// it does not know even where unknown fields are allowed: an enum with exactly one
+    /// variant key.
+    public var cborMapPairCount: Int? {
+        guard let decoder = self as? _CBORDecoderImpl else { return nil }
+        let head = CBORNavigation.head(decoder.input, at: decoder.offset)
+        return head.major == 5 ? Int(head.argument) : nil
+    }
 }
 
 /// Dictionaries with ``CBORMapKey`` keys, read from native CBOR maps.

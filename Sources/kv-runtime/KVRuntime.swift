@@ -36,7 +36,8 @@ enum KVRuntime {
             // The handler mostly waits (on the host, for state), so it runs on the event loop.
             connection = try await Connection.connect(
                 unixSocketPath: socketPath, handler: handler,
-                configuration: Connection.Configuration(servesRequestsOnEventLoop: true), logger: logger)
+                configuration: Connection.Configuration(servesRequestsOnEventLoop: true, ignoresUnknownFields: true),
+                logger: logger)
         } catch {
             logger.critical("kv-runtime: cannot connect to the host", metadata: ["rhp.socket": "\(socketPath)", "error": "\(error)"])
             exit(2)

@@ -3,6 +3,7 @@ public import Logging
 public import NIOCore
 public import OasisCommon
 public import ServiceLifecycle
+import OasisCBOR
 import Synchronization
 
 /// One RHP connection, used by both sides: the host (node) calls ``initHost(runtimeID:hostInfo:timeout:)``,
@@ -74,16 +75,23 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
         /// loop. For handlers that mostly wait (a runtime answering pings and queries), not for
         /// heavy ones.
         public var servesRequestsOnEventLoop: Bool
+        /// Ignore fields this side does not know inside the envelope and the payloads, as the
+        /// Rust runtime of v21.1 does (host.md §3.9), so that a newer host's additions do not
+        /// end the connection. A body still has exactly one variant key, and an unknown variant
+        /// is still refused. For a runtime; a host stays strict, as v21.1's does.
+        public var ignoresUnknownFields: Bool
 
         /// Tunables; the defaults suit a node.
         public init(
             callTimeout: Duration = .seconds(60), handshakeTimeout: Duration = .seconds(1),
-            metricsFactory: (any MetricsFactory)? = nil, servesRequestsOnEventLoop: Bool = false
+            metricsFactory: (any MetricsFactory)? = nil, servesRequestsOnEventLoop: Bool = false,
+            ignoresUnknownFields: Bool = false
         ) {
             self.callTimeout = callTimeout
             self.handshakeTimeout = handshakeTimeout
             self.metricsFactory = metricsFactory
             self.servesRequestsOnEventLoop = servesRequestsOnEventLoop
+            self.ignoresUnknownFields = ignoresUnknownFields
         }
     }
 
@@ -171,7 +179,10 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
         try await channel.eventLoop.flatSubmit {
             do {
                 try channel.pipeline.syncOperations.addHandler(
-                    FrameHandler(delegate: connection, onFrame: { recorder.record($0) }))
+                    FrameHandler(
+                        delegate: connection,
+                        decodeOptions: CBORDecoder.Options(allowsUnknownFields: configuration.ignoresUnknownFields),
+                        onFrame: { recorder.record($0) }))
                 if channel.isActive { return channel.eventLoop.makeSucceededVoidFuture() }
                 let active = channel.eventLoop.makePromise(of: Void.self)
                 try channel.pipeline.syncOperations.addHandler(ActivationHandler(active: active), position: .first)

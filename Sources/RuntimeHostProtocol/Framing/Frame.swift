@@ -1,5 +1,5 @@
 public import NIOCore
-import OasisCBOR
+public import OasisCBOR
 
 /// RHP framing (host.md §3.2): a 4-byte big-endian length N, then exactly N bytes holding one
 /// canonical CBOR `Message`.
@@ -39,11 +39,14 @@ public enum Frame {
         buffer.setInteger(UInt32(size), at: start, endianness: .big)
     }
 
-    /// Decodes one frame's payload (exactly one CBOR item, nothing after it).
-    public static func decodePayload(_ bytes: [UInt8]) throws(FrameError) -> Message {
+    /// Decodes one frame's payload (exactly one CBOR item, nothing after it). `options` are the
+    /// strict ones unless the reader accepts unknown fields (a runtime: host.md §3.9).
+    public static func decodePayload(_ bytes: [UInt8], options: CBORDecoder.Options = .strict) throws(FrameError)
+        -> Message
+    {
         // One strict pass over the bytes; only a failure takes the slower route below, which
         // names what is wrong (and tells trailing bytes apart).
-        if let message = try? CBORDecoder(options: .strict).decode(Message.self, from: bytes) { return message }
+        if let message = try? CBORDecoder(options: options).decode(Message.self, from: bytes) { return message }
         let value: CBORValue
         do {
             value = try CBORValue(decoding: bytes, options: .strict)
@@ -52,7 +55,7 @@ public enum Frame {
             throw .decodingFailed(error.description)
         }
         do {
-            return try CBORDecoder(options: .strict).decode(Message.self, from: value)
+            return try CBORDecoder(options: options).decode(Message.self, from: value)
         } catch {
             throw .decodingFailed("\(error)")
         }
@@ -60,9 +63,11 @@ public enum Frame {
 
     /// Decodes one frame's payload in place: messages without a payload (pings, empty answers)
     /// directly from the bytes, anything else through ``decodePayload(_:)-([UInt8])``.
-    static func decodePayload(_ bytes: UnsafeRawBufferPointer) throws(FrameError) -> Message {
+    static func decodePayload(_ bytes: UnsafeRawBufferPointer, options: CBORDecoder.Options = .strict)
+        throws(FrameError) -> Message
+    {
         if let message = EnvelopeCodec.decodeWithoutPayload(bytes) { return message }
-        return try decodePayload([UInt8](bytes))
+        return try decodePayload([UInt8](bytes), options: options)
     }
 }
 

@@ -1,4 +1,5 @@
 import NIOCore
+import OasisCBOR
 
 /// Where a ``FrameHandler`` delivers what it reads. Called on the channel's event loop.
 protocol FrameHandlerDelegate: AnyObject, Sendable {
@@ -29,8 +30,13 @@ final class FrameHandler: ChannelInboundHandler {
     /// A read failed: ignore everything after it.
     @exclusivity(unchecked) private var failed = false
 
-    init(delegate: any FrameHandlerDelegate, onFrame: @escaping (Int) -> Void) {
+    /// How payloads are decoded: strict, or accepting unknown fields.
+    private let decodeOptions: CBORDecoder.Options
+
+    init(delegate: any FrameHandlerDelegate, decodeOptions: CBORDecoder.Options = .strict,
+         onFrame: @escaping (Int) -> Void) {
         self.delegate = delegate
+        self.decodeOptions = decodeOptions
         self.onFrame = onFrame
     }
 
@@ -84,7 +90,9 @@ final class FrameHandler: ChannelInboundHandler {
             onFrame(size)
             let decoded = buffer.withUnsafeReadableBytes { bytes in
                 Result { () throws(FrameError) -> Message in
-                    try Frame.decodePayload(UnsafeRawBufferPointer(rebasing: bytes[Frame.headerSize..<Frame.headerSize + size]))
+                    try Frame.decodePayload(
+                        UnsafeRawBufferPointer(rebasing: bytes[Frame.headerSize..<Frame.headerSize + size]),
+                        options: decodeOptions)
                 }
             }
             buffer.moveReaderIndex(forwardBy: Frame.headerSize + size)

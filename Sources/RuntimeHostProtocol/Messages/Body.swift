@@ -195,6 +195,12 @@ extension Body: Codable {
                 debugDescription: "a body has exactly one variant key, found \(keys.count)"
                     + (keys.isEmpty ? "" : " (\(keys.map(\.rawValue).joined(separator: ", ")))")))
         }
+        // Where unknown fields are allowed, `allKeys` leaves them out; a body still has one key.
+        if let pairs = decoder.cborMapPairCount, pairs != 1 {
+            throw DecodingError.dataCorrupted(.init(
+                codingPath: decoder.codingPath,
+                debugDescription: "a body has exactly one variant key, found \(pairs) (\(kind.rawValue) and unknown ones)"))
+        }
         switch kind {
         case .empty:
             _ = try c.decode(EmptyPayload.self, forKey: kind)
