@@ -8,8 +8,9 @@ to it, accepts the connection and runs the scenario. Exit status 0 means every c
 otherwise the reason is on stderr.
 
 Scenarios:
-  protocol        handshake (byte-exact), ping (byte-exact), queries, check-tx, local RPC,
-                  a request the runtime refuses, then a clean close (the runtime exits 0)
+  protocol        handshake (byte-exact), ping (byte-exact), queries, check-tx (with a field the
+                  runtime does not know, which it ignores), local RPC, a request the runtime
+                  refuses, then a clean close (the runtime exits 0)
   not-configured  requests before the handshake are refused; ping is served
   oversize        a length prefix of 16 MiB + 1: the runtime closes the connection, logs why,
                   and exits without crashing
@@ -191,8 +192,9 @@ def protocol(host):
     check(body == {"Error": {"module": "dispatcher", "code": 1, "message": "query not supported"}},
           f"unknown query answer {body!r}")
 
+    # A field from a newer host, unknown to the runtime: ignored, as the Rust runtime does.
     body, _ = host.call({"RuntimeCheckTxBatchRequest": {
-        "consensus_block": {"height": 1, "meta": b""},
+        "consensus_block": {"height": 1, "meta": b"", "future_field": 1},
         "inputs": [insert("hello", "world"), b"\xff", cbor2.dumps({"method": "fly", "args": None})],
         "block": {"header": {}},
     }})
