@@ -148,7 +148,8 @@ public final class SQLiteStorageBackend: PrunableStorageBackend {
         return try await database().read { [namespace, nodeCache] db in
             let tree = try Self.tree(at: request.tree.root, namespace: namespace, in: db)
             return ProofResponse(
-                proof: try tree.provePrefixes(request.prefixes, limit: request.limit, nodes: StoredNodes(db: db, cache: nodeCache)))
+                proof: try tree.provePrefixes(
+                    request.prefixes, limit: request.limit, nodes: StoredNodes(db: db, cache: nodeCache)))
         }
     }
 
@@ -157,7 +158,8 @@ public final class SQLiteStorageBackend: PrunableStorageBackend {
         return try await database().read { [namespace, nodeCache] db in
             let tree = try Self.tree(at: request.tree.root, namespace: namespace, in: db)
             return ProofResponse(
-                proof: try tree.proveIterate(from: request.key, prefetch: request.prefetch, nodes: StoredNodes(db: db, cache: nodeCache)))
+                proof: try tree.proveIterate(
+                    from: request.key, prefetch: request.prefetch, nodes: StoredNodes(db: db, cache: nodeCache)))
         }
     }
 
@@ -283,7 +285,8 @@ public final class SQLiteStorageBackend: PrunableStorageBackend {
         var written = 0
         let insert = try db.cachedStatement(
             sql: """
-                INSERT OR IGNORE INTO nodes (hash, kind, bit, left, right, key, value, refs) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT OR IGNORE INTO nodes (hash, kind, bit, left, right, key, value, refs)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """)
         // Each node visited below the root is linked from exactly one new branch (its parent in
         // the new tree), so a new one starts with one reference; the root's comes from its row.
