@@ -7,6 +7,9 @@
 // re-encodes, both encoders (the frame's, with its direct writers, and `CBOREncoder`) write
 // the same bytes, and those bytes decode back to the same message. Messages are compared by their
 // canonical encoding, since a NaN is not equal to itself (and canonical CBOR has one NaN).
+// Decoding that ignores unknown fields (a runtime's) has its own oracles: its paths agree with
+// each other, it accepts whatever strict decoding accepts and reads the same message, and what
+// it reads re-encodes to bytes that strict decoding reads back unchanged.
 import FuzzSupport
 import OasisCBOR
 @testable import RuntimeHostProtocol
@@ -40,6 +43,7 @@ public func fuzzCBORMessage(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard sameMessage(inPlace, viaFrame) else {
         fatalError("in-place decoder disagrees: \(String(describing: inPlace)), frame \(String(describing: viaFrame))")
     }
+    checkIgnoringUnknownFields(bytes, strict: viaFrame)
     guard let message = viaFrame else { return 0 }
 
     let direct: [UInt8]
@@ -66,4 +70,29 @@ public func fuzzCBORMessage(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 func sameMessage(_ a: Message?, _ b: Message?) -> Bool {
     guard let a, let b else { return a == nil && b == nil }
     return a == b || (try? CBOREncoder().encode(a)) == (try? CBOREncoder().encode(b))
+}
+
+/// The oracles of decoding that ignores unknown fields (`Connection.Configuration.ignoresUnknownFields`).
+func checkIgnoringUnknownFields(_ bytes: [UInt8], strict: Message?) {
+    let lenient = CBORDecoder.Options(allowsUnknownFields: true)
+    var lenientCodableOnly = lenient
+    lenientCodableOnly.usesFastDecoding = false
+    let viaFrame = try? Frame.decodePayload(bytes, options: lenient)
+    let viaCodableOnly = try? CBORDecoder(options: lenientCodableOnly).decode(Message.self, from: bytes)
+    let inPlace = bytes.withUnsafeBytes { try? Frame.decodePayload($0, options: lenient) }
+    guard sameMessage(viaFrame, viaCodableOnly), sameMessage(viaFrame, inPlace) else {
+        fatalError(
+            "lenient decoders disagree: frame \(String(describing: viaFrame)), Codable only "
+                + "\(String(describing: viaCodableOnly)), in place \(String(describing: inPlace))")
+    }
+    if let strict, !sameMessage(viaFrame, strict) {
+        fatalError("lenient decoding read \(String(describing: viaFrame)) where strict decoding read \(strict)")
+    }
+    guard let message = viaFrame else { return }
+    do {
+        let again = try Frame.decodePayload(try Frame.payload(of: message))
+        guard sameMessage(again, message) else { fatalError("lenient round trip changed \(message) into \(again)") }
+    } catch {
+        fatalError("a leniently decoded message does not round-trip strictly: \(error) (\(message))")
+    }
 }
