@@ -132,7 +132,7 @@ let package = Package(
             dependencies: [
                 "OasisCBOR", "OasisCommon", "ConsensusAPI", "RuntimeStorage", "RuntimeStorageSQLite",
                 "RuntimeHistory", "RuntimeLocalStorage", "RuntimeTagIndexer", "RuntimeHostProtocol",
-                "LocalConsensus", "RuntimeHost", logging, lifecycle,
+                "LocalConsensus", "RuntimeHost", logging, metrics, lifecycle,
             ],
             swiftSettings: strict
         ),
@@ -157,7 +157,11 @@ let package = Package(
             name: "ConsensusAPITests", dependencies: ["ConsensusAPI", "OasisCBOR", "OasisCommon"],
             swiftSettings: strict),
         .testTarget(
-            name: "RuntimeRegistryTests", dependencies: ["RuntimeRegistry", logging, lifecycle], swiftSettings: strict),
+            name: "RuntimeRegistryTests",
+            dependencies: [
+                "RuntimeRegistry", logging, metrics, .product(name: "MetricsTestKit", package: "swift-metrics"), lifecycle,
+            ],
+            swiftSettings: strict),
         .testTarget(
             name: "LocalConsensusTests",
             dependencies: [

@@ -1,5 +1,6 @@
 public import ConsensusAPI
 import Logging
+import Metrics
 import OasisCBOR
 public import OasisCommon
 public import RuntimeHistory
@@ -256,7 +257,7 @@ public final class Runtime: Service, Sendable {
             return !registered
         }
         guard first else { return }
-        history.pruner.register(PruneStorage(storage: storage, logger: logger))
+        history.pruner.register(PruneStorage(storage: storage, runtime: id, logger: logger))
     }
 
     /// Stops everything this runtime owns, in oasis-core's order: the watcher, local storage,
@@ -387,15 +388,34 @@ struct TagIndexerStarter: Service {
 
 /// Drops the storage versions of pruned rounds before the history deletes them; an error
 /// vetoes the pass, so history and storage are pruned together or not at all.
+///
+/// Counts what it removes in `oasis_runtime_storage_pruned_roots` and
+/// `oasis_runtime_storage_pruned_nodes`, with a `runtime` dimension.
 struct PruneStorage: PruneHandler {
     let storage: any PrunableStorageBackend
     let logger: Logger
+    private let prunedRoots: Counter
+    private let prunedNodes: Counter
+
+    init(
+        storage: any PrunableStorageBackend, runtime: Namespace, logger: Logger,
+        metricsFactory: (any MetricsFactory)? = nil
+    ) {
+        self.storage = storage
+        self.logger = logger
+        let dimensions = [("runtime", "\(runtime)")]
+        let factory = metricsFactory ?? MetricsSystem.factory
+        prunedRoots = Counter(label: "oasis_runtime_storage_pruned_roots", dimensions: dimensions, factory: factory)
+        prunedNodes = Counter(label: "oasis_runtime_storage_pruned_nodes", dimensions: dimensions, factory: factory)
+    }
 
     func prune(rounds: [UInt64]) async throws {
         // The strategies prune the oldest rounds first, so everything below the last offered
         // round is gone from the history too.
         guard let last = rounds.last, last < UInt64.max else { return }
         let report = try await storage.prune(before: last + 1)
+        prunedRoots.increment(by: report.roots)
+        prunedNodes.increment(by: report.nodes)
         logger.debug(
             "storage versions pruned with the history",
             metadata: [

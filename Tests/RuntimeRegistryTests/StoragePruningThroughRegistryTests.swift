@@ -1,6 +1,9 @@
 import Foundation
-import RuntimeRegistry
+import Logging
+import MetricsTestKit
 import Testing
+
+@testable import RuntimeRegistry
 
 /// The storage of a runtime whose history is pruned: the history pruner drops the storage
 /// versions of the rounds it prunes, so a node bounding its history bounds its storage too.
@@ -51,5 +54,32 @@ struct StoragePruningThroughRegistryTests {
                 await registry.cleanup()
             }
         }
+    }
+
+    @Test("the storage prune handler counts the roots and nodes it removes, per runtime")
+    func pruneMetrics() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("prune-metrics-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let storage = try SQLiteStorageBackend(directory: directory, runtime: IDs.compute, logger: quietLogger)
+        var root = Hash.empty
+        for round in 1...3 {
+            let log = [WriteLogEntry(key: Array("round".utf8), value: Array("\(round)".utf8))]
+            let next = try MerkleTree().applying(log).hash
+            _ = try await storage.apply(ApplyRequest(
+                namespace: IDs.compute, rootType: .state, srcRound: UInt64(round - 1), srcRoot: root,
+                dstRound: UInt64(round), dstRoot: next, writeLog: log))
+            root = next
+        }
+        let metrics = TestMetrics()
+        let handler = PruneStorage(storage: storage, runtime: IDs.compute, logger: quietLogger, metricsFactory: metrics)
+
+        try await handler.prune(rounds: [1, 2])
+
+        let dimensions = [("runtime", "\(IDs.compute)")]
+        #expect(try metrics.expectCounter("oasis_runtime_storage_pruned_roots", dimensions).totalValue == 2)
+        // Each of rounds 1 and 2 was a tree of one leaf, which only its root reached.
+        #expect(try metrics.expectCounter("oasis_runtime_storage_pruned_nodes", dimensions).totalValue == 2)
+        await storage.cleanup()
     }
 }
