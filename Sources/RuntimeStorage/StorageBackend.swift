@@ -66,10 +66,13 @@ public struct StoragePruneReport: Sendable, Hashable {
     public var roots: Int
     /// Trie nodes removed.
     public var nodes: Int
+    /// Write transactions it took (a backend may bound the work of each).
+    public var transactions: Int
 
     /// A report.
-    public init(roots: Int = 0, nodes: Int = 0) {
+    public init(roots: Int = 0, nodes: Int = 0, transactions: Int = 0) {
         self.roots = roots
         self.nodes = nodes
+        self.transactions = transactions
     }
 }

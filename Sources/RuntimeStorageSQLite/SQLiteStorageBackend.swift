@@ -328,36 +328,63 @@ public final class SQLiteStorageBackend: PrunableStorageBackend {
 
     // MARK: Pruning
 
+    /// Root rows one prune transaction removes at most, so that an apply waits for at most one
+    /// such transaction, however much there is to prune (a node that had never pruned its
+    /// storage).
+    static let pruneBatchSize = 256
+
     public func prune(before round: UInt64) async throws -> StoragePruneReport {
-        let report = try await database().write { db in try Self.prune(before: round, in: db) }
+        try await prune(before: round, batchSize: Self.pruneBatchSize)
+    }
+
+    /// ``prune(before:)`` in write transactions of at most `batchSize` root rows each, oldest
+    /// first, each with the nodes those rows alone reached.
+    func prune(before round: UInt64, batchSize: Int) async throws -> StoragePruneReport {
+        var report = StoragePruneReport()
+        while true {
+            let batch = try await database().write { db in
+                try Self.pruneBatch(before: round, limit: max(batchSize, 1), in: db)
+            }
+            report.roots += batch.roots
+            report.nodes += batch.nodes
+            if batch.roots > 0 { report.transactions += 1 }
+            guard batch.roots == batchSize else { break }
+        }
         logger.debug(
             "storage pruned",
             metadata: [
                 "runtime.id": "\(namespace)", "storage.before_round": "\(round)",
                 "storage.roots_removed": "\(report.roots)", "storage.nodes_removed": "\(report.nodes)",
+                "storage.transactions": "\(report.transactions)",
             ])
         return report
     }
 
-    /// Removes the old root rows, then every node whose count falls to zero, walking down from
-    /// the roots that lost their last row. One write transaction: readers see before or after.
-    private static func prune(before round: UInt64, in db: Database) throws -> StoragePruneReport {
+    /// Removes up to `limit` of the oldest root rows that `before: round` drops, then every node
+    /// whose count falls to zero, walking down from the roots that lost their last row.
+    private static func pruneBatch(before round: UInt64, limit: Int, in db: Database) throws -> StoragePruneReport {
         var report = StoragePruneReport()
         var released: [Hash] = []
-        for type in [RootType.state, .io] {
+        let select = try db.cachedStatement(
+            sql: "SELECT hash, round FROM roots WHERE root_type = ? AND round < ? ORDER BY round LIMIT ?")
+        let deleteRoot = try db.cachedStatement(sql: "DELETE FROM roots WHERE root_type = ? AND hash = ? AND round = ?")
+        for type in [RootType.state, .io] where report.roots < limit {
             let kind = Int64(type.rawValue)
             guard
                 let floor = try Int64.fetchOne(
                     db, sql: "SELECT MAX(round) FROM roots WHERE root_type = ? AND round <= ?",
                     arguments: [kind, Int64(bitPattern: round)])
             else { continue }
-            let old = try Data.fetchAll(
-                db, sql: "SELECT DISTINCT hash FROM roots WHERE root_type = ? AND round < ?",
-                arguments: [kind, floor])
-            guard !old.isEmpty else { continue }
-            try db.execute(sql: "DELETE FROM roots WHERE root_type = ? AND round < ?", arguments: [kind, floor])
-            report.roots += db.changesCount
-            for data in old {
+            let rows = try Row.fetchAll(select, arguments: [kind, floor, limit - report.roots])
+            var hashes: Set<Data> = []
+            for row in rows {
+                let hash: Data = row[0]
+                let rowRound: Int64 = row[1]
+                try deleteRoot.execute(arguments: [kind, hash, rowRound])
+                report.roots += db.changesCount
+                hashes.insert(hash)
+            }
+            for data in hashes {
                 let hash = try Hash(bytes: Array(data))
                 if try !isRootHash(hash, in: db) { released.append(hash) }
             }

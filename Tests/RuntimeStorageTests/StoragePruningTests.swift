@@ -5,8 +5,9 @@ import Logging
 import OasisCBOR
 import OasisCommon
 import RuntimeStorage
-import RuntimeStorageSQLite
 import Testing
+
+@testable import RuntimeStorageSQLite
 
 /// What the database holds, read with its own connection and checked without the backend's
 /// code: every node reachable from a root, every link and root pointing at a stored node, and
@@ -229,7 +230,8 @@ struct StoragePruningTests {
                 try await fixture.apply(random.writeLog(maxCount: 14))
                 guard random.int(0...5) == 0 else { continue }
                 let point = random.int(prunedBefore...round)
-                _ = try await fixture.backend.prune(before: UInt64(point))
+                // Small transactions too: the result must not depend on how the work is cut.
+                _ = try await fixture.backend.prune(before: UInt64(point), batchSize: random.int(1...8))
                 prunedBefore = point
                 let audit = try fixture.audit()
                 #expect(audit.problems == [], "seed \(seed) round \(round) prune before \(point)")
@@ -242,6 +244,24 @@ struct StoragePruningTests {
             let final = try fixture.audit()
             #expect(final.problems == [])
             #expect(final.roots == 1)
+        }
+    }
+
+    @Test("a large prune runs in bounded transactions, oldest roots first, with the same result")
+    func boundedTransactions() async throws {
+        try await withFixture { fixture in
+            var random = RandomWrites(seed: 17)
+            for round in 1...40 {
+                try await fixture.apply(random.writeLog(maxCount: 6) + [WriteLogEntry(key: bytes("round"), value: bytes("\(round)"))])
+            }
+
+            let report = try await fixture.backend.prune(before: 30, batchSize: 4)
+
+            #expect(report.roots == 29)
+            #expect(report.transactions == 8)  // 4 × 7 rows, then the last one
+            #expect(try fixture.audit().problems == [])
+            for round in 30...40 { #expect(try await fixture.read(round) == fixture.models[round].sorted) }
+            await #expect(throws: StorageBackendError.rootNotFound(fixture.root(29))) { try await fixture.read(29) }
         }
     }
 
