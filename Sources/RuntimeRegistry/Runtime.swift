@@ -348,14 +348,21 @@ final class StorageSlot: Sendable {
     }
 }
 
-/// Reads a round's transactions and tags from the runtime's I/O tree in its storage.
+/// Reads a round's transactions and tags from the runtime's I/O tree in its storage: directly
+/// from a storage in this process, else through verified `SyncIterate` pages.
 struct StorageTransactionSource: TransactionSource {
     let slot: StorageSlot
 
     func transactions(for header: BlockHeader) async throws -> RoundTransactions {
         let storage = try slot.get()
         let root = StorageRoot(namespace: header.namespace, version: header.round, type: .io, hash: header.ioRoot)
-        let parsed = try IOTreeLayout.parse(try await storage.entries(at: root))
+        let entries =
+            if let direct = storage as? any DirectlyReadableStorage {
+                try await direct.directEntries(at: root)
+            } else {
+                try await storage.entries(at: root)
+            }
+        let parsed = try IOTreeLayout.parse(entries)
         return RoundTransactions(transactions: parsed.transactions, tags: parsed.tags)
     }
 }

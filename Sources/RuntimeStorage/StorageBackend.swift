@@ -76,3 +76,11 @@ public struct StoragePruneReport: Sendable, Hashable {
         self.transactions = transactions
     }
 }
+
+/// A backend whose data lives in this process, so that the node's own readers can read a whole
+/// tree without the proofs a remote reader needs: the tag indexer reading a round's I/O tree.
+public protocol DirectlyReadableStorage: StorageBackend {
+    /// Every entry of the tree at `root`, in key order, read without building a proof; fails
+    /// like a read with a proof (`storage: root not found` for an unknown root).
+    func directEntries(at root: StorageRoot) async throws -> [WriteLogEntry]
+}

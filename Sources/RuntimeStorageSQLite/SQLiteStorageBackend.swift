@@ -1,4 +1,4 @@
-import ConsensusAPI
+public import ConsensusAPI
 import Foundation
 import GRDB
 import OasisCBOR
@@ -14,7 +14,7 @@ import Synchronization
 /// the versions before it, and a root is a row naming its type, hash and round. All reads run
 /// on WAL snapshots (`DatabasePool`): a read never waits for an apply, and sees a whole round
 /// or none of it. Safe to use from many tasks at once.
-public final class SQLiteStorageBackend: PrunableStorageBackend {
+public final class SQLiteStorageBackend: PrunableStorageBackend, DirectlyReadableStorage {
     /// The database's file name in the runtime's state directory.
     public static let fileName = "storage.sqlite"
     /// The schema this code writes; a database with a newer one is refused.
@@ -170,6 +170,12 @@ public final class SQLiteStorageBackend: PrunableStorageBackend {
             return try start.diff(
                 to: end, offsetKey: request.options.offsetKey,
                 limit: Int(clamping: request.options.limit), nodes: StoredNodes(db: db, cache: nodeCache))
+        }
+    }
+
+    public func directEntries(at root: StorageRoot) async throws -> [WriteLogEntry] {
+        try await database().read { [namespace, nodeCache] db in
+            try Self.tree(at: root, namespace: namespace, in: db).iterate(nodes: StoredNodes(db: db, cache: nodeCache))
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MetricsTestKit
+import Synchronization
 import Testing
 
 @testable import RuntimeRegistry
@@ -81,5 +82,73 @@ struct StoragePruningThroughRegistryTests {
         // Each of rounds 1 and 2 was a tree of one leaf, which only its root reached.
         #expect(try metrics.expectCounter("oasis_runtime_storage_pruned_nodes", dimensions).totalValue == 2)
         await storage.cleanup()
+    }
+
+    @Test("the tag indexer's transaction source reads a storage in this process directly, and any other through proofs")
+    func transactionSourcePrefersDirectReads() async throws {
+        let tx = TransactionArtifacts(input: Array("in".utf8), output: Array("out".utf8), batchOrder: 0)
+        let tag = TransactionTag(key: Array("kv_op".utf8), value: Array("insert".utf8), txHash: tx.hash)
+        let writeLog = try IOTreeLayout.writeLog(transactions: [tx], tags: [tag])
+        let tree = try MerkleTree().applying(writeLog)
+        let header = BlockHeader(namespace: IDs.compute, round: 4, ioRoot: tree.hash, stateRoot: .empty)
+        let direct = DirectReadStorage(tree: tree)
+        let proofOnly = ProofReadStorage(tree: tree)
+        for (storage, expected) in [(direct as any RecordingStorage, "direct"), (proofOnly, "iterate")] {
+            let slot = StorageSlot()
+            try slot.set(storage)
+            let round = try await StorageTransactionSource(slot: slot).transactions(for: header)
+            #expect(round.transactions.map(\.input) == [tx.input])
+            #expect(round.tags == [tag])
+            #expect(storage.calls.withLock { $0 } == [expected])
+        }
+    }
+}
+
+/// A storage holding one tree that records which read path was taken; the methods the
+/// transaction source never calls throw.
+protocol RecordingStorage: StorageBackend {
+    var tree: MerkleTree { get }
+    var calls: Mutex<[String]> { get }
+}
+
+extension RecordingStorage {
+    func syncIterate(_ request: SyncIterateRequest) async throws -> ProofResponse {
+        calls.withLock { $0.append("iterate") }
+        return ProofResponse(proof: try tree.proveIterate(from: request.key, prefetch: request.prefetch))
+    }
+
+    func syncGet(_ request: SyncGetRequest) async throws -> ProofResponse { throw StorageErrors.unsupported }
+    func syncGetPrefixes(_ request: SyncGetPrefixesRequest) async throws -> ProofResponse { throw StorageErrors.unsupported }
+    func getCheckpoints(_ request: GetCheckpointsRequest) async throws -> [CheckpointMetadata] { [] }
+    func getCheckpointChunk(_ chunk: ChunkMetadata, to write: @Sendable ([UInt8]) async throws -> Void) async throws {}
+    func apply(_ request: ApplyRequest) async throws -> [Receipt] { throw StorageErrors.unsupported }
+    func applyBatch(_ request: ApplyBatchRequest) async throws -> [Receipt] { throw StorageErrors.unsupported }
+    func getDiff(_ request: GetDiffRequest) async throws -> WriteLog { [] }
+    func cleanup() async {}
+    func initialized() async throws {}
+}
+
+/// Reads only through proofs, as a remote storage would.
+final class ProofReadStorage: RecordingStorage {
+    let tree: MerkleTree
+    let calls = Mutex<[String]>([])
+
+    init(tree: MerkleTree) {
+        self.tree = tree
+    }
+}
+
+/// A storage in this process: also reads directly.
+final class DirectReadStorage: RecordingStorage, DirectlyReadableStorage {
+    let tree: MerkleTree
+    let calls = Mutex<[String]>([])
+
+    init(tree: MerkleTree) {
+        self.tree = tree
+    }
+
+    func directEntries(at root: StorageRoot) async throws -> [WriteLogEntry] {
+        calls.withLock { $0.append("direct") }
+        return try tree.iterate()
     }
 }

@@ -62,4 +62,31 @@ struct NodeCacheTests {
         #expect(cache.statistics.hits == 3)
         #expect(cache.statistics.misses == 1)
     }
+
+    @Test("a direct read of a tree gives what verified SyncIterate pages give; an unknown root is refused the same way")
+    func directEntries() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let backend = try SQLiteStorageBackend(directory: directory, runtime: runtimeA, logger: Logger(label: "direct"))
+        var random = RandomWrites(seed: 23)
+        var model = DictionaryModel()
+        var previous = Hash.empty
+        for round in 1...5 {
+            let log = random.writeLog(maxCount: 30)
+            model.apply(log)
+            let hash = try MerkleTree().applying(model.sorted).hash
+            _ = try await backend.apply(ApplyRequest(
+                namespace: runtimeA, rootType: .io, srcRound: UInt64(round), srcRoot: .empty,
+                dstRound: UInt64(round), dstRoot: hash, writeLog: model.sorted))
+            let root = StorageRoot(namespace: runtimeA, version: UInt64(round), type: .io, hash: hash)
+            #expect(try await backend.directEntries(at: root) == model.sorted)
+            #expect(try await backend.directEntries(at: root) == (try await backend.entries(at: root, pageSize: 7)))
+            previous = hash
+        }
+        let unknown = StorageRoot(namespace: runtimeA, version: 9, type: .io, hash: Hash.digest(Array("nowhere".utf8)))
+        await #expect(throws: StorageBackendError.rootNotFound(unknown)) { try await backend.directEntries(at: unknown) }
+        let wrongType = StorageRoot(namespace: runtimeA, version: 5, type: .state, hash: previous)
+        await #expect(throws: StorageBackendError.rootNotFound(wrongType)) { try await backend.directEntries(at: wrongType) }
+        await backend.cleanup()
+    }
 }
