@@ -109,13 +109,11 @@ final class KVHandler: RequestHandler {
         environment.withLock { $0.aborted = false }
         let header = request.block.header
         let stateRoot = StorageRoot(namespace: header.namespace, version: header.round, type: .state, hash: header.stateRoot)
-        // Every transaction reads its key first: ask for all of them at once.
-        let keys = request.inputs.compactMap { try? KVTransaction(decoding: $0) }.map { Array($0.key.utf8) }
-        await state.prefetch(keys, at: stateRoot)
         let result: BatchResult
         do {
             result = try await executeBatch(
                 request.inputs, isAborted: { environment.withLock { $0.aborted } },
+                prefetch: { keys in await state.prefetch(keys, at: stateRoot) },
                 read: { key in try await state.value(of: key, at: stateRoot) })
         } catch let aborted as BatchAborted {
             throw Self.dispatcherError(aborted.description)

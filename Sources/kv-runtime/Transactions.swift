@@ -106,10 +106,14 @@ struct BatchResult {
 }
 
 /// Runs transactions in order over `read`, keeping this batch's own writes in an overlay, and
-/// records each transaction's tags (`kv_op`, `kv_key`) for the tag indexer.
+/// records each transaction's tags (`kv_op`, `kv_key`) for the tag indexer. Every transaction
+/// reads its key first, so the keys of all well-formed ones go to `prefetch` before any runs.
 func executeBatch(
-    _ inputs: [[UInt8]], isAborted: () -> Bool, read: ([UInt8]) async throws -> [UInt8]?
+    _ inputs: [[UInt8]], isAborted: () -> Bool, prefetch: ([[UInt8]]) async -> Void = { _ in },
+    read: ([UInt8]) async throws -> [UInt8]?
 ) async throws -> BatchResult {
+    let transactions = inputs.map { input in Result { try KVTransaction(decoding: input) } }
+    await prefetch(transactions.compactMap { try? $0.get() }.map { Array($0.key.utf8) })
     var overlay: [[UInt8]: [UInt8]?] = [:]
     var result = BatchResult(outputs: [], artifacts: [], tags: [], stateWriteLog: [])
     func current(_ key: [UInt8]) async throws -> [UInt8]? {
@@ -121,7 +125,7 @@ func executeBatch(
         let output: KVOutput
         let txHash = Hash.digest(input)
         do {
-            let tx = try KVTransaction(decoding: input)
+            let tx = try transactions[index].get()
             let key = Array(tx.key.utf8)
             switch tx {
             case .insert(_, let value):
