@@ -80,13 +80,13 @@ struct StoragePruningTests {
             StorageRoot(namespace: backend.namespace, version: UInt64(round), type: type, hash: roots[round])
         }
 
-        /// Applies `log` to the latest state as round `roots.count` (or `round`).
+        /// Applies `log` to the latest state as round `roots.count`.
         @discardableResult
-        mutating func apply(_ log: WriteLog, round: Int? = nil) async throws -> Hash {
+        mutating func apply(_ log: WriteLog) async throws -> Hash {
             var model = models.last!
             model.apply(log)
             let hash = try MerkleTree().applying(model.sorted).hash
-            let dstRound = UInt64(round ?? roots.count)
+            let dstRound = UInt64(roots.count)
             _ = try await backend.apply(ApplyRequest(
                 namespace: backend.namespace, rootType: .state, srcRound: UInt64(roots.count - 1), srcRoot: roots.last!,
                 dstRound: dstRound, dstRoot: hash, writeLog: log))
