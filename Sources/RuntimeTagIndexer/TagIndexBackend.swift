@@ -166,6 +166,10 @@ public enum TagIndexerError: Error, Hashable, Sendable, CustomStringConvertible 
     case unknownBackend(String)
     /// The index was closed.
     case closed
+    /// The history pruner offered `round`, which the indexer has not reached yet (it has
+    /// indexed through `indexedThrough`, or nothing): the prune waits, as the round's
+    /// transactions would be gone before they are indexed.
+    case notIndexedYet(round: UInt64, indexedThrough: UInt64?)
 
     public var description: String {
         switch self {
@@ -175,6 +179,9 @@ public enum TagIndexerError: Error, Hashable, Sendable, CustomStringConvertible 
             "runtime/registry: unknown tag indexer backend: \(name) (want \"\", \"sqlite\" or \"bleve\")"
         case .closed:
             "tagindexer: the tag index is closed"
+        case .notIndexedYet(let round, let indexedThrough):
+            "tagindexer: round \(round) is not indexed yet (indexed through "
+                + "\(indexedThrough.map { "round \($0)" } ?? "no round yet")); pruning waits until the indexer catches up"
         }
     }
 }

@@ -23,7 +23,8 @@ public enum TagIndexerEvent: Hashable, Sendable {
 /// before catching up, so no block committed meanwhile is missed.
 ///
 /// Creating it registers a prune handler on the history's pruner, so pruned rounds leave the
-/// index too (before they leave the history). The service never closes its backend.
+/// index too (before they leave the history), and the history is not pruned past the rounds
+/// indexed so far. The service never closes its backend.
 public final class TagIndexer: Service, Sendable {
     /// Tuning of catch-up and of reading transactions.
     public struct Configuration: Sendable, Hashable {
@@ -196,14 +197,27 @@ public final class TagIndexer: Service, Sendable {
 }
 
 /// Drops pruned rounds from the index before the history deletes them; an error vetoes.
+///
+/// It also vetoes a prune that reaches rounds the indexer has not indexed yet (one that lags,
+/// or is still catching up): pruning would delete their blocks and I/O trees first, so the
+/// index would miss them for good (and a block already handed to the indexer would have its
+/// read retried for two minutes before being skipped). The pruner offers the rounds again on
+/// its next pass; by then the indexer has usually caught up.
 struct PruneIndex: PruneHandler {
     let backend: any TagIndexBackend
     let logger: Logger
 
     func prune(rounds: [UInt64]) async throws {
+        guard backend.isEnabled, let newest = rounds.max() else { return }
         do {
+            let indexedThrough = try await backend.lastIndexedRound()
+            guard let indexedThrough, indexedThrough >= newest else {
+                // Not a failure: the pruner logs the veto and tries again on its next pass.
+                throw TagIndexerError.notIndexedYet(round: newest, indexedThrough: indexedThrough)
+            }
             try await backend.prune(rounds: rounds)
         } catch {
+            if case TagIndexerError.notIndexedYet = error { throw error }
             logger.error("tag index prune failed", metadata: ["error": "\(error)", "tagindexer.rounds": "\(rounds.count)"])
             throw error
         }

@@ -167,6 +167,54 @@ struct TagIndexerServiceTests {
         }
     }
 
+    @Test("the history is not pruned past the last indexed round: a lagging indexer holds the prune back")
+    func pruneWaitsForIndexer() async throws {
+        try await withTemporaryDirectory { dir in
+            let history = try openHistory(dir, id, configuration: HistoryConfiguration(pruner: .keepLast(5)))
+            defer { history.close() }
+            // Rounds 10 and later cannot be read yet, so the indexer stops before them.
+            let source = FakeTransactionSource()
+            for round in UInt64(0)..<20 {
+                if round < 10 { source.rounds.mutate { $0[round] = taggedRound(round) } }
+                try await history.commit(blockWithTransactions(id, round: round), roundResults: nil)
+            }
+            let backend = try SQLiteTagIndexBackend(directory: dir, runtimeID: id, logger: quietLogger)
+            defer { backend.close() }
+            let clock = ManualClock()
+            let indexer = TagIndexer(
+                backend: backend, history: history, source: source,
+                configuration: TagIndexer.Configuration(catchUpBatchSize: 5), clock: clock, logger: quietLogger)
+
+            // Nothing indexed yet: the pass is vetoed and deletes nothing.
+            let early = await history.pruner.prunePass()
+            #expect(early.outcome == .vetoed(
+                handler: "PruneIndex", reason: "\(TagIndexerError.notIndexedYet(round: 14, indexedThrough: nil))"))
+            _ = try await history.block(round: 0)
+
+            try await withServiceRunning(indexer) {
+                try await backend.waitBlockIndexed(round: 9)
+                await clock.waitForSleepers(count: 1)  // retrying round 10
+                let lagging = await history.pruner.prunePass()
+                #expect(lagging.outcome == .vetoed(
+                    handler: "PruneIndex", reason: "\(TagIndexerError.notIndexedYet(round: 14, indexedThrough: 9))"))
+                _ = try await history.block(round: 0)
+                #expect(try await backend.queryTxn(key: Array("round".utf8), value: Array("r0".utf8)).round == 0)
+
+                for round in UInt64(10)..<20 { source.rounds.mutate { $0[round] = taggedRound(round) } }
+                clock.advance(by: .seconds(1))
+                try await backend.waitBlockIndexed(round: 19)
+            }
+            // Caught up: the rounds go, from the index and the history alike, and none was skipped.
+            let report = await history.pruner.prunePass()
+            #expect(report.outcome == .pruned)
+            #expect(report.rounds == Array(0...14))
+            await #expect(throws: (any Error).self) { _ = try await history.block(round: 14) }
+            for round in UInt64(15)...19 {
+                #expect(try await backend.queryTxn(key: Array("round".utf8), value: Array("r\(round)".utf8)).round == round)
+            }
+        }
+    }
+
     @Test("a failing index prune vetoes the history prune")
     func indexPruneFailureVetoes() async throws {
         try await withTemporaryDirectory { dir in
