@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Metrics
+import OasisCommon
 @testable import RuntimeNode
 import Synchronization
 import Testing
@@ -116,8 +117,8 @@ struct ObservabilityLogTests {
 
     @Test("timestamps are UTC with milliseconds")
     func timestamps() {
-        #expect(LogRecord.format(seconds: 0, milliseconds: 5) == "1970-01-01T00:00:00.005Z")
-        #expect(LogRecord.format(seconds: 1_795_919_400, milliseconds: 123) == "2026-11-29T02:30:00.123Z")
+        #expect(UTCTimestamp.format(seconds: 0, milliseconds: 5) == "1970-01-01T00:00:00.005Z")
+        #expect(UTCTimestamp.format(seconds: 1_795_919_400, milliseconds: 123) == "2026-11-29T02:30:00.123Z")
     }
 
     @Test("makeHandler picks the format and every format name parses")

@@ -1,4 +1,5 @@
 public import Logging
+import OasisCommon
 
 /// How one log record becomes one line.
 public protocol LogLineFormat: Sendable {
