@@ -16,8 +16,9 @@ import RuntimeHostProtocol
 @main
 enum KVRuntime {
     static func main() async {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+        // JSON lines on stderr, which the node relays at their own level.
+        LoggingSystem.bootstrap { _ in
+            var handler = JSONLineLogHandler()
             handler.logLevel = ProcessInfo.processInfo.environment["KV_RUNTIME_LOG_LEVEL"]
                 .flatMap(Logger.Level.init(rawValue:)) ?? .info
             return handler

@@ -297,21 +297,121 @@ public final class RuntimeProcess: Sendable {
 
     // MARK: Output
 
-    /// Logs every line of stdout and stderr to `logger` at info level, with metadata
-    /// `runtime.stream` (`stdout` or `stderr`) added to the logger's own (which should carry
-    /// `runtime.id`). Returns when both streams have ended or the task is cancelled.
-    public func relayOutput(to logger: Logger) async {
+    /// Logs every line of stdout and stderr to `logger`, with metadata `runtime.stream`
+    /// (`stdout` or `stderr`) added to the logger's own (which should carry `runtime.id`).
+    /// Returns when both streams have ended or the task is cancelled.
+    ///
+    /// A line that is a JSON log record (``RuntimeLogRecord``) is logged at its own level, with
+    /// its message and its fields as `runtime.log.<key>`; any other line at info, as it is.
+    /// Both streams share `rateLimit`, measured on `clock`: lines over it are dropped, and a
+    /// warning says how many once lines pass again (or the output ends).
+    public func relayOutput<C: Clock>(
+        to logger: Logger, rateLimit: OutputRateLimit = .default, clock: C
+    ) async where C.Duration == Duration {
+        let origin = clock.now
+        await relayOutput(to: logger, rateLimit: rateLimit, elapsed: { origin.duration(to: clock.now) })
+    }
+
+    /// ``relayOutput(to:rateLimit:clock:)`` on the continuous clock.
+    public func relayOutput(to logger: Logger, rateLimit: OutputRateLimit = .default) async {
+        await relayOutput(to: logger, rateLimit: rateLimit, clock: ContinuousClock())
+    }
+
+    /// The relay, with the time since it began read from `elapsed`.
+    func relayOutput(to logger: Logger, rateLimit: OutputRateLimit, elapsed: @escaping @Sendable () -> Duration) async {
+        let bucket = Mutex(OutputRateLimit.Bucket(limit: rateLimit))
+        let relay: @Sendable (String, Logger.MetadataValue) -> Void = { line, stream in
+            switch bucket.withLock({ $0.admit(at: elapsed()) }) {
+            case .drop:
+                return
+            case .pass(let droppedBefore):
+                if droppedBefore > 0 { Self.reportDropped(droppedBefore, rateLimit: rateLimit, to: logger) }
+            }
+            if let record = RuntimeLogRecord.parse(line) {
+                var metadata = record.metadata
+                metadata["runtime.stream"] = stream
+                logger.log(level: record.level, "\(record.message)", metadata: metadata)
+            } else {
+                logger.info("\(line)", metadata: ["runtime.stream": stream])
+            }
+        }
         await withDiscardingTaskGroup { group in
             group.addTask {
-                for await line in self.stdoutLines {
-                    logger.info("\(line)", metadata: ["runtime.stream": "stdout"])
-                }
+                for await line in self.stdoutLines { relay(line, "stdout") }
             }
             group.addTask {
-                for await line in self.stderrLines {
-                    logger.info("\(line)", metadata: ["runtime.stream": "stderr"])
-                }
+                for await line in self.stderrLines { relay(line, "stderr") }
             }
+        }
+        let dropped = bucket.withLock { $0.takeDropped() }
+        if dropped > 0 { Self.reportDropped(dropped, rateLimit: rateLimit, to: logger) }
+    }
+
+    private static func reportDropped(_ count: Int, rateLimit: OutputRateLimit, to logger: Logger) {
+        logger.warning(
+            "runtime host: dropped \(count) lines of the runtime's output, over the limit of \(rateLimit.linesPerSecond) lines/s (bursts of \(rateLimit.burst))",
+            metadata: ["runtime.dropped_lines": "\(count)"])
+    }
+}
+
+/// How many lines of a runtime's output the node logs: a token bucket of `burst` lines that
+/// refills at `linesPerSecond`. The output is the runtime's, so untrusted; without a limit a
+/// runtime could fill the node's log (and its disk). Lines over the limit are read (the runtime
+/// never blocks on them) and dropped, and counted.
+public struct OutputRateLimit: Hashable, Sendable {
+    /// Lines logged at once after a quiet spell.
+    public var burst: Int
+    /// Lines logged per second in the long run.
+    public var linesPerSecond: Int
+
+    public init(burst: Int, linesPerSecond: Int) {
+        precondition(burst >= 1 && linesPerSecond >= 0, "rate limit needs a burst of at least 1 and a rate of at least 0")
+        self.burst = burst
+        self.linesPerSecond = linesPerSecond
+    }
+
+    /// 1,000 lines at once, 200 lines/s in the long run: far above what a runtime logs at info
+    /// (`kv-runtime` logs a few lines per start), well below what fills a disk.
+    public static let `default` = OutputRateLimit(burst: 1000, linesPerSecond: 200)
+    /// No limit at all.
+    public static let unlimited = OutputRateLimit(burst: .max, linesPerSecond: .max)
+
+    /// The bucket: the lines it holds, refilled as the clock moves.
+    struct Bucket {
+        enum Verdict: Equatable {
+            /// Log the line; `droppedBefore` lines were dropped since the last one logged.
+            case pass(droppedBefore: Int)
+            case drop
+        }
+
+        let limit: OutputRateLimit
+        var tokens: Double
+        /// When the bucket was last refilled (since the relay began).
+        var refilledAt: Duration = .zero
+        var dropped = 0
+
+        init(limit: OutputRateLimit) {
+            self.limit = limit
+            tokens = Double(limit.burst)
+        }
+
+        /// Whether a line read at `now` (since the relay began) is logged.
+        mutating func admit(at now: Duration) -> Verdict {
+            let (seconds, attoseconds) = (now - refilledAt).components
+            refilledAt = now
+            let earned = (Double(seconds) + Double(attoseconds) / 1e18) * Double(limit.linesPerSecond)
+            tokens = min(Double(limit.burst), tokens + max(0, earned))
+            guard tokens >= 1 else {
+                dropped += 1
+                return .drop
+            }
+            tokens -= 1
+            return .pass(droppedBefore: takeDropped())
+        }
+
+        mutating func takeDropped() -> Int {
+            defer { dropped = 0 }
+            return dropped
         }
     }
 }

@@ -215,7 +215,9 @@ public final class SupervisedRuntime: HostedRuntime {
         }
 
         return await withTaskGroup(of: Void.self) { group in
-            group.addTask { await process.relayOutput(to: logger) }
+            group.addTask {
+                await process.relayOutput(to: logger, rateLimit: .default, elapsed: self.provisioner.clock.elapsed)
+            }
             let started = await connectAndInitialize(listener: listener, process: process, logger: logger)
             // The socket is bound into the sandbox or connected by now: the directory has done
             // its job whether the attempt succeeded or not.
