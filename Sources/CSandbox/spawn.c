@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -105,6 +106,19 @@ __attribute__((noreturn, noinline)) static void child_exec(struct spawn_request 
         if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) child_fail(r, errno);
         /* The parent may have died between vfork and prctl. */
         if (getppid() != r->parent_pid) _exit(127);
+    }
+
+    if (r->flags & CSB_SPAWN_RUNTIME_LIMITS) {
+        struct rlimit no_core = {0, 0};
+        if (setrlimit(RLIMIT_CORE, &no_core) < 0) child_fail(r, errno);
+        int adj = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+        if (adj >= 0) {
+            /* Raising one's own score needs no privilege. */
+            if (write(adj, "1000", 4) != 4) { int err = errno; close(adj); child_fail(r, err); }
+            close(adj);
+        } else if (errno != ENOENT) {
+            child_fail(r, errno);
+        }
     }
 
     /* Move every source above the highest target first, so a dup2 onto a target can never

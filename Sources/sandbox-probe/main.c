@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -197,6 +198,23 @@ static void probe_info(void) {
     fflush(stdout);
 }
 
+/* Prints the core-dump limit and the OOM score adjustment the probe runs with. */
+static void probe_limits(void) {
+    struct rlimit core;
+    getrlimit(RLIMIT_CORE, &core);
+    char adj[32] = "?";
+    int fd = open("/proc/self/oom_score_adj", O_RDONLY);
+    if (fd >= 0) {
+        ssize_t n = read(fd, adj, sizeof adj - 1);
+        adj[n > 0 ? n : 0] = 0;
+        if (n > 0 && adj[n - 1] == '\n') adj[n - 1] = 0;
+        close(fd);
+    }
+    printf("limits core=%llu/%llu oom_score_adj=%s\n", (unsigned long long)core.rlim_cur,
+           (unsigned long long)core.rlim_max, adj);
+    fflush(stdout);
+}
+
 /* Forks a child that sleeps, prints its pid, and then sleeps too: kill must take both. */
 static void probe_fork_sleep(void) {
     pid_t child = fork();
@@ -267,7 +285,7 @@ static void probe_orphan(void) {
 static void usage(void) {
     fprintf(stderr,
             "usage: sandbox-probe COMMAND...\n"
-            "  fds | env | info | thread | clone3 | int80 | denied | ptrace | mount | unshare | userns\n"
+            "  fds | env | info | limits | thread | clone3 | int80 | denied | ptrace | mount | unshare | userns\n"
             "  read PATH | cat PATH | write PATH | unix PATH | connect IPV4 PORT | exit CODE | stderr TEXT\n"
             "  signal PID | signals | say FD TEXT | orphan | sleep | fork-sleep\n");
 }
@@ -280,6 +298,7 @@ int main(int argc, char **argv) {
         if (strcmp(c, "fds") == 0) probe_fds();
         else if (strcmp(c, "env") == 0) probe_env();
         else if (strcmp(c, "info") == 0) probe_info();
+        else if (strcmp(c, "limits") == 0) probe_limits();
         else if (strcmp(c, "thread") == 0) probe_thread();
         else if (strcmp(c, "clone3") == 0) probe_clone3();
         else if (strcmp(c, "int80") == 0) probe_int80();

@@ -15,6 +15,28 @@ struct ProcessTests {
         #expect(finished.exit.isSuccess)
     }
 
+    @Test(
+        "a runtime writes no core dumps and is the OOM killer's first choice, unconfined and in the sandbox",
+        arguments: [false, true])
+    func runtimeLimits(sandboxed: Bool) async throws {
+        // The test process itself has a score of its own and may dump core; the child inherits
+        // neither. The C probe has no /proc in the sandbox, so the scores are read from outside,
+        // for bubblewrap and every process below it.
+        let process = try await RuntimeProcess.spawn(probe(["limits", "sleep"], sandboxed ? Fixtures.sandboxed : .unconfined))
+        let line = try await bounded(process) {
+            var lines = process.stdoutLines.makeAsyncIterator()
+            return await lines.next()
+        }
+        #expect(line == (sandboxed ? "limits core=0/0 oom_score_adj=?" : "limits core=0/0 oom_score_adj=1000"))
+        let tree = descendants(of: process.pid)
+        #expect(tree.count == (sandboxed ? 3 : 1), "bubblewrap, its pid-namespace init and the probe")
+        for pid in tree {
+            #expect(readFile("/proc/\(pid)/oom_score_adj") == "1000\n", "pid \(pid)")
+            #expect(readFile("/proc/\(pid)/limits")?.contains(/Max core file size\s+0\s+0\s+bytes/) == true, "pid \(pid)")
+        }
+        #expect(await process.kill() == .signaled(signal: SIGKILL))
+    }
+
     @Test("an unconfined child's environment is only OASIS_WORKER_HOST with the host socket path")
     func onlyWorkerHost() async throws {
         // The test process has an environment (PATH at least) that must not reach the child. It is

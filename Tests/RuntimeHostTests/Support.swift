@@ -211,3 +211,21 @@ struct RecordingLogHandler: LogHandler {
         }
     }
 }
+
+/// `pid` and every process below it, parents first (read from `/proc/<pid>/task/*/children`).
+func descendants(of pid: Int32) -> [Int32] {
+    var found: [Int32] = [pid]
+    var index = 0
+    while index < found.count {
+        let parent = found[index]
+        index += 1
+        guard let tasks = opendir("/proc/\(parent)/task") else { continue }
+        defer { closedir(tasks) }
+        while let entry = readdir(tasks) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard Int32(name) != nil, let children = readFile("/proc/\(parent)/task/\(name)/children") else { continue }
+            found += children.split(separator: " ").compactMap { Int32($0.trimmingPrefix(while: \.isWhitespace)) }
+        }
+    }
+    return found
+}

@@ -30,6 +30,12 @@ extern "C" {
  * that lives as long as the process; a short-lived pool thread would otherwise take the
  * child with it when it exits. */
 #define CSB_SPAWN_DIE_WITH_PARENT 0x4
+/* Limits for an untrusted runtime, inherited by everything it starts (the sandbox included):
+ * no core dumps (RLIMIT_CORE 0, soft and hard, so a crash cannot write its memory to disk),
+ * and the OOM killer's first choice (oom_score_adj 1000, so under memory pressure the kernel
+ * kills the runtime, which the node restarts, rather than the node). The oom_score_adj write
+ * is skipped when /proc is not mounted. */
+#define CSB_SPAWN_RUNTIME_LIMITS 0x8
 
 /*
  * Spawns `path` with `argv` and `envp` (both NULL-terminated) and returns the child's pid

@@ -8,7 +8,8 @@ import Synchronization
 ///
 /// The child leads its own process group and is killed by the kernel if the node dies. It gets
 /// exactly three descriptors (stdin on `/dev/null`, stdout and stderr on pipes), and exactly
-/// the environment of its configuration. Its exit is observed through a pidfd, so waiting never
+/// the environment of its configuration. It writes no core dumps (`RLIMIT_CORE` 0) and is the
+/// OOM killer's first choice (`oom_score_adj` 1000), and so is everything it starts. Its exit is observed through a pidfd, so waiting never
 /// blocks a thread of the cooperative pool and a recycled pid can never be signalled.
 ///
 /// Output is read on demand from `stdoutLines` and `stderrLines`, or relayed to a logger by
@@ -152,7 +153,7 @@ public final class RuntimeProcess: Sendable {
             withCStrings(environment) { envp in
                 csb_spawn(
                     path, argv, envp, map, map.count / 2,
-                    CSB_SPAWN_NEW_PROCESS_GROUP | CSB_SPAWN_DIE_WITH_PARENT, &pid)
+                    CSB_SPAWN_NEW_PROCESS_GROUP | CSB_SPAWN_DIE_WITH_PARENT | CSB_SPAWN_RUNTIME_LIMITS, &pid)
             }
         }
         guard result == 0 else { throw failure("exec", -result) }
