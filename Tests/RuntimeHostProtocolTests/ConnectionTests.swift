@@ -1,4 +1,5 @@
 import Logging
+import MetricsTestKit
 import NIOCore
 import NIOPosix
 import OasisCBOR
@@ -596,6 +597,50 @@ struct ConnectionCallTests {
         }
     }
 
+    @Test("requests over the limit of concurrent requests are refused at once; pings and later requests are served")
+    func concurrentRequestLimit() async throws {
+        let (logger, _) = capturingLogger()
+        let (a, b) = try SocketPair.make()
+        let gate = Gate()
+        let handled = CallCounter()
+        let handler = PingingClosureHandler { _ in
+            handled.increment()
+            await gate.wait()
+            return .empty
+        }
+        let metrics = TestMetrics()
+        let connection = try await Connection.adopting(
+            connectedSocket: a, handler: handler,
+            configuration: Connection.Configuration(metricsFactory: metrics, maxConcurrentRequests: 2), logger: logger)
+        let peer = RawPeer(descriptor: b)
+        try await withReadyHost(connection, peer) {
+            let request = Body.hostLocalStorageGetRequest(HostLocalStorageGetRequest(key: [1]))
+            for id: UInt64 in 100...102 { try await peer.send(Message(id: id, type: .request, body: request)) }
+            // Two wait in the handler; the third is answered at once, without it.
+            let refused = try #require(try await peer.receive())
+            #expect(refused.id == 102)
+            #expect(refused.body == .error(ErrorBody(
+                module: "unknown", code: 1,
+                message: "rhp: too many requests in flight (at most 2 are handled at once); send more once earlier ones are answered")))
+            // A ping is answered on the event loop and does not count.
+            try await peer.send(Message(id: 103, type: .request, body: .runtimePingRequest))
+            #expect(try await peer.receive() == Message(id: 103, type: .response, body: .empty))
+            #expect(handled.count == 2)
+            #expect(try metrics.expectCounter("oasis_rhp_refused_requests").totalValue == 1)
+
+            gate.open()
+            let answered = [try await peer.receive(), try await peer.receive()].compactMap { $0 }
+            #expect(Set(answered.map(\.id)) == [100, 101])
+            #expect(answered.allSatisfy { $0.body == .empty })
+            // Both slots are free again.
+            for id: UInt64 in 104...105 { try await peer.send(Message(id: id, type: .request, body: request)) }
+            let later = [try await peer.receive(), try await peer.receive()].compactMap { $0 }
+            #expect(Set(later.map(\.id)) == [104, 105])
+            #expect(later.allSatisfy { $0.body == .empty })
+            #expect(handled.count == 4)
+        }
+    }
+
     @Test(
         "a failed write fails its caller at once with the write's error and leaves nothing behind; later calls still work",
         arguments: [false, true])
@@ -677,6 +722,24 @@ func withReadyHost(
         }
         await connection.close()
         try await group.waitForAll()
+    }
+}
+
+/// Answers pings on the event loop, as `kv-runtime` does, and everything else with `body`.
+struct PingingClosureHandler: RequestHandler {
+    let body: @Sendable (Body) async throws -> Body
+
+    init(_ body: @escaping @Sendable (Body) async throws -> Body) {
+        self.body = body
+    }
+
+    func immediateAnswer(to request: Body) -> Body? {
+        if case .runtimePingRequest = request { return .empty }
+        return nil
+    }
+
+    func handle(_ request: Body) async throws -> Body {
+        try await body(request)
     }
 }
 

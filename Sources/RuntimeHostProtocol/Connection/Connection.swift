@@ -44,7 +44,8 @@ import Synchronization
 ///   ``run()``, which serves each in a child task of a task group and is the connection's only
 ///   long-lived task: run it as a `Service` in a `ServiceGroup`, or in a task group you own. No
 ///   unstructured tasks are created. Requests that arrive before the connection is Ready are
-///   answered with the not-ready error on the event loop, without the handler. With
+///   answered with the not-ready error on the event loop, without the handler, and so are
+///   requests beyond ``Configuration/maxConcurrentRequests`` with ``RequestLimitReached``. With
 ///   ``Configuration/servesRequestsOnEventLoop`` the handler tasks run on the event loop
 ///   itself (a task executor), which saves the thread hand-offs for light handlers.
 /// * **Closing**: when the transport ends (peer close, EOF inside a frame, an oversize or
@@ -80,18 +81,28 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
         /// end the connection. A body still has exactly one variant key, and an unknown variant
         /// is still refused. For a runtime; a host stays strict, as v21.1's does.
         public var ignoresUnknownFields: Bool
+        /// How many of the peer's requests are handled at once (queued for the handler or in
+        /// it). A request beyond that is answered at once with an error (`unknown`/1,
+        /// ``RequestLimitReached``) and never reaches the handler, so a peer that floods
+        /// requests cannot grow this side's memory or tasks without bound. Requests answered
+        /// on the event loop (``RequestHandler/immediateAnswer(to:)``, pings) do not count.
+        /// Refusing rather than pausing the reads keeps the answers to this side's own calls
+        /// flowing, so a handler that calls the peer cannot deadlock the connection.
+        public var maxConcurrentRequests: Int
 
         /// Tunables; the defaults suit a node.
         public init(
             callTimeout: Duration = .seconds(60), handshakeTimeout: Duration = .seconds(1),
             metricsFactory: (any MetricsFactory)? = nil, servesRequestsOnEventLoop: Bool = false,
-            ignoresUnknownFields: Bool = false
+            ignoresUnknownFields: Bool = false, maxConcurrentRequests: Int = 256
         ) {
+            precondition(maxConcurrentRequests >= 1, "rhp: maxConcurrentRequests must be at least 1")
             self.callTimeout = callTimeout
             self.handshakeTimeout = handshakeTimeout
             self.metricsFactory = metricsFactory
             self.servesRequestsOnEventLoop = servesRequestsOnEventLoop
             self.ignoresUnknownFields = ignoresUnknownFields
+            self.maxConcurrentRequests = maxConcurrentRequests
         }
     }
 
@@ -116,6 +127,9 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
         /// `close()` was called: from then on calls fail with not-ready, as in v21.1.
         var closeCalled = false
         var running = false
+        /// The peer's requests queued for the handler or in it (see
+        /// ``Configuration/maxConcurrentRequests``).
+        var requestsBeingServed = 0
         /// Requests from callers off the event loop, in call order, for the loop to write.
         var submissions: [Submission] = []
         /// A drain of `submissions` is queued on the event loop.
@@ -514,17 +528,34 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
                     metadata: ["rhp.id": "\(message.id)", "rhp.body": "\(message.body.kind)"])
             }
         case .request:
-            let ready = core.withLock { $0.state == .ready }
-            guard ready else {
-                // Written now, flushed when the read that brought the request ends.
+            // Refusals and immediate answers are written now, and flushed when the read that
+            // brought the request ends.
+            let immediate = handler.immediateAnswer(to: message.body)
+            let limit = configuration.maxConcurrentRequests
+            let admission = core.withLock { core -> RequestAdmission in
+                guard core.state == .ready else { return .notReady }
+                if immediate != nil { return .admitted }
+                guard core.requestsBeingServed < limit else { return .overLimit }
+                core.requestsBeingServed += 1
+                return .admitted
+            }
+            switch admission {
+            case .notReady:
                 sendResponse(to: message.id, body: .error(ErrorBody(mapping: RHPErrors.notReady)), duringRead: true)
-                return
+            case .overLimit:
+                metrics.refusedRequests.increment()
+                logger.debug(
+                    "rhp: refusing a request over the limit of concurrent requests",
+                    metadata: ["rhp.id": "\(message.id)", "rhp.body": "\(message.body.kind)", "rhp.limit": "\(limit)"])
+                sendResponse(
+                    to: message.id, body: .error(ErrorBody(mapping: RequestLimitReached(limit: limit))), duringRead: true)
+            case .admitted:
+                if let immediate {
+                    sendResponse(to: message.id, body: immediate, duringRead: true)
+                } else {
+                    requestQueue.yield(message)
+                }
             }
-            if let answer = handler.immediateAnswer(to: message.body) {
-                sendResponse(to: message.id, body: answer, duringRead: true)
-                return
-            }
-            requestQueue.yield(message)
         default:
             logger.warning(
                 "rhp: ignoring a message of unknown type",
@@ -610,6 +641,12 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
             answer = .error(ErrorBody(mapping: error))
         }
         sendResponse(to: request.id, body: answer)
+        core.withLock { $0.requestsBeingServed -= 1 }
+    }
+
+    /// What becomes of an incoming request.
+    private enum RequestAdmission {
+        case admitted, notReady, overLimit
     }
 
     /// Writes a response; one that cannot be encoded or is too large becomes an error answer,
@@ -657,6 +694,17 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
     /// The read that brought requests ended: what was answered during it leaves now.
     func readEnded() {
         loopState.flush()
+    }
+}
+
+/// The answer to a request beyond ``Connection/Configuration/maxConcurrentRequests`` (uncoded:
+/// `unknown`/1 on the wire, this text as the message).
+public struct RequestLimitReached: Error, CustomStringConvertible, Sendable {
+    /// The limit that was reached.
+    public let limit: Int
+
+    public var description: String {
+        "rhp: too many requests in flight (at most \(limit) are handled at once); send more once earlier ones are answered"
     }
 }
 

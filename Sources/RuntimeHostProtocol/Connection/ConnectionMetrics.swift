@@ -16,6 +16,8 @@ struct ConnectionMetrics: Sendable {
     private let perCall: [PerCall]
     let frameSizeRead: Recorder
     let frameSizeWrite: Recorder
+    /// The peer's requests refused over ``Connection/Configuration/maxConcurrentRequests``.
+    let refusedRequests: Counter
 
     /// Instruments from `factory`, or from the process-wide `MetricsSystem` when `nil`.
     init(factory: (any MetricsFactory)?) {
@@ -34,6 +36,7 @@ struct ConnectionMetrics: Sendable {
             label: "oasis_codec_size", dimensions: [("call", "read"), ("module", "rhp/internal")], factory: factory)
         frameSizeWrite = Recorder(
             label: "oasis_codec_size", dimensions: [("call", "write"), ("module", "rhp/internal")], factory: factory)
+        refusedRequests = Counter(label: "oasis_rhp_refused_requests", factory: factory)
     }
 
     subscript(kind: Body.Kind) -> PerCall { perCall[kind.ordinal] }
