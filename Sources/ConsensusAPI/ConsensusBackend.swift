@@ -30,11 +30,20 @@ public protocol ConsensusBackend: Sendable {
     /// height first. Returns once tracking is set up.
     func trackRuntime(history: any RoothashHistory) async throws
 
+    /// Stops filling the histories of runtime `id`; no block reaches them once it returns.
+    /// The registry calls it before it closes a runtime's history.
+    func untrackRuntime(id: Namespace) async
+
     /// Backend name, protocol version and current height.
     func status() async throws -> ConsensusStatus
 
     /// The chain domain-separation context (hex).
     func chainContext() async throws -> String
+}
+
+extension ConsensusBackend {
+    /// Nothing to stop, for a backend that tracks no history.
+    public func untrackRuntime(id: Namespace) async {}
 }
 
 /// The part of a runtime's block history that consensus tracking writes to.

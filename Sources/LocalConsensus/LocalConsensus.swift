@@ -55,6 +55,9 @@ public final class LocalConsensus: ConsensusBackend, Service {
         var runtimeWatchers: [Int: AsyncStream<RuntimeDescriptor>.Continuation] = [:]
         var nextWatcher = 0
         var trackers: [Int: any RoothashHistory] = [:]
+        /// Trackers whose history refused a block: on every later step they are caught up from
+        /// the store instead of being handed that step's block alone.
+        var behind: Set<Int> = []
         var nextTracker = 0
         var closed = false
 
@@ -212,8 +215,11 @@ public final class LocalConsensus: ConsensusBackend, Service {
         }
     }
 
-    /// Replays what `history` missed, then commits each new block of its runtime to it. A
-    /// history whose commit later fails (it was closed) is dropped from tracking.
+    /// Replays what `history` missed, then commits each new block of its runtime to it, until
+    /// ``untrackRuntime(id:)``. A history that refuses a block (a full disk, say) is not dropped,
+    /// as v21.1's tracker would stop for good: from the next block on it is caught up from the
+    /// chain's store at every step until it takes them, with one warning when it falls behind
+    /// and one notice when it has caught up.
     public func trackRuntime(history: any RoothashHistory) async throws {
         let id = history.runtimeID
         let start = try await history.lastConsensusHeight()
@@ -234,6 +240,20 @@ public final class LocalConsensus: ConsensusBackend, Service {
             }
         }
         logger.debug("tracking runtime", metadata: ["runtime.id": "\(id)", "consensus.replayed_from": "\(start)"])
+    }
+
+    /// Stops handing blocks to the histories of runtime `id` (before they are closed). Waits
+    /// for a step in progress, so no block reaches them after it returns.
+    public func untrackRuntime(id: Namespace) async {
+        // The gate is where steps run: taking it waits for the one in progress.
+        try? await gate.run {
+            state.withLock { s in
+                for (key, history) in s.trackers where history.runtimeID == id {
+                    s.trackers.removeValue(forKey: key)
+                    s.behind.remove(key)
+                }
+            }
+        }
     }
 
     /// Commits every stored block of the history's runtime above height `after`, in batches;
@@ -369,6 +389,7 @@ public final class LocalConsensus: ConsensusBackend, Service {
         let (watchers, blockWatches) = state.withLock { s -> ([AsyncStream<RuntimeDescriptor>.Continuation], [Broadcaster<AnnotatedBlock>]) in
             s.closed = true
             s.trackers.removeAll()
+            s.behind.removeAll()
             defer { s.runtimeWatchers.removeAll() }
             return (Array(s.runtimeWatchers.values), Array(s.blockWatches.values))
         }
@@ -459,28 +480,62 @@ public final class LocalConsensus: ConsensusBackend, Service {
         if draft.epochChanged {
             logger.debug("epoch transition", metadata: ["consensus.epoch": "\(draft.epoch)", "consensus.height": "\(draft.height)"])
         }
-        guard !draft.blocks.isEmpty, !trackers.isEmpty else { return }
-        let failed = await withTaskGroup(of: Int?.self, returning: [Int].self) { group in
+        guard !trackers.isEmpty else { return }
+        let behind = state.withLock { $0.behind }
+        guard !draft.blocks.isEmpty || !behind.isEmpty else { return }
+        let outcomes = await withTaskGroup(of: (Int, TrackerOutcome).self, returning: [(Int, TrackerOutcome)].self) { group in
             for (key, history) in trackers {
-                let rounds = draft.blocks.filter { $0.block.block?.header.namespace == history.runtimeID }
-                guard let record = rounds.first else { continue }
-                group.addTask { [logger] in
+                if behind.contains(key) {
+                    // Every block it missed is in the store: catch up from its last height.
+                    group.addTask {
+                        do {
+                            _ = try await self.replay(to: history, after: try await history.lastConsensusHeight())
+                            return (key, .caughtUp)
+                        } catch {
+                            return (key, .stillBehind)
+                        }
+                    }
+                    continue
+                }
+                guard let record = draft.blocks.first(where: { $0.block.block?.header.namespace == history.runtimeID }) else {
+                    continue
+                }
+                group.addTask {
                     do {
                         try await history.commit(record.block, roundResults: record.results)
-                        return nil
+                        return (key, .committed)
                     } catch {
-                        logger.warning("stopped tracking a runtime: its history refused a block", metadata: [
-                            "runtime.id": "\(history.runtimeID)", "error": "\(error)",
-                        ])
-                        return key
+                        return (key, .refused("\(error)"))
                     }
                 }
             }
-            return await group.reduce(into: []) { if let key = $1 { $0.append(key) } }
+            return await group.reduce(into: []) { $0.append($1) }
         }
-        if !failed.isEmpty {
-            state.withLock { s in for key in failed { s.trackers.removeValue(forKey: key) } }
+        for (key, outcome) in outcomes {
+            guard let history = trackers[key] else { continue }
+            switch outcome {
+            case .committed, .stillBehind:
+                break
+            case .refused(let error):
+                logger.warning(
+                    "a runtime's history refused a block; it is caught up from the chain on every later block until it takes them",
+                    metadata: ["runtime.id": "\(history.runtimeID)", "error": "\(error)"])
+                state.withLock { s in
+                    if s.trackers[key] != nil { s.behind.insert(key) }
+                }
+            case .caughtUp:
+                logger.info("a runtime's history caught up with the chain", metadata: ["runtime.id": "\(history.runtimeID)"])
+                state.withLock { s in _ = s.behind.remove(key) }
+            }
         }
+    }
+
+    /// What handing a step's blocks to one tracked history came to.
+    private enum TrackerOutcome {
+        case committed
+        case refused(String)
+        case caughtUp
+        case stillBehind
     }
 
     private static func checkHeight(_ height: Int64, current: Int64) throws {

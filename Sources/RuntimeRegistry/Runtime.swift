@@ -276,6 +276,7 @@ public final class Runtime: Service, Sendable {
         // backend, which v21.1 never closes, is closed once nothing uses it.
         if indexing { try? await indexerQuit.wait() }
         tagIndexer?.backend.close()
+        if history != nil { await consensus.untrackRuntime(id: id) }
         history?.close()
         registryBroker.finish()
         activeBroker.finish()

@@ -5,6 +5,7 @@ import Logging
 import OasisCommon
 import RuntimeHistory
 import ServiceLifecycle
+import Synchronization
 import Testing
 
 let quiet = Logger(label: "local-consensus-tests") { _ in SwiftLogNoOpLogHandler() }
@@ -276,6 +277,59 @@ struct LocalConsensusTests {
         }
     }
 
+    @Test("a history that refuses blocks is not dropped: it is caught up, every round once and in order, once it takes them")
+    func refusedBlocksCaughtUp() async throws {
+        try await withTemporaryDirectory { dir in
+            let consensus = try LocalConsensus(genesis: genesis(epochInterval: 1000), directory: dir, logger: quiet)
+            defer { consensus.close() }
+            let inner = try RuntimeHistory(directory: dir, runtimeID: computeID, logger: quiet)
+            defer { inner.close() }
+            let history = FlakyHistory(inner)
+            try await consensus.trackRuntime(history: history)
+            try await consensus.finalizeRound(runtimeID: computeID, ioRoot: .empty, stateRoot: .empty)
+            #expect(try await inner.latestAnnotatedBlock().block?.header.round == 1)
+
+            // A full disk, say: three rounds are refused, and retried at every step.
+            history.refusing.store(true, ordering: .relaxed)
+            for _ in 0..<3 { try await consensus.finalizeRound(runtimeID: computeID, ioRoot: .empty, stateRoot: .empty) }
+            try await consensus.advanceBlock()
+            #expect(try await inner.latestAnnotatedBlock().block?.header.round == 1)
+            #expect(history.refused.load(ordering: .relaxed) >= 4)
+
+            // It takes blocks again: the next step brings it up to date, and it keeps following.
+            history.refusing.store(false, ordering: .relaxed)
+            try await consensus.advanceBlock()
+            #expect(try await inner.latestAnnotatedBlock() == (try await consensus.latestBlock(id: computeID, height: 0)))
+            let last = try await consensus.finalizeRound(runtimeID: computeID, ioRoot: .empty, stateRoot: .empty)
+            let stored = try await inner.annotatedBlocks(after: nil, limit: 100)
+            #expect(stored.map { $0.block!.header.round } == Array(0...5))
+            #expect(stored.last == last)
+            for (parent, child) in zip(stored, stored.dropFirst()) {
+                #expect(child.block!.header.previousHash == parent.block!.header.encodedHash())
+            }
+        }
+    }
+
+    @Test("an untracked history gets no more blocks; tracking it again catches it up")
+    func untrack() async throws {
+        try await withTemporaryDirectory { dir in
+            let consensus = try LocalConsensus(genesis: genesis(epochInterval: 1000), directory: dir, logger: quiet)
+            defer { consensus.close() }
+            let history = try RuntimeHistory(directory: dir, runtimeID: computeID, logger: quiet)
+            defer { history.close() }
+            try await consensus.trackRuntime(history: history)
+            try await consensus.finalizeRound(runtimeID: computeID, ioRoot: .empty, stateRoot: .empty)
+
+            await consensus.untrackRuntime(id: computeID)
+            await consensus.untrackRuntime(id: otherID)  // tracks nothing: no effect
+            let missed = try await consensus.finalizeRound(runtimeID: computeID, ioRoot: .empty, stateRoot: .empty)
+            #expect(try await history.latestAnnotatedBlock().block?.header.round == 1)
+
+            try await consensus.trackRuntime(history: history)
+            #expect(try await history.latestAnnotatedBlock() == missed)
+        }
+    }
+
     @Test("a history that missed many rounds is caught up in batches, every round once")
     func replayInBatches() async throws {
         try await withTemporaryDirectory { dir in
@@ -323,5 +377,45 @@ struct LocalConsensusTests {
                 try await consensus.trackRuntime(history: history)
             }
         }
+    }
+}
+
+/// A history that refuses every commit while `refusing` is set, as one on a full disk would.
+final class FlakyHistory: RoothashHistory {
+    let inner: RuntimeHistory
+    let refusing = Atomic<Bool>(false)
+    let refused = Atomic<Int>(0)
+
+    init(_ inner: RuntimeHistory) {
+        self.inner = inner
+    }
+
+    struct Refused: Error {}
+
+    var runtimeID: Namespace { inner.runtimeID }
+
+    func lastConsensusHeight() async throws -> Int64 {
+        try await inner.lastConsensusHeight()
+    }
+
+    func commit(_ block: AnnotatedBlock, roundResults: RoundResults?) async throws {
+        try refuseIfAsked()
+        try await inner.commit(block, roundResults: roundResults)
+    }
+
+    func commit(rounds: [FinalizedRound]) async throws {
+        try refuseIfAsked()
+        try await inner.commit(rounds: rounds)
+    }
+
+    func consensusCheckpoint(_ height: Int64) async throws {
+        try refuseIfAsked()
+        try await inner.consensusCheckpoint(height)
+    }
+
+    private func refuseIfAsked() throws {
+        guard refusing.load(ordering: .relaxed) else { return }
+        refused.add(1, ordering: .relaxed)
+        throw Refused()
     }
 }
