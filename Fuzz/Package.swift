@@ -20,6 +20,7 @@ let package = Package(
     dependencies: [
         .package(name: "swift-runtime-registry", path: ".."),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // `LLVMFuzzerRunDriver`, which Swift cannot declare by itself.
@@ -38,6 +39,14 @@ let package = Package(
             dependencies: [
                 wire, support, .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            swiftSettings: fuzzTarget),
+        // A line of a runtime's output read as a JSON log record.
+        .executableTarget(
+            name: "fuzz-runtime-log",
+            dependencies: [
+                support, .product(name: "RuntimeHosting", package: "swift-runtime-registry"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: fuzzTarget),
         // The node's YAML configuration file and command-line flags.

@@ -183,3 +183,16 @@ write("fuzz-config", "with-flags", "runtime: {provisioner: mock, paths: {}}\n\0"
       "debug.dont_blame_oasis\nruntime.history.pruner.interval=2m\nlog.format=logfmt\n")
 write("fuzz-config", "flags-only", "\0datadir=rel/dir\nmetrics.address=\nconsensus.genesis=g.json\nlog.level=warn\n")
 write("fuzz-config", "anchors.yaml", "datadir: &d /var/x\nconsensus: {genesis: *d}\nruntime: {supported: [], sgx: {signatures: {}}}\n")
+
+# A runtime's output lines: oasis-core's slog JSON, kv-runtime's, escapes and nesting.
+write("fuzz-runtime-log", "slog.json",
+      '{"msg":"dispatcher: round failed","level":"ERRO","ts":"2021-06-01T10:00:00.123Z",'
+      '"module":"runtime/dispatcher","round":12,"ok":false,"err":null}')
+write("fuzz-runtime-log", "kv-runtime.json",
+      '{"msg":"kv-runtime: cannot connect to the host","level":"CRIT","ts":"2026-11-29T10:43:22.231Z",'
+      '"module":"kv_runtime","error":"connect: No such file","rhp.socket":"/nonexistent"}')
+write("fuzz-runtime-log", "escapes.json",
+      '{"msg":"a\\"b\\\\c\\/d\\n\\t\\r\\b\\f\\u00e9\\ud83d\\ude00","key":"\\udc00x\\ud800","level":"warning"}')
+write("fuzz-runtime-log", "nested.json",
+      ' { "msg" : "m" , "err" : {"code": 1, "list": [1, "x", [], {}]}, "n": -1.5e+3, "e": [] } ')
+write("fuzz-runtime-log", "plain", "2026-11-29T10:39:00+0000 info kv-runtime: plain text")
