@@ -621,11 +621,12 @@ struct ConnectionCallTests {
             #expect(refused.id == 102)
             #expect(refused.body == .error(ErrorBody(
                 module: "unknown", code: 1,
-                message: "rhp: too many requests in flight (at most 2 are handled at once); send more once earlier ones are answered")))
+                message: "rhp: too many requests in flight (at most 2 requests or 67108864 bytes are handled at once); "
+                    + "send more once earlier ones are answered")))
             // A ping is answered on the event loop and does not count.
             try await peer.send(Message(id: 103, type: .request, body: .runtimePingRequest))
             #expect(try await peer.receive() == Message(id: 103, type: .response, body: .empty))
-            #expect(handled.count == 2)
+            try await waitUntil { handled.count == 2 }  // the handler tasks may start after the refusal
             #expect(try metrics.expectCounter("oasis_rhp_refused_requests").totalValue == 1)
 
             gate.open()
@@ -638,6 +639,56 @@ struct ConnectionCallTests {
             #expect(Set(later.map(\.id)) == [104, 105])
             #expect(later.allSatisfy { $0.body == .empty })
             #expect(handled.count == 4)
+        }
+    }
+
+    @Test("requests over the bound on payload bytes in flight are refused, but one request of any size gets through alone")
+    func concurrentRequestBytes() async throws {
+        let (logger, _) = capturingLogger()
+        let (a, b) = try SocketPair.make()
+        let (large, small) = (Gate(), Gate())
+        let handler = PingingClosureHandler { request in
+            if case .runtimeRPCCallRequest(let call) = request, call.request.count > 10_000 {
+                await large.wait()
+            } else {
+                await small.wait()
+            }
+            return request
+        }
+        let connection = try await Connection.adopting(
+            connectedSocket: a, handler: handler,
+            configuration: Connection.Configuration(maxConcurrentRequestBytes: 10_000), logger: logger)
+        let peer = RawPeer(descriptor: b)
+        try await withReadyHost(connection, peer) {
+            func call(_ size: Int) -> Body {
+                .runtimeRPCCallRequest(RuntimeRPCCallRequest(request: [UInt8](repeating: 7, count: size)))
+            }
+            // 20,000 bytes: over the bound, but alone, so it is admitted. Anything more waits.
+            try await peer.send(Message(id: 1, type: .request, body: call(20_000)))
+            try await peer.send(Message(id: 2, type: .request, body: call(10)))
+            let refused = try #require(try await peer.receive())
+            #expect(refused.id == 2)
+            guard case .error(let error) = refused.body else {
+                Issue.record("expected a refusal, got \(refused.body)")
+                return
+            }
+            #expect(error.message.hasPrefix("rhp: too many requests in flight (at most 256 requests or 10000 bytes"))
+
+            large.open()
+            #expect(try await peer.receive() == Message(id: 1, type: .response, body: call(20_000)))
+            // Small ones fit together (about 3,050 bytes of payload each) until the next would
+            // pass the bound.
+            for id: UInt64 in 3...6 { try await peer.send(Message(id: id, type: .request, body: call(3_000))) }
+            let refusedToo = try #require(try await peer.receive())
+            #expect(refusedToo.id == 6)
+            #expect(refusedToo.body.kind == .error)
+            small.open()
+            var answers: [UInt64: Body] = [:]
+            for _ in 0..<3 {
+                let answer = try #require(try await peer.receive())
+                answers[answer.id] = answer.body
+            }
+            #expect(answers == [3: call(3_000), 4: call(3_000), 5: call(3_000)])
         }
     }
 

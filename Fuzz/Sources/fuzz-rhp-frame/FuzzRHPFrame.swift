@@ -55,7 +55,7 @@ private final class Collector: FrameHandlerDelegate, @unchecked Sendable {
     var messages: [Message] = []
     var failed = false
 
-    func received(_ message: Message) { messages.append(message) }
+    func received(_ message: Message, payloadSize: Int) { messages.append(message) }
     func transportFailed(_ error: any Error) { failed = true }
     func readEnded() {}
 }

@@ -45,7 +45,8 @@ import Synchronization
 ///   long-lived task: run it as a `Service` in a `ServiceGroup`, or in a task group you own. No
 ///   unstructured tasks are created. Requests that arrive before the connection is Ready are
 ///   answered with the not-ready error on the event loop, without the handler, and so are
-///   requests beyond ``Configuration/maxConcurrentRequests`` with ``RequestLimitReached``. With
+///   requests beyond ``Configuration/maxConcurrentRequests`` or ``Configuration/maxConcurrentRequestBytes``
+///   with ``RequestLimitReached``. With
 ///   ``Configuration/servesRequestsOnEventLoop`` the handler tasks run on the event loop
 ///   itself (a task executor), which saves the thread hand-offs for light handlers.
 /// * **Closing**: when the transport ends (peer close, EOF inside a frame, an oversize or
@@ -89,20 +90,29 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
         /// Refusing rather than pausing the reads keeps the answers to this side's own calls
         /// flowing, so a handler that calls the peer cannot deadlock the connection.
         public var maxConcurrentRequests: Int
+        /// How many payload bytes of the peer's requests are handled at once, counted like
+        /// ``maxConcurrentRequests``: a request that would pass it is refused the same way,
+        /// unless no other request is being handled, so one request of any size a frame allows
+        /// always gets through. With both bounds, requests in flight hold at most this much
+        /// (plus one frame), not `maxConcurrentRequests` frames of 16 MiB.
+        public var maxConcurrentRequestBytes: Int
 
         /// Tunables; the defaults suit a node.
         public init(
             callTimeout: Duration = .seconds(60), handshakeTimeout: Duration = .seconds(1),
             metricsFactory: (any MetricsFactory)? = nil, servesRequestsOnEventLoop: Bool = false,
-            ignoresUnknownFields: Bool = false, maxConcurrentRequests: Int = 256
+            ignoresUnknownFields: Bool = false, maxConcurrentRequests: Int = 256,
+            maxConcurrentRequestBytes: Int = 64 << 20
         ) {
             precondition(maxConcurrentRequests >= 1, "rhp: maxConcurrentRequests must be at least 1")
+            precondition(maxConcurrentRequestBytes >= 0, "rhp: maxConcurrentRequestBytes must not be negative")
             self.callTimeout = callTimeout
             self.handshakeTimeout = handshakeTimeout
             self.metricsFactory = metricsFactory
             self.servesRequestsOnEventLoop = servesRequestsOnEventLoop
             self.ignoresUnknownFields = ignoresUnknownFields
             self.maxConcurrentRequests = maxConcurrentRequests
+            self.maxConcurrentRequestBytes = maxConcurrentRequestBytes
         }
     }
 
@@ -130,6 +140,8 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
         /// The peer's requests queued for the handler or in it (see
         /// ``Configuration/maxConcurrentRequests``).
         var requestsBeingServed = 0
+        /// Their payload bytes.
+        var requestBytesBeingServed = 0
         /// Requests from callers off the event loop, in call order, for the loop to write.
         var submissions: [Submission] = []
         /// A drain of `submissions` is queued on the event loop.
@@ -159,8 +171,8 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
     /// The id of the next request.
     private let nextRequestID = Atomic<UInt64>(0)
     private let taskExecutor: EventLoopTaskExecutor
-    private let requests: AsyncStream<Message>
-    private let requestQueue: AsyncStream<Message>.Continuation
+    private let requests: AsyncStream<QueuedRequest>
+    private let requestQueue: AsyncStream<QueuedRequest>.Continuation
     /// The outbox and the deadline timer, on the event loop.
     private let loopState: LoopState
 
@@ -172,7 +184,7 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
         self.logger = logger
         self.metrics = ConnectionMetrics(factory: configuration.metricsFactory)
         self.taskExecutor = EventLoopTaskExecutor(loop: channel.eventLoop)
-        (requests, requestQueue) = AsyncStream.makeStream(of: Message.self)
+        (requests, requestQueue) = AsyncStream.makeStream(of: QueuedRequest.self)
         loopState = LoopState(channel: channel)
         loopState.onWriteFailure = { [weak self] calls, error in self?.writeFailed(calls: calls, error: error) }
         loopState.onSweep = { [weak self] in self?.sweepDeadlines() }
@@ -519,7 +531,7 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
 
     // MARK: Incoming (called on the event loop by FrameHandler)
 
-    func received(_ message: Message) {
+    func received(_ message: Message, payloadSize: Int) {
         switch message.type {
         case .response:
             if !resolve(message.id, with: .success(message.body)) {
@@ -531,12 +543,15 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
             // Refusals and immediate answers are written now, and flushed when the read that
             // brought the request ends.
             let immediate = handler.immediateAnswer(to: message.body)
-            let limit = configuration.maxConcurrentRequests
+            let (limit, byteLimit) = (configuration.maxConcurrentRequests, configuration.maxConcurrentRequestBytes)
             let admission = core.withLock { core -> RequestAdmission in
                 guard core.state == .ready else { return .notReady }
                 if immediate != nil { return .admitted }
-                guard core.requestsBeingServed < limit else { return .overLimit }
+                guard core.requestsBeingServed < limit,
+                    core.requestsBeingServed == 0 || core.requestBytesBeingServed + payloadSize <= byteLimit
+                else { return .overLimit }
                 core.requestsBeingServed += 1
+                core.requestBytesBeingServed += payloadSize
                 return .admitted
             }
             switch admission {
@@ -546,14 +561,14 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
                 metrics.refusedRequests.increment()
                 logger.debug(
                     "rhp: refusing a request over the limit of concurrent requests",
-                    metadata: ["rhp.id": "\(message.id)", "rhp.body": "\(message.body.kind)", "rhp.limit": "\(limit)"])
-                sendResponse(
-                    to: message.id, body: .error(ErrorBody(mapping: RequestLimitReached(limit: limit))), duringRead: true)
+                    metadata: ["rhp.id": "\(message.id)", "rhp.body": "\(message.body.kind)", "rhp.size": "\(payloadSize)"])
+                let refusal = RequestLimitReached(requests: limit, bytes: byteLimit)
+                sendResponse(to: message.id, body: .error(ErrorBody(mapping: refusal)), duringRead: true)
             case .admitted:
                 if let immediate {
                     sendResponse(to: message.id, body: immediate, duringRead: true)
                 } else {
-                    requestQueue.yield(message)
+                    requestQueue.yield(QueuedRequest(message: message, payloadSize: payloadSize))
                 }
             }
         default:
@@ -633,15 +648,24 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
         if core.withLock({ $0.transportOpen }) { await close() }
     }
 
-    private func serve(_ request: Message) async {
+    private func serve(_ request: QueuedRequest) async {
         let answer: Body
         do {
-            answer = try await handler.handle(request.body)
+            answer = try await handler.handle(request.message.body)
         } catch {
             answer = .error(ErrorBody(mapping: error))
         }
-        sendResponse(to: request.id, body: answer)
-        core.withLock { $0.requestsBeingServed -= 1 }
+        sendResponse(to: request.message.id, body: answer)
+        core.withLock { core in
+            core.requestsBeingServed -= 1
+            core.requestBytesBeingServed -= request.payloadSize
+        }
+    }
+
+    /// A request of the peer waiting for ``run()``, with its payload's size (for the bounds).
+    private struct QueuedRequest: Sendable {
+        let message: Message
+        let payloadSize: Int
     }
 
     /// What becomes of an incoming request.
@@ -697,14 +721,18 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
     }
 }
 
-/// The answer to a request beyond ``Connection/Configuration/maxConcurrentRequests`` (uncoded:
-/// `unknown`/1 on the wire, this text as the message).
+/// The answer to a request beyond ``Connection/Configuration/maxConcurrentRequests`` or
+/// ``Connection/Configuration/maxConcurrentRequestBytes`` (uncoded: `unknown`/1 on the wire,
+/// this text as the message).
 public struct RequestLimitReached: Error, CustomStringConvertible, Sendable {
-    /// The limit that was reached.
-    public let limit: Int
+    /// The bound on requests handled at once.
+    public let requests: Int
+    /// The bound on their payload bytes.
+    public let bytes: Int
 
     public var description: String {
-        "rhp: too many requests in flight (at most \(limit) are handled at once); send more once earlier ones are answered"
+        "rhp: too many requests in flight (at most \(requests) requests or \(bytes) bytes are handled at once); "
+            + "send more once earlier ones are answered"
     }
 }
 

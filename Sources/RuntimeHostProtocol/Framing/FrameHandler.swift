@@ -3,8 +3,8 @@ import OasisCBOR
 
 /// Where a ``FrameHandler`` delivers what it reads. Called on the channel's event loop.
 protocol FrameHandlerDelegate: AnyObject, Sendable {
-    /// A decoded message, in the order the frames arrived.
-    func received(_ message: Message)
+    /// A decoded message, in the order the frames arrived, with its payload's size in bytes.
+    func received(_ message: Message, payloadSize: Int)
     /// Reading failed (an oversize, malformed or truncated frame, or an I/O error); nothing
     /// more is delivered. The delegate closes the channel.
     func transportFailed(_ error: any Error)
@@ -97,7 +97,7 @@ final class FrameHandler: ChannelInboundHandler {
             }
             buffer.moveReaderIndex(forwardBy: Frame.headerSize + size)
             switch decoded {
-            case .success(let message): delegate.received(message)
+            case .success(let message): delegate.received(message, payloadSize: size)
             case .failure(let error): fail(error)
             }
         }
