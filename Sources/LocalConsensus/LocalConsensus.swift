@@ -483,7 +483,8 @@ public final class LocalConsensus: ConsensusBackend, Service {
         guard !trackers.isEmpty else { return }
         let behind = state.withLock { $0.behind }
         guard !draft.blocks.isEmpty || !behind.isEmpty else { return }
-        let outcomes = await withTaskGroup(of: (Int, TrackerOutcome).self, returning: [(Int, TrackerOutcome)].self) { group in
+        typealias Outcome = (key: Int, outcome: TrackerOutcome)
+        let outcomes = await withTaskGroup(of: Outcome.self, returning: [Outcome].self) { group in
             for (key, history) in trackers {
                 if behind.contains(key) {
                     // Every block it missed is in the store: catch up from its last height.
@@ -497,7 +498,8 @@ public final class LocalConsensus: ConsensusBackend, Service {
                     }
                     continue
                 }
-                guard let record = draft.blocks.first(where: { $0.block.block?.header.namespace == history.runtimeID }) else {
+                let runtimeID = history.runtimeID
+                guard let record = draft.blocks.first(where: { $0.block.block?.header.namespace == runtimeID }) else {
                     continue
                 }
                 group.addTask {
@@ -518,13 +520,14 @@ public final class LocalConsensus: ConsensusBackend, Service {
                 break
             case .refused(let error):
                 logger.warning(
-                    "a runtime's history refused a block; it is caught up from the chain on every later block until it takes them",
+                    "a runtime's history refused a block; it is caught up from the chain at every later step",
                     metadata: ["runtime.id": "\(history.runtimeID)", "error": "\(error)"])
                 state.withLock { s in
                     if s.trackers[key] != nil { s.behind.insert(key) }
                 }
             case .caughtUp:
-                logger.info("a runtime's history caught up with the chain", metadata: ["runtime.id": "\(history.runtimeID)"])
+                logger.info(
+                    "a runtime's history caught up with the chain", metadata: ["runtime.id": "\(history.runtimeID)"])
                 state.withLock { s in _ = s.behind.remove(key) }
             }
         }

@@ -8,8 +8,8 @@ import OasisCommon
 /// Rust runtimes (`slog_json` with its default keys):
 /// `{"msg":"…","level":"INFO","ts":"2026-11-29T10:39:00.751Z","module":"kv_runtime",…}`,
 /// then the metadata (sorted, every value a string; keys that would repeat the four above are
-/// left out). The node relays such lines at their own level
-/// (`RuntimeLogRecord`), so the runtime's warnings and errors stay warnings and errors there.
+/// left out). The node relays such lines at their own level (`RuntimeLogRecord`), so the
+/// runtime's warnings and errors stay warnings and errors there.
 struct JSONLineLogHandler: LogHandler {
     var logLevel: Logger.Level = .info
     var metadata: Logger.Metadata = [:]
@@ -26,7 +26,8 @@ struct JSONLineLogHandler: LogHandler {
             level: event.level, message: "\(event.message)", module: event.source, metadata: merged,
             timestamp: UTCTimestamp.now())
         line += "\n"
-        // One write per line, so lines from concurrent tasks never interleave.
+        // One write per line: a pipe takes up to 4 KiB in one piece, so lines logged by
+        // concurrent tasks do not interleave.
         line.withUTF8 { bytes in
             var offset = 0
             while offset < bytes.count {

@@ -238,7 +238,8 @@ private struct JSONScanner {
         var runStart = position
         func flushRun(_ end: Int) {
             if end > runStart {
-                scalars.append(contentsOf: String(decoding: UnsafeBufferPointer(rebasing: bytes[runStart..<end]), as: UTF8.self).unicodeScalars)
+                let run = String(decoding: UnsafeBufferPointer(rebasing: bytes[runStart..<end]), as: UTF8.self)
+                scalars.append(contentsOf: run.unicodeScalars)
             }
         }
         while position < bytes.count {

@@ -9,8 +9,9 @@ import Synchronization
 /// The child leads its own process group and is killed by the kernel if the node dies. It gets
 /// exactly three descriptors (stdin on `/dev/null`, stdout and stderr on pipes), and exactly
 /// the environment of its configuration. It writes no core dumps (`RLIMIT_CORE` 0) and is the
-/// OOM killer's first choice (`oom_score_adj` 1000), and so is everything it starts. Its exit is observed through a pidfd, so waiting never
-/// blocks a thread of the cooperative pool and a recycled pid can never be signalled.
+/// OOM killer's first choice (`oom_score_adj` 1000), and so is everything it starts. Its exit
+/// is observed through a pidfd, so waiting never blocks a thread of the cooperative pool and a
+/// recycled pid can never be signalled.
 ///
 /// Output is read on demand from `stdoutLines` and `stderrLines`, or relayed to a logger by
 /// `relayOutput(to:)`, which the owner runs in its own task (group). A runtime whose output
@@ -349,8 +350,9 @@ public final class RuntimeProcess: Sendable {
     }
 
     private static func reportDropped(_ count: Int, rateLimit: OutputRateLimit, to logger: Logger) {
+        let limit = "\(rateLimit.linesPerSecond) lines/s (bursts of \(rateLimit.burst))"
         logger.warning(
-            "runtime host: dropped \(count) lines of the runtime's output, over the limit of \(rateLimit.linesPerSecond) lines/s (bursts of \(rateLimit.burst))",
+            "runtime host: dropped \(count) lines of the runtime's output, over the limit of \(limit)",
             metadata: ["runtime.dropped_lines": "\(count)"])
     }
 }
