@@ -45,8 +45,8 @@ import Synchronization
 ///   long-lived task: run it as a `Service` in a `ServiceGroup`, or in a task group you own. No
 ///   unstructured tasks are created. Requests that arrive before the connection is Ready are
 ///   answered with the not-ready error on the event loop, without the handler, and so are
-///   requests beyond ``Configuration/maxConcurrentRequests`` or ``Configuration/maxConcurrentRequestBytes``
-///   with ``RequestLimitReached``. With
+///   requests beyond ``Configuration/maxConcurrentRequests`` or
+///   ``Configuration/maxConcurrentRequestBytes`` with ``RequestLimitReached``. With
 ///   ``Configuration/servesRequestsOnEventLoop`` the handler tasks run on the event loop
 ///   itself (a task executor), which saves the thread hand-offs for light handlers.
 /// * **Closing**: when the transport ends (peer close, EOF inside a frame, an oversize or
