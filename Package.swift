@@ -190,6 +190,7 @@ let package = Package(
             dependencies: [
                 "RuntimeHost", "sandbox-probe", "sandbox-swift-probe", "CSandbox", "kv-runtime", "host-fixture-runtime",
                 "RuntimeHostProtocol", "ConsensusAPI", "OasisCommon", "OasisCBOR", "RuntimeStorage", logging, lifecycle,
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             swiftSettings: strict),
         .testTarget(

@@ -13,6 +13,7 @@ import RuntimeHostProtocol
 /// * `exit-after-handshake`: answers the handshake, then exits with status 1 shortly after;
 /// * `hang-pings`: answers the handshake and aborts, but never answers a ping;
 /// * `hang-aborts`: answers the handshake and pings, but never answers an abort;
+/// * `chatty`: writes 1,500 lines to stderr once connected, then behaves;
 /// * anything else: answers the handshake, pings and aborts.
 @main
 enum FixtureRuntime {
@@ -43,6 +44,12 @@ enum FixtureRuntime {
             exit(2)
         }
         connection.initGuest()
+        if mode == "chatty" {
+            for line in 1...1500 {
+                let text = "chatty line \(line)\n"
+                _ = text.withCString { write(2, $0, strlen($0)) }
+            }
+        }
         logger.info("host-fixture-runtime: connected", metadata: ["fixture.mode": "\(mode)"])
         await withTaskGroup(of: Void.self) { group in
             group.addTask { try? await connection.run() }

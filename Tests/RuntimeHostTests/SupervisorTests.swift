@@ -1,5 +1,7 @@
 import Foundation
 import Glibc
+import Logging
+import MetricsTestKit
 import OasisCommon
 import RuntimeHost
 import RuntimeHostProtocol
@@ -59,6 +61,36 @@ struct SupervisorTests {
         }
         #expect(delays == expected)
         #expect(delays.last == .seconds(60))
+    }
+
+    @Test("a runtime that floods its output has the lines over the rate limit dropped and counted, and keeps running")
+    func floodedOutput() async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let metrics = TestMetrics()
+        let logs = RecordingLogHandler.Store()
+        // The clock does not move, so the burst of 1,000 lines is all that passes.
+        let provisioner = SandboxProvisioner(
+            hostInfo: Fixtures.hostInfo, mode: .unconfined, clock: RecordingClock(),
+            logger: Logger(label: "test") { _ in RecordingLogHandler(store: logs) }, timings: Self.timings,
+            metricsFactory: metrics)
+        let runtime = try #require(
+            try await provisioner.newRuntime(
+                HostConfig(runtimeID: Fixtures.runtimeID, path: Fixtures.fixtureRuntime(mode: "chatty", in: directory)))
+                as? SupervisedRuntime)
+        try await hosting(runtime) { log in
+            runtime.start()
+            _ = try await log.waitFor("started")
+            let counter = try metrics.expectCounter(
+                "oasis_runtime_host_output_dropped_lines", [("runtime", "\(Fixtures.runtimeID)")])
+            // The fixture's own log line and 1,500 of its lines are 1,501: 501 over the burst.
+            for _ in 0..<6000 where counter.totalValue < 501 { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(counter.totalValue == 501)
+            let relayed = logs.records.withLock { records in records.filter { $0.metadata["runtime.stream"] == "stderr" } }
+            #expect(relayed.count == 1000)
+            #expect(relayed.last?.message.hasPrefix("chatty line ") == true)
+            #expect(runtime.restartCount == 0)
+        }
     }
 
     @Test("a runtime that stops answering pings is killed by the watchdog and restarted")

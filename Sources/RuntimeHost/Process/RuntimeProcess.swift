@@ -319,12 +319,17 @@ public final class RuntimeProcess: Sendable {
         await relayOutput(to: logger, rateLimit: rateLimit, clock: ContinuousClock())
     }
 
-    /// The relay, with the time since it began read from `elapsed`.
-    func relayOutput(to logger: Logger, rateLimit: OutputRateLimit, elapsed: @escaping @Sendable () -> Duration) async {
+    /// The relay, with the time since it began read from `elapsed`; `onDrop` is called for each
+    /// line dropped over the limit (the supervisor counts them in a metric).
+    func relayOutput(
+        to logger: Logger, rateLimit: OutputRateLimit, elapsed: @escaping @Sendable () -> Duration,
+        onDrop: @escaping @Sendable () -> Void = {}
+    ) async {
         let bucket = Mutex(OutputRateLimit.Bucket(limit: rateLimit))
         let relay: @Sendable (String, Logger.MetadataValue) -> Void = { line, stream in
             switch bucket.withLock({ $0.admit(at: elapsed()) }) {
             case .drop:
+                onDrop()
                 return
             case .pass(let droppedBefore):
                 if droppedBefore > 0 { Self.reportDropped(droppedBefore, rateLimit: rateLimit, to: logger) }

@@ -29,6 +29,8 @@ public final class SupervisedRuntime: HostedRuntime {
     private let startCounter: Counter
     private let restartCounter: Counter
     private let failureCounter: Counter
+    /// Lines of the runtime's output dropped over the relay's rate limit.
+    private let outputDroppedCounter: Counter
 
     private struct State {
         var connection: Connection?
@@ -65,6 +67,8 @@ public final class SupervisedRuntime: HostedRuntime {
         startCounter = Counter(label: "oasis_runtime_host_starts", dimensions: dimensions, factory: factory)
         restartCounter = Counter(label: "oasis_runtime_host_restarts", dimensions: dimensions, factory: factory)
         failureCounter = Counter(label: "oasis_runtime_host_start_failures", dimensions: dimensions, factory: factory)
+        outputDroppedCounter = Counter(
+            label: "oasis_runtime_host_output_dropped_lines", dimensions: dimensions, factory: factory)
     }
 
     // MARK: Status
@@ -216,7 +220,10 @@ public final class SupervisedRuntime: HostedRuntime {
 
         return await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                await process.relayOutput(to: logger, rateLimit: .default, elapsed: self.provisioner.clock.elapsed)
+                let dropped = self.outputDroppedCounter
+                await process.relayOutput(
+                    to: logger, rateLimit: .default, elapsed: self.provisioner.clock.elapsed,
+                    onDrop: { dropped.increment() })
             }
             let started = await connectAndInitialize(listener: listener, process: process, logger: logger)
             // The socket is bound into the sandbox or connected by now: the directory has done
