@@ -111,6 +111,12 @@ __attribute__((noreturn, noinline)) static void child_exec(struct spawn_request 
     if (r->flags & CSB_SPAWN_RUNTIME_LIMITS) {
         struct rlimit no_core = {0, 0};
         if (setrlimit(RLIMIT_CORE, &no_core) < 0) child_fail(r, errno);
+        struct rlimit files;
+        if (getrlimit(RLIMIT_NOFILE, &files) < 0) child_fail(r, errno);
+        if (files.rlim_max == RLIM_INFINITY || files.rlim_max > CSB_RUNTIME_MAX_OPEN_FILES)
+            files.rlim_max = CSB_RUNTIME_MAX_OPEN_FILES;
+        files.rlim_cur = files.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &files) < 0) child_fail(r, errno);
         int adj = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
         if (adj >= 0) {
             /* Raising one's own score needs no privilege. */

@@ -16,7 +16,7 @@ struct ProcessTests {
     }
 
     @Test(
-        "a runtime writes no core dumps and is the OOM killer's first choice, unconfined and in the sandbox",
+        "a runtime writes no core dumps, opens at most 4,096 files and is the OOM killer's first choice, unconfined and in the sandbox",
         arguments: [false, true])
     func runtimeLimits(sandboxed: Bool) async throws {
         // The test process itself has a score of its own and may dump core; the child inherits
@@ -28,11 +28,20 @@ struct ProcessTests {
             return await lines.next()
         }
         #expect(line == (sandboxed ? "limits core=0/0 oom_score_adj=?" : "limits core=0/0 oom_score_adj=1000"))
+        // 4,096 descriptors, or fewer if the node itself may not have more.
+        var own = rlimit()
+        getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &own)
+        let openFiles = min(4096, own.rlim_max)
         let tree = descendants(of: process.pid)
         #expect(tree.count == (sandboxed ? 3 : 1), "bubblewrap, its pid-namespace init and the probe")
         for pid in tree {
             #expect(readFile("/proc/\(pid)/oom_score_adj") == "1000\n", "pid \(pid)")
-            #expect(readFile("/proc/\(pid)/limits")?.contains(/Max core file size\s+0\s+0\s+bytes/) == true, "pid \(pid)")
+            let limits = readFile("/proc/\(pid)/limits") ?? ""
+            #expect(limits.contains(/Max core file size\s+0\s+0\s+bytes/), "pid \(pid)")
+            let files = limits.firstMatch(of: /Max open files\s+(\d+)\s+(\d+)/)
+            let soft = files.flatMap { UInt64($0.output.1) }
+            let hard = files.flatMap { UInt64($0.output.2) }
+            #expect(soft == UInt64(openFiles) && hard == UInt64(openFiles), "pid \(pid)")
         }
         #expect(await process.kill() == .signaled(signal: SIGKILL))
     }

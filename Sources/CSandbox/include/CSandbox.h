@@ -31,10 +31,13 @@ extern "C" {
  * child with it when it exits. */
 #define CSB_SPAWN_DIE_WITH_PARENT 0x4
 /* Limits for an untrusted runtime, inherited by everything it starts (the sandbox included):
- * no core dumps (RLIMIT_CORE 0, soft and hard, so a crash cannot write its memory to disk),
- * and the OOM killer's first choice (oom_score_adj 1000, so under memory pressure the kernel
- * kills the runtime, which the node restarts, rather than the node). The oom_score_adj write
- * is skipped when /proc is not mounted. */
+ * no core dumps (RLIMIT_CORE 0, soft and hard, so a crash cannot write its memory to disk);
+ * at most CSB_RUNTIME_MAX_OPEN_FILES descriptors (RLIMIT_NOFILE, soft and hard, or the node's
+ * own hard limit if that is lower), so it cannot take the kernel's file table; and the OOM
+ * killer's first choice (oom_score_adj 1000, so under memory pressure the kernel kills the
+ * runtime, which the node restarts, rather than the node). The oom_score_adj write is skipped
+ * when /proc is not mounted. */
+#define CSB_RUNTIME_MAX_OPEN_FILES 4096
 #define CSB_SPAWN_RUNTIME_LIMITS 0x8
 
 /*

@@ -8,7 +8,8 @@ import Synchronization
 ///
 /// The child leads its own process group and is killed by the kernel if the node dies. It gets
 /// exactly three descriptors (stdin on `/dev/null`, stdout and stderr on pipes), and exactly
-/// the environment of its configuration. It writes no core dumps (`RLIMIT_CORE` 0) and is the
+/// the environment of its configuration. It writes no core dumps (`RLIMIT_CORE` 0), opens at
+/// most 4,096 descriptors (`RLIMIT_NOFILE`, lower if the node's own hard limit is) and is the
 /// OOM killer's first choice (`oom_score_adj` 1000), and so is everything it starts. Its exit
 /// is observed through a pidfd, so waiting never blocks a thread of the cooperative pool and a
 /// recycled pid can never be signalled.
