@@ -655,11 +655,13 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
         } catch {
             answer = .error(ErrorBody(mapping: error))
         }
-        sendResponse(to: request.message.id, body: answer)
+        // The slot is free before the answer leaves, so a peer that sends its next request on
+        // seeing the answer always finds room.
         core.withLock { core in
             core.requestsBeingServed -= 1
             core.requestBytesBeingServed -= request.payloadSize
         }
+        sendResponse(to: request.message.id, body: answer)
     }
 
     /// A request of the peer waiting for ``run()``, with its payload's size (for the bounds).
