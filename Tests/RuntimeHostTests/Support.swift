@@ -222,7 +222,11 @@ func descendants(of pid: Int32) -> [Int32] {
         guard let tasks = opendir("/proc/\(parent)/task") else { continue }
         defer { closedir(tasks) }
         while let entry = readdir(tasks) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            // Read the name in place: a dirent is only as long as its name, so copying the whole
+            // 256-byte `d_name` out of it would read past the end of the directory buffer.
+            let name = withUnsafePointer(to: &entry.pointee.d_name) {
+                String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
+            }
             guard Int32(name) != nil, let children = readFile("/proc/\(parent)/task/\(name)/children") else { continue }
             found += children.split(separator: " ").compactMap { Int32($0.trimmingPrefix(while: \.isWhitespace)) }
         }
