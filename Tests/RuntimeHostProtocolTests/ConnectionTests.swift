@@ -406,7 +406,7 @@ struct ConnectionCallTests {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await connection.run() }
             group.addTask {
-                _ = try await connection.initHost(runtimeID: testRuntimeID, hostInfo: testHostInfo)
+                _ = try await connection.initHost(runtimeID: testRuntimeID, hostInfo: testHostInfo, timeout: .seconds(30))
             }
             let info = try #require(try await peer.receive())
             try await peer.send(Message(
