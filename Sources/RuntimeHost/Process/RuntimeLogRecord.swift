@@ -124,29 +124,34 @@ private struct JSONScanner {
     /// The members of the object that is the whole line (whitespace around it allowed).
     mutating func topLevelObject() -> [(String, Value)]? {
         skipWhitespace()
+        guard let members = object(memberDepth: 1) else { return nil }
+        skipWhitespace()
+        return position == bytes.count ? members : nil
+    }
+
+    /// Reads an object at the position: its members in order, each value decoded if it is a
+    /// string, else as its JSON text; values are read at `memberDepth`.
+    private mutating func object(memberDepth: Int) -> [(String, Value)]? {
         guard take(UInt8(ascii: "{")) else { return nil }
         var members: [(String, Value)] = []
         skipWhitespace()
-        if !take(UInt8(ascii: "}")) {
-            repeat {
-                skipWhitespace()
-                guard let key = string() else { return nil }
-                skipWhitespace()
-                guard take(UInt8(ascii: ":")) else { return nil }
-                skipWhitespace()
-                let start = position
-                guard let value = value(depth: 1) else { return nil }
-                if case .string = value {
-                    members.append((key, value))
-                } else {
-                    members.append((key, .other(text(from: start))))
-                }
-                skipWhitespace()
-            } while take(UInt8(ascii: ","))
-            guard take(UInt8(ascii: "}")) else { return nil }
-        }
-        skipWhitespace()
-        return position == bytes.count ? members : nil
+        if take(UInt8(ascii: "}")) { return members }
+        repeat {
+            skipWhitespace()
+            guard let key = string() else { return nil }
+            skipWhitespace()
+            guard take(UInt8(ascii: ":")) else { return nil }
+            skipWhitespace()
+            let start = position
+            guard let value = value(depth: memberDepth) else { return nil }
+            if case .string = value {
+                members.append((key, value))
+            } else {
+                members.append((key, .other(text(from: start))))
+            }
+            skipWhitespace()
+        } while take(UInt8(ascii: ","))
+        return take(UInt8(ascii: "}")) ? members : nil
     }
 
     /// Reads one value; a string is decoded, anything else only checked (its text is cut out
@@ -158,19 +163,7 @@ private struct JSONScanner {
             return string().map(Value.string)
         case UInt8(ascii: "{"):
             guard depth < Self.maximumDepth else { return nil }
-            position += 1
-            skipWhitespace()
-            if take(UInt8(ascii: "}")) { return .other("") }
-            repeat {
-                skipWhitespace()
-                guard string() != nil else { return nil }
-                skipWhitespace()
-                guard take(UInt8(ascii: ":")) else { return nil }
-                skipWhitespace()
-                guard value(depth: depth + 1) != nil else { return nil }
-                skipWhitespace()
-            } while take(UInt8(ascii: ","))
-            return take(UInt8(ascii: "}")) ? .other("") : nil
+            return object(memberDepth: depth + 1) != nil ? .other("") : nil
         case UInt8(ascii: "["):
             guard depth < Self.maximumDepth else { return nil }
             position += 1
