@@ -460,7 +460,7 @@ public final class LocalConsensus: ConsensusBackend, Service {
     /// every tracked history.
     private func apply(_ draft: Draft) async throws {
         try await store.write(Self.storeStep(draft), chainContext: genesis.chainContext)
-        let trackers = state.withLock { s -> [Int: any RoothashHistory] in
+        let (trackers, behind) = state.withLock { s -> ([Int: any RoothashHistory], Set<Int>) in
             s.height = draft.height
             s.epoch = draft.epoch
             s.runtimes = draft.runtimes
@@ -475,14 +475,12 @@ public final class LocalConsensus: ConsensusBackend, Service {
                 s.blockWatches[id]?.publish(record.block)
             }
             if draft.epochChanged { epochs.publish(EpochTime(draft.epoch)) }
-            return s.trackers
+            return (s.trackers, s.behind)
         }
         if draft.epochChanged {
             logger.debug("epoch transition", metadata: ["consensus.epoch": "\(draft.epoch)", "consensus.height": "\(draft.height)"])
         }
-        guard !trackers.isEmpty else { return }
-        let behind = state.withLock { $0.behind }
-        guard !draft.blocks.isEmpty || !behind.isEmpty else { return }
+        guard !trackers.isEmpty, !draft.blocks.isEmpty || !behind.isEmpty else { return }
         typealias Outcome = (key: Int, outcome: TrackerOutcome)
         let outcomes = await withTaskGroup(of: Outcome.self, returning: [Outcome].self) { group in
             for (key, history) in trackers {
