@@ -119,8 +119,10 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "RuntimeHostProtocolTesting",
-            dependencies: ["RuntimeHostProtocol", "OasisCBOR", "OasisCommon", logging],
+            dependencies: ["RuntimeHostProtocol", "OasisCBOR", "OasisCommon", "ProcessTesting", logging],
             swiftSettings: strict),
+        // Test support: child processes with chosen standard streams, without Foundation's `Process`.
+        .target(name: "ProcessTesting", dependencies: ["CSandbox"], swiftSettings: strict),
         .executableTarget(
             name: "kv-runtime",
             dependencies: ["RuntimeHostProtocol", "RuntimeStorage", "OasisCBOR", "OasisCommon", "ConsensusAPI", logging],
@@ -151,7 +153,9 @@ let package = Package(
             dependencies: ["RuntimeNode", .product(name: "ArgumentParser", package: "swift-argument-parser"), logging],
             swiftSettings: strict),
 
-        .testTarget(name: "OasisCBORTests", dependencies: ["OasisCBOR"], exclude: ["peers"], swiftSettings: strict),
+        .testTarget(
+            name: "OasisCBORTests", dependencies: ["OasisCBOR", "ProcessTesting"], exclude: ["peers"], swiftSettings: strict),
+        .testTarget(name: "ProcessTestingTests", dependencies: ["ProcessTesting"], swiftSettings: strict),
         .testTarget(name: "OasisCommonTests", dependencies: ["OasisCommon", "OasisCBOR"], swiftSettings: strict),
         .testTarget(
             name: "ConsensusAPITests", dependencies: ["ConsensusAPI", "OasisCBOR", "OasisCommon"],
@@ -182,7 +186,7 @@ let package = Package(
             name: "RuntimeHistoryTests",
             dependencies: [
                 "RuntimeHistory", "RuntimeLocalStorage", "RuntimeTagIndexer", "RuntimeStorage", "RuntimeSQLite",
-                "ConsensusAPI", "OasisCommon", "OasisCBOR", "history-crash-writer", grdb, logging, lifecycle,
+                "ConsensusAPI", "OasisCommon", "OasisCBOR", "ProcessTesting", "history-crash-writer", grdb, logging, lifecycle,
             ],
             swiftSettings: strict),
         .testTarget(
@@ -196,7 +200,7 @@ let package = Package(
         .testTarget(
             name: "RuntimeHostProtocolTests",
             dependencies: [
-                "RuntimeHostProtocol", "RuntimeHostProtocolTesting", "ConsensusAPI", "OasisCommon", "OasisCBOR",
+                "RuntimeHostProtocol", "RuntimeHostProtocolTesting", "ProcessTesting", "ConsensusAPI", "OasisCommon", "OasisCBOR",
                 "RuntimeStorage", "RuntimeHost", "kv-runtime", logging, nioCore, nioPosix,
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
@@ -207,7 +211,8 @@ let package = Package(
         .testTarget(
             name: "RuntimeNodeTests",
             dependencies: [
-                "RuntimeNode", "RuntimeRegistry", "runtime-node", "kv-runtime", "host-fixture-runtime", logging, lifecycle,
+                "RuntimeNode", "RuntimeRegistry", "ProcessTesting", "runtime-node", "kv-runtime", "host-fixture-runtime", logging,
+                lifecycle,
                 nioCore, nioPosix, grdb,
             ],
             swiftSettings: strict),

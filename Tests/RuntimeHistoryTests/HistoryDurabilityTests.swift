@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import OasisCommon
+import ProcessTesting
 import RuntimeHistory
 import Testing
 
@@ -49,28 +50,21 @@ struct HistoryDurabilityTests {
     /// Starts the writer, reads its reports until `afterLines` have arrived, SIGKILLs it,
     /// then drains what it printed before dying. Returns every reported round.
     func runWriterAndKill(dir: String, afterLines: Int) throws -> (reported: [UInt64], killed: Bool) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: writerPath)
-        process.arguments = [dir]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let reader = output.fileHandleForReading
-        var buffer = Data()
+        let child = try ChildProcess.launch(executable: writerPath, arguments: [dir], standardOutput: .pipe)
+        var buffer: [UInt8] = []
         var lines = 0
         var killed = false
         while true {
-            let chunk = reader.availableData  // blocks until data or EOF
+            let chunk = child.readOutput(.standardOutput)  // blocks until data or EOF
             if chunk.isEmpty { break }
-            buffer.append(chunk)
-            lines = buffer.reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
+            buffer += chunk
+            lines += chunk.count { $0 == UInt8(ascii: "\n") }
             if !killed && lines >= afterLines {
-                kill(process.processIdentifier, SIGKILL)
+                child.signal(SIGKILL)
                 killed = true
             }
         }
-        process.waitUntilExit()
-        let killedBySignal = process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL
+        let killedBySignal = child.waitUntilExit() == .signaled(SIGKILL)
         let text = String(decoding: buffer, as: UTF8.self)
         // A line cut off by the kill is not a report.
         let reported = text.split(separator: "\n", omittingEmptySubsequences: true).compactMap { line -> UInt64? in
@@ -78,16 +72,5 @@ struct HistoryDurabilityTests {
             return UInt64(line.dropFirst("committed ".count))
         }
         return (reported, killedBySignal)
-    }
-}
-
-/// Runs `body`, which blocks (pipes, waiting for a process), on a thread of its own, so it
-/// never holds one of the cooperative pool's few threads that every other test needs.
-func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread {
-            continuation.resume(with: Result { try body() })
-        }
-        thread.start()
     }
 }

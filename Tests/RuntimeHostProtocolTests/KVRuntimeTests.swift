@@ -2,6 +2,7 @@ import ConsensusAPI
 import Foundation
 import OasisCBOR
 import OasisCommon
+import ProcessTesting
 import RuntimeHostProtocol
 import RuntimeHostProtocolTesting
 import RuntimeStorage
@@ -166,7 +167,7 @@ struct KVRuntimeProcessTests {
                 inputs: [KVTransaction.insert(key: "k", value: "v").encoded, [0x00]])))
             guard case .runtimeCheckTxBatchResponse(let results) = check else {
                 Issue.record("check-tx answered \(check.kind)")
-                return Int32(-1)
+                return ChildProcess.Termination.exited(-1)
             }
             #expect(results.results.map(\.isSuccess) == [true, false])
 
@@ -186,7 +187,7 @@ struct KVRuntimeProcessTests {
             await connection.close()
             return try await withDeadline(.seconds(30), "kv-runtime exiting") { await hosted.process.exitStatus() }
         }
-        #expect(status == 0)
+        #expect(status == .exited(0))
     }
 
     @Test(
@@ -198,6 +199,6 @@ struct KVRuntimeProcessTests {
             executable: "python3", arguments: [pythonHostScript, kvRuntimeBinary, scenario],
             environment: ProcessInfo.processInfo.environment)
         let status = try await withDeadline(.seconds(60), "the Python host scenario \(scenario)") { await child.exitStatus() }
-        #expect(status == 0, "host_peer.py \(scenario) failed; its reason is on stderr")
+        #expect(status == .exited(0), "host_peer.py \(scenario) failed; its reason is on stderr")
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import OasisCBOR
 import OasisCommon
+import ProcessTesting
 import RuntimeHostProtocol
 import RuntimeHostProtocolTesting
 import Testing
@@ -11,14 +12,11 @@ let pythonPeerScript = URL(fileURLWithPath: #filePath).deletingLastPathComponent
 
 /// Whether python3 with cbor2 is available to run the peer.
 let pythonPeerAvailable: Bool = {
-    // Output goes to /dev/null through the shell: handing Process a FileHandle for it would let
-    // Foundation close that descriptor in this process, under other tests' sockets.
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/sh")
-    process.arguments = ["-c", "python3 -c 'import cbor2' >/dev/null 2>&1"]
-    guard (try? process.run()) != nil else { return false }
-    process.waitUntilExit()
-    return process.terminationStatus == 0
+    guard
+        let child = try? ChildProcess.launch(
+            executable: "python3", arguments: ["-c", "import cbor2"], standardOutput: .null, standardError: .null)
+    else { return false }
+    return child.waitUntilExit().succeeded
 }()
 
 /// The host's handler for the peer's requests: a local-storage read of `k` gives `v`; the
@@ -57,7 +55,7 @@ struct PythonPeerTests {
             await hosted.connection.close()
             return try await withDeadline(.seconds(30), "the Python peer exiting") { await hosted.process.exitStatus() }
         }
-        #expect(status == 0, "the Python peer reported a failure on stderr (scenario \(scenario))")
+        #expect(status == .exited(0), "the Python peer reported a failure on stderr (scenario \(scenario))")
     }
 
     @Test("the Python runtime completes the handshake, answers pings and queries, and gets its own request served")

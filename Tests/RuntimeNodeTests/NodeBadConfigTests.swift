@@ -29,7 +29,7 @@ struct NodeBadConfigTests {
         try ("datadir: \(dataDir)\nmetrics:\n  address: \"\"\n" + yaml).write(toFile: configPath, atomically: true, encoding: .utf8)
         let before = scratch.listing(dataDir)
         let result = try await runCLI(["run", "--config", configPath] + flags, in: scratch)
-        #expect(result.status == 2, "stderr: \(result.err)")
+        #expect(result.status == .exited(2), "stderr: \(result.err)")
         let lines = result.err.split(separator: "\n")
         #expect(lines.count == 1, "want one sentence, got: \(result.err)")
         #expect(result.err.contains(mentions), "stderr: \(result.err)")
@@ -104,7 +104,7 @@ struct NodeBadConfigTests {
         _ = FileManager.default.createFile(atPath: scratch.path + "/file", contents: Data("x".utf8))
         let before = scratch.listing()
         let result = try await runCLI(["run", "--datadir", scratch.path + "/file/data", "--metrics.address", ""], in: scratch)
-        #expect(result.status == 2, "stderr: \(result.err)")
+        #expect(result.status == .exited(2), "stderr: \(result.err)")
         #expect(result.err.contains("datadir"), "stderr: \(result.err)")
         #expect(scratch.listing().filter { !$0.contains("cli-") } == before.filter { !$0.contains("cli-") })
     }

@@ -18,7 +18,7 @@ struct NodeEndToEndTests {
     /// Status JSON from the CLI.
     func status(_ dataDir: String, _ scratch: ScratchDirectory) async throws -> [String: Any] {
         let result = try await runCLI(["control", "status", "--datadir", dataDir, "--json"], in: scratch)
-        try #require(result.status == 0, "control status failed: \(result.err)")
+        try #require(result.status == .exited(0), "control status failed: \(result.err)")
         return try jsonObject(result.out)
     }
 
@@ -35,7 +35,7 @@ struct NodeEndToEndTests {
         let status = try await eventually(.seconds(90)) { () async throws -> [String: Any]? in
             guard FileManager.default.fileExists(atPath: dataDir + "/internal.sock") else { return nil }
             let result = try await runCLI(["control", "status", "--datadir", dataDir, "--json"], in: scratch)
-            guard result.status == 0, let object = try? jsonObject(result.out) else { return nil }
+            guard result.status == .exited(0), let object = try? jsonObject(result.out) else { return nil }
             return hostedState(object, Self.kvID) == "started" ? object : nil
         }
         return try #require(status, "kv-runtime never started; node stderr:\n\(node.stderr)")
@@ -46,7 +46,7 @@ struct NodeEndToEndTests {
             "tx", "submit", "--datadir", dataDir, "--runtime", Self.kvID, "--method", "insert",
             "--args", #"{"key":"\#(key)","value":"\#(value)"}"#, "--json",
         ], in: scratch)
-        try #require(result.status == 0, "tx submit failed: \(result.err)")
+        try #require(result.status == .exited(0), "tx submit failed: \(result.err)")
         let object = try jsonObject(result.out)
         let round = try #require((object["round"] as? NSNumber)?.uint64Value)
         let hash = try #require(object["tx_hash"] as? String)
@@ -87,7 +87,7 @@ struct NodeEndToEndTests {
         #expect(hash.count == 64)
         let block = try await runCLI(
             ["history", "block", "--datadir", dataDir, "--runtime", Self.kvID, "--round", "\(round)", "--json"], in: scratch)
-        try #require(block.status == 0, "history block failed: \(block.err)")
+        try #require(block.status == .exited(0), "history block failed: \(block.err)")
         let header = try jsonObject(block.out)
         #expect((header["round"] as? NSNumber)?.uint64Value == round)
         #expect(header["io_root"] is String)
@@ -95,13 +95,13 @@ struct NodeEndToEndTests {
         let query = try await runCLI([
             "runtime", "query", "--datadir", dataDir, "--runtime", Self.kvID, "--method", "get", "--args", #"{"key":"greeting"}"#,
         ], in: scratch)
-        #expect(query.status == 0)
+        #expect(query.status == .exited(0))
         #expect(query.out.trimmingCharacters(in: .whitespacesAndNewlines) == "hello")
         let found = try await eventually(.seconds(30)) { () async throws -> Bool? in
             let tags = try await runCLI([
                 "tags", "search", "--datadir", dataDir, "--runtime", Self.kvID, "--key", "kv_key", "--value", "greeting", "--json",
             ], in: scratch)
-            return tags.status == 0 && tags.out.contains(hash) ? true : nil
+            return tags.status == .exited(0) && tags.out.contains(hash) ? true : nil
         }
         #expect(found == true, "the tag index never found \(hash)")
 
@@ -132,7 +132,7 @@ struct NodeEndToEndTests {
             ((try await self.status(dataDir, scratch))["consensus"] as? [String: Any])?["height"] as? NSNumber).int64Value
         node.signal(SIGTERM)
         let exit = await node.exitStatus(within: .seconds(10))
-        #expect(exit == 0, "node stderr:\n\(node.stderr)")
+        #expect(exit == .exited(0), "node stderr:\n\(node.stderr)")
         #expect(!processExists(kvPID), "the runtime process \(kvPID) outlived the node")
         #expect(!FileManager.default.fileExists(atPath: dataDir + "/internal.sock"))
 
@@ -148,12 +148,12 @@ struct NodeEndToEndTests {
         #expect((lastRound ?? 0) >= round)
         let old = try await runCLI(
             ["history", "block", "--datadir", dataDir, "--runtime", Self.kvID, "--round", "\(round)", "--json"], in: scratch)
-        #expect(old.status == 0)
+        #expect(old.status == .exited(0))
         #expect(try jsonObject(old.out)["io_root"] as? String == header["io_root"] as? String)
         let (next, _) = try await submit(dataDir, scratch, key: "second", value: "world")
         #expect(next > round)
         again.signal(SIGTERM)
-        #expect(await again.exitStatus(within: .seconds(10)) == 0)
+        #expect(await again.exitStatus(within: .seconds(10)) == .exited(0))
     }
 
     @Test("a SIGKILLed runtime is restarted, restarts increments, a transaction submitted meanwhile commits; JSON logs; SIGINT")
@@ -189,7 +189,7 @@ struct NodeEndToEndTests {
         #expect(lines.contains { $0["runtime.id"] as? String == Self.kvID && $0["runtime.stream"] != nil })
         // SIGINT stops the node as gracefully as SIGTERM.
         node.signal(SIGINT)
-        #expect(await node.exitStatus(within: .seconds(10)) == 0)
+        #expect(await node.exitStatus(within: .seconds(10)) == .exited(0))
     }
 }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ProcessTesting
 import RuntimeNode
 import Testing
 
@@ -61,58 +62,56 @@ func eventually<T>(_ limit: Duration = .seconds(60), poll: Duration = .milliseco
 }
 
 /// A `runtime-node` process with its output in files.
-final class NodeProcess: @unchecked Sendable {
-    // @unchecked: `process` is only touched from the test's task; Foundation's Process is
-    // not Sendable but is used here strictly sequentially.
-    let process = Process()
+final class NodeProcess: Sendable {
+    let child: ChildProcess
     let stdoutPath: String
     let stderrPath: String
 
     init(_ arguments: [String], in directory: ScratchDirectory, name: String = "node") throws {
         stdoutPath = directory.path + "/../" + URL(fileURLWithPath: directory.path).lastPathComponent + "-\(name).out"
         stderrPath = directory.path + "/../" + URL(fileURLWithPath: directory.path).lastPathComponent + "-\(name).err"
-        _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: Products.runtimeNode)
-        process.arguments = arguments
-        process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
-        process.standardError = FileHandle(forWritingAtPath: stderrPath)
-        try process.run()
+        child = try ChildProcess.launch(
+            executable: Products.runtimeNode, arguments: arguments,
+            standardOutput: .file(stdoutPath), standardError: .file(stderrPath))
     }
 
-    var pid: Int32 { process.processIdentifier }
+    var pid: Int32 { child.processIdentifier }
     var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
     var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
 
     func signal(_ signal: Int32) {
-        kill(process.processIdentifier, signal)
+        child.signal(signal)
     }
 
-    /// The exit status once the process has exited, waiting at most `limit`; nil if it is still running.
-    func exitStatus(within limit: Duration) async -> Int32? {
-        await eventually(limit) { process.isRunning ? nil : process.terminationStatus }
+    /// How the process ended, waiting at most `limit`; nil if it is still running.
+    func exitStatus(within limit: Duration) async -> ChildProcess.Termination? {
+        await eventually(limit) { child.termination }
     }
 
-    /// Kills the process if it still runs and removes the output files.
+    /// Kills the process if it still runs, waits for it and removes the output files. The
+    /// wait blocks the calling thread, but only for as long as a SIGKILLed process takes to go.
     func cleanUp() {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        child.signal(SIGKILL)
+        _ = child.waitUntilExit()
         try? FileManager.default.removeItem(atPath: stdoutPath)
         try? FileManager.default.removeItem(atPath: stderrPath)
     }
 }
 
-/// Runs a `runtime-node` client command to completion: (exit status, stdout, stderr).
-func runCLI(_ arguments: [String], in directory: ScratchDirectory) async throws -> (status: Int32, out: String, err: String) {
+/// Runs a `runtime-node` client command to completion: how it ended, stdout, stderr.
+func runCLI(_ arguments: [String], in directory: ScratchDirectory) async throws
+    -> (status: ChildProcess.Termination, out: String, err: String)
+{
     let process = try NodeProcess(arguments, in: directory, name: "cli-\(UUID().uuidString.prefix(8))")
-    defer { process.cleanUp() }
     guard let status = await process.exitStatus(within: .seconds(120)) else {
         Issue.record("runtime-node \(arguments) did not finish")
-        return (-1, process.stdout, process.stderr)
+        let result = (ChildProcess.Termination.signaled(SIGKILL), process.stdout, process.stderr)
+        process.cleanUp()
+        return result
     }
-    return (status, process.stdout, process.stderr)
+    let result = (status, process.stdout, process.stderr)
+    process.cleanUp()
+    return result
 }
 
 /// Whether a process with `pid` exists.

@@ -27,7 +27,7 @@ struct ReadmeTests {
         defer { scratch.remove() }
         for command in ["run", "localnet"] {
             let result = try await runCLI([command, "--help"], in: scratch)
-            #expect(result.status == 0, "runtime-node \(command) --help: \(result.err)")
+            #expect(result.status == .exited(0), "runtime-node \(command) --help: \(result.err)")
             let flags = Set(result.out.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "," || $0 == "[" || $0 == "]" })
                 .filter { $0.hasPrefix("--") }.map(String.init))
             for option in NodeConfig.options {
@@ -48,7 +48,7 @@ struct ReadmeTests {
         #expect(commands.count >= 5)
         for command in commands {
             let result = try await runCLI(command + ["--help"], in: scratch)
-            #expect(result.status == 0, "runtime-node \(command.joined(separator: " ")) --help: \(result.err)")
+            #expect(result.status == .exited(0), "runtime-node \(command.joined(separator: " ")) --help: \(result.err)")
         }
     }
 }
