@@ -28,6 +28,8 @@ let package = Package(
         .library(name: "RuntimeState", targets: ["RuntimeHistory", "ConsensusAPI", "OasisCommon", "OasisCBOR"]),
         // For Benchmarks/: hosting runtime binaries.
         .library(name: "RuntimeHosting", targets: ["RuntimeHost", "RuntimeHostProtocol", "OasisCommon"]),
+        // For Benchmarks/: child processes started without Foundation's `Process` (see the target).
+        .library(name: "ProcessTesting", targets: ["ProcessTesting"]),
         // For Fuzz/: every decoder of outside input, without hosting, storage or the node.
         .library(
             name: "RuntimeWireFormats",

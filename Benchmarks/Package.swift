@@ -18,6 +18,7 @@ let package = Package(
             dependencies: [
                 "BenchSupport",
                 .product(name: "RuntimeRegistry", package: "swift-runtime-registry"),
+                .product(name: "ProcessTesting", package: "swift-runtime-registry"),
             ],
             resources: [.copy("cbor2_bench.py")]
         ),
@@ -38,6 +39,7 @@ let package = Package(
             dependencies: [
                 "BenchSupport", "CUDSBaseline",
                 .product(name: "RuntimeRegistry", package: "swift-runtime-registry"),
+                .product(name: "ProcessTesting", package: "swift-runtime-registry"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,5 +1,6 @@
 import BenchSupport
 import Foundation
+import ProcessTesting
 import RuntimeRegistry
 
 /// Encode and decode of the node's hot CBOR types, against cbor2's native extension on the same
@@ -88,19 +89,13 @@ struct CBORBench {
 /// cbor2's per-call encode and decode times for each item, in nanoseconds.
 func cbor2Timings(_ items: [CBORBench.Item]) throws -> [String: (encode: Double, decode: Double)] {
     let script = Bundle.module.url(forResource: "cbor2_bench", withExtension: "py")!
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", script.path]
-    let input = Pipe()
-    let output = Pipe()
-    process.standardInput = input
-    process.standardOutput = output
-    try process.run()
-    input.fileHandleForWriting.write(Data(items.map { "\($0.name) \(Hex.encode($0.bytes))\n" }.joined().utf8))
-    try input.fileHandleForWriting.close()
-    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else { fatalError("cbor2 benchmark failed; pip install cbor2") }
+    let child = try ChildProcess.launch(
+        executable: "python3", arguments: [script.path], standardInput: .pipe, standardOutput: .pipe)
+    // The input is a few kilobytes, well under what a pipe holds, so writing it all first is safe.
+    child.writeInput(Array(items.map { "\($0.name) \(Hex.encode($0.bytes))\n" }.joined().utf8))
+    child.closeInput()
+    let text = String(decoding: child.readToEnd(.standardOutput), as: UTF8.self)
+    guard child.waitUntilExit().succeeded else { fatalError("cbor2 benchmark failed; pip install cbor2") }
     var timings: [String: (encode: Double, decode: Double)] = [:]
     for line in text.split(separator: "\n") {
         let parts = line.split(separator: " ")

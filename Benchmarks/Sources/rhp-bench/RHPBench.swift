@@ -3,6 +3,7 @@ import CUDSBaseline
 import Foundation
 import Logging
 import NIOPosix
+import ProcessTesting
 import RuntimeRegistry
 import Synchronization
 
@@ -347,14 +348,13 @@ enum RHPBench {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let socketPath = directory + "/rhp.sock"
         let listener = try await ConnectionListener.bind(unixSocketPath: socketPath)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.environment = ProcessInfo.processInfo.environment.merging(
-            ["OASIS_WORKER_HOST": socketPath, "KV_RUNTIME_LOG_LEVEL": "warning"]) { _, new in new }
-        try process.run()
+        let child = try ChildProcess.launch(
+            executable: binary,
+            environment: ProcessInfo.processInfo.environment.merging(
+                ["OASIS_WORKER_HOST": socketPath, "KV_RUNTIME_LOG_LEVEL": "warning"]) { _, new in new })
         defer {
-            if process.isRunning { process.terminate() }
-            process.waitUntilExit()
+            child.signal(SIGTERM)
+            _ = child.waitUntilExit()
         }
         let host = try await listener.accept(handler: UnsupportedRequestHandler(), logger: logger, timeout: .seconds(10))
         return try await withThrowingTaskGroup(of: Void.self) { group in
