@@ -26,6 +26,22 @@ struct ChildProcessTests {
         #expect(error == input)
     }
 
+    @Test("many children at once each get their own input back and their own exit code")
+    func manyAtOnce() async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<32 {
+                group.addTask {
+                    let (termination, output, _) = try await ChildProcess.run(
+                        executable: "/bin/sh", arguments: ["-c", "cat; exit \(index % 5)"],
+                        input: Array("child \(index)".utf8))
+                    #expect(termination == .exited(Int32(index % 5)))
+                    #expect(String(decoding: output, as: UTF8.self) == "child \(index)")
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+
     @Test("the environment is exactly the one given, and a bare name is found in its PATH")
     func environmentAndPath() async throws {
         let (termination, output, _) = try await ChildProcess.run(
