@@ -46,11 +46,31 @@ final class FrameHandler: ChannelInboundHandler {
         if var buffer = partial.take() {
             buffer.writeBuffer(&incoming)
             deliverFrames(from: &buffer)
-            if buffer.readableBytes > 0 { partial = buffer }
+            if buffer.readableBytes > 0 { partial = Self.unreadPart(of: buffer, allocator: context.channel.allocator) }
         } else {
             deliverFrames(from: &incoming)
-            if incoming.readableBytes > 0 { partial = incoming }
+            if incoming.readableBytes > 0 { partial = Self.unreadPart(of: incoming, allocator: context.channel.allocator) }
         }
+    }
+
+    /// The capacity of the buffer holding an incomplete frame (0 when there is none).
+    var bufferedCapacity: Int { partial?.capacity ?? 0 }
+
+    /// What to keep of `buffer` for the next read: only its unread bytes. Delivering a frame
+    /// only moves the reader index, and the next read appends behind the writer index, so
+    /// keeping the buffer as it is would keep every byte already delivered for as long as reads
+    /// keep ending inside a frame, which a peer can arrange on every read.
+    private static func unreadPart(of buffer: ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer {
+        guard buffer.readerIndex > 0 else { return buffer }
+        // A buffer far larger than its tail (the rest of a big frame's read) is not kept.
+        if buffer.capacity > max(4 * buffer.readableBytes, 64 << 10) {
+            var tail = allocator.buffer(capacity: buffer.readableBytes)
+            tail.writeImmutableBuffer(buffer)
+            return tail
+        }
+        var compacted = buffer
+        compacted.discardReadBytes()
+        return compacted
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
