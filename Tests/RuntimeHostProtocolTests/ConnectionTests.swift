@@ -692,6 +692,67 @@ struct ConnectionCallTests {
         }
     }
 
+    @Test("a peer that sends requests but does not read the answers is cut off once the unwritten bytes pass the bound")
+    func peerNotReading() async throws {
+        let (logger, logs) = capturingLogger()
+        let (a, b) = try SocketPair.make()
+        // Every request but a ping is answered with 1 MiB.
+        let handler = PingingClosureHandler { _ in
+            .runtimeRPCCallResponse(RuntimeRPCCallResponse(response: [UInt8](repeating: 0xAB, count: 1 << 20)))
+        }
+        let bound = Frame.headerSize + Frame.maxPayloadSize + 1
+        let connection = try await Connection.adopting(
+            connectedSocket: a, handler: handler,
+            configuration: Connection.Configuration(maxUnwrittenBytes: bound), logger: logger)
+        let peer = RawPeer(descriptor: b)
+        try await withReadyHost(connection, peer) {
+            // Requests go out in small groups, with pings between them, and nothing is read:
+            // about 17 MiB of answers are left waiting after some 20 requests (less what the
+            // socket buffers take).
+            var id: UInt64 = 100
+            for _ in 0..<200 where connection.state != .closed {
+                do {
+                    try await peer.send(Message(
+                        id: id, type: .request, body: .runtimeRPCCallRequest(RuntimeRPCCallRequest(request: [1]))))
+                    try await peer.send(Message(id: id + 1, type: .request, body: .runtimePingRequest))
+                } catch {
+                    break  // the connection is gone
+                }
+                id += 2
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            try await waitUntil { connection.state == .closed }
+            #expect(connection.closeReason?.contains("the peer does not read what is written to it") == true,
+                    "close reason: \(connection.closeReason ?? "none")")
+            #expect(logs.closeReasons.contains { $0.contains("more than \(bound) bytes wait to be sent") })
+        }
+    }
+
+    @Test("a peer that reads keeps its connection however many large answers it asks for")
+    func readingPeerKeepsConnection() async throws {
+        let (logger, _) = capturingLogger()
+        let (a, b) = try SocketPair.make()
+        let handler = PingingClosureHandler { _ in
+            .runtimeRPCCallResponse(RuntimeRPCCallResponse(response: [UInt8](repeating: 0xCD, count: 1 << 20)))
+        }
+        let connection = try await Connection.adopting(
+            connectedSocket: a, handler: handler,
+            configuration: Connection.Configuration(maxUnwrittenBytes: Frame.headerSize + Frame.maxPayloadSize + 1),
+            logger: logger)
+        let peer = RawPeer(descriptor: b)
+        try await withReadyHost(connection, peer) {
+            // 40 MiB of answers in all, more than twice the bound, each read as it comes.
+            for id: UInt64 in 1...40 {
+                try await peer.send(Message(
+                    id: id, type: .request, body: .runtimeRPCCallRequest(RuntimeRPCCallRequest(request: [1]))))
+                let answer = try #require(try await peer.receive())
+                #expect(answer.id == id)
+            }
+            #expect(connection.state == .ready)
+        }
+    }
+
+
     @Test(
         "a failed write fails its caller at once with the write's error and leaves nothing behind; later calls still work",
         arguments: [false, true])

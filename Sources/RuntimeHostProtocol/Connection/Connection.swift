@@ -96,16 +96,26 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
         /// always gets through. With both bounds, requests in flight hold at most this much
         /// (plus one frame), not `maxConcurrentRequests` frames of 16 MiB.
         public var maxConcurrentRequestBytes: Int
+        /// How many bytes of frames may wait to be taken by the socket. More means the peer
+        /// does not read what this side writes (its answers, refusals, pings' answers) while it
+        /// goes on sending, and would otherwise grow this side's memory at the rate it writes;
+        /// the connection is then closed (``PeerNotReading``). At least one largest frame
+        /// (16 MiB and its 4-byte length) more than that, so a peer that reads is never cut off
+        /// for one big answer.
+        public var maxUnwrittenBytes: Int
 
         /// Tunables; the defaults suit a node.
         public init(
             callTimeout: Duration = .seconds(60), handshakeTimeout: Duration = .seconds(1),
             metricsFactory: (any MetricsFactory)? = nil, servesRequestsOnEventLoop: Bool = false,
             ignoresUnknownFields: Bool = false, maxConcurrentRequests: Int = 256,
-            maxConcurrentRequestBytes: Int = 64 << 20
+            maxConcurrentRequestBytes: Int = 64 << 20, maxUnwrittenBytes: Int = 64 << 20
         ) {
             precondition(maxConcurrentRequests >= 1, "rhp: maxConcurrentRequests must be at least 1")
             precondition(maxConcurrentRequestBytes >= 0, "rhp: maxConcurrentRequestBytes must not be negative")
+            precondition(
+                maxUnwrittenBytes > Frame.headerSize + Frame.maxPayloadSize,
+                "rhp: maxUnwrittenBytes must be more than one largest frame (\(Frame.headerSize + Frame.maxPayloadSize) bytes)")
             self.callTimeout = callTimeout
             self.handshakeTimeout = handshakeTimeout
             self.metricsFactory = metricsFactory
@@ -113,6 +123,7 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
             self.ignoresUnknownFields = ignoresUnknownFields
             self.maxConcurrentRequests = maxConcurrentRequests
             self.maxConcurrentRequestBytes = maxConcurrentRequestBytes
+            self.maxUnwrittenBytes = maxUnwrittenBytes
         }
     }
 
@@ -204,11 +215,16 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
         // active would fail, so wait for that too.
         try await channel.eventLoop.flatSubmit {
             do {
+                // NIO turns the channel unwritable when more than `high` bytes wait; the frame
+                // handler closes the connection then.
+                let limit = configuration.maxUnwrittenBytes
+                try channel.syncOptions?.setOption(
+                    ChannelOptions.writeBufferWaterMark, value: ChannelOptions.Types.WriteBufferWaterMark(low: limit / 2, high: limit))
                 try channel.pipeline.syncOperations.addHandler(
                     FrameHandler(
                         delegate: connection,
                         decodeOptions: CBORDecoder.Options(allowsUnknownFields: configuration.ignoresUnknownFields),
-                        onFrame: { recorder.record($0) }))
+                        maxUnwrittenBytes: limit, onFrame: { recorder.record($0) }))
                 if channel.isActive { return channel.eventLoop.makeSucceededVoidFuture() }
                 let active = channel.eventLoop.makePromise(of: Void.self)
                 try channel.pipeline.syncOperations.addHandler(ActivationHandler(active: active), position: .first)
@@ -735,6 +751,18 @@ public struct RequestLimitReached: Error, CustomStringConvertible, Sendable {
     public var description: String {
         "rhp: too many requests in flight (at most \(requests) requests or \(bytes) bytes are handled at once); "
             + "send more once earlier ones are answered"
+    }
+}
+
+/// The peer let more than ``Connection/Configuration/maxUnwrittenBytes`` of this side's frames
+/// pile up unread: the connection is closed with this as its reason.
+public struct PeerNotReading: Error, CustomStringConvertible, Sendable {
+    /// The bound that was passed.
+    public let maxUnwrittenBytes: Int
+
+    public var description: String {
+        "rhp: the peer does not read what is written to it (more than \(maxUnwrittenBytes) bytes wait to be sent); "
+            + "a peer must read its answers while it sends requests"
     }
 }
 

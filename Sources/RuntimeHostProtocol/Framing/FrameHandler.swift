@@ -33,11 +33,26 @@ final class FrameHandler: ChannelInboundHandler {
     /// How payloads are decoded: strict, or accepting unknown fields.
     private let decodeOptions: CBORDecoder.Options
 
+    /// The bound on frames waiting to be written that the channel's high watermark is set to
+    /// (nil: the channel's writability is not watched).
+    private let maxUnwrittenBytes: Int?
+
     init(delegate: any FrameHandlerDelegate, decodeOptions: CBORDecoder.Options = .strict,
-         onFrame: @escaping (Int) -> Void) {
+         maxUnwrittenBytes: Int? = nil, onFrame: @escaping (Int) -> Void) {
         self.delegate = delegate
         self.decodeOptions = decodeOptions
+        self.maxUnwrittenBytes = maxUnwrittenBytes
         self.onFrame = onFrame
+    }
+
+    /// The channel turns unwritable when more than its high watermark waits to be written,
+    /// which the connection sets to ``Connection/Configuration/maxUnwrittenBytes``: the peer
+    /// is not reading, and reading on would only queue more answers for it.
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if let maxUnwrittenBytes, !failed, !context.channel.isWritable {
+            fail(PeerNotReading(maxUnwrittenBytes: maxUnwrittenBytes))
+        }
+        context.fireChannelWritabilityChanged()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
