@@ -257,7 +257,9 @@ public final class Runtime: Service, Sendable {
             return !registered
         }
         guard first else { return }
-        history.pruner.register(PruneStorage(storage: storage, runtime: id, logger: logger))
+        history.pruner.register(PruneStorage(
+            storage: storage, runtime: id, logger: logger,
+            oldestKeptBlock: { round in try await history.annotatedBlocks(after: round, limit: 1).first?.block }))
     }
 
     /// Stops everything this runtime owns, in oasis-core's order: the watcher, local storage,
@@ -402,15 +404,19 @@ struct TagIndexerStarter: Service {
 struct PruneStorage: PruneHandler {
     let storage: any PrunableStorageBackend
     let logger: Logger
+    /// The oldest block of the history after a round (nil: there is none).
+    let oldestKeptBlock: @Sendable (UInt64) async throws -> Block?
     private let prunedRoots: Counter
     private let prunedNodes: Counter
 
     init(
         storage: any PrunableStorageBackend, runtime: Namespace, logger: Logger,
-        metricsFactory: (any MetricsFactory)? = nil
+        metricsFactory: (any MetricsFactory)? = nil,
+        oldestKeptBlock: @escaping @Sendable (UInt64) async throws -> Block? = { _ in nil }
     ) {
         self.storage = storage
         self.logger = logger
+        self.oldestKeptBlock = oldestKeptBlock
         let dimensions = [("runtime", "\(runtime)")]
         let factory = metricsFactory ?? MetricsSystem.factory
         prunedRoots = Counter(label: "oasis_runtime_storage_pruned_roots", dimensions: dimensions, factory: factory)
@@ -421,7 +427,15 @@ struct PruneStorage: PruneHandler {
         // The strategies prune the oldest rounds first, so everything below the last offered
         // round is gone from the history too.
         guard let last = rounds.last, last < UInt64.max else { return }
-        let report = try await storage.prune(before: last + 1)
+        // The roots of the oldest block the history keeps stay, even when they are not the
+        // newest at or below its round: the executor stores a batch's roots under the round it
+        // expects, and an epoch transition finalized first puts the batch one round later,
+        // behind a block that carries the previous state root.
+        var keeping: Set<Hash> = []
+        if let kept = try await oldestKeptBlock(last) {
+            keeping = [kept.header.stateRoot, kept.header.ioRoot]
+        }
+        let report = try await storage.prune(before: last + 1, keeping: keeping)
         prunedRoots.increment(by: report.roots)
         prunedNodes.increment(by: report.nodes)
         logger.debug(

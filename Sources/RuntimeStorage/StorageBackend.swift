@@ -1,4 +1,5 @@
 public import ConsensusAPI
+public import OasisCommon
 
 /// A runtime's storage, in the method set of oasis-core v21.1's `storage.Backend` (core.md §8.1).
 ///
@@ -56,11 +57,22 @@ public protocol PrunableStorageBackend: StorageBackend {
     /// Drops the versions the rounds from `round` on no longer need: for each root type, every
     /// root older than the newest one at or below `round` (that one stays, since a block at
     /// `round` with no apply of its own, such as an epoch transition, carries it forward), and
-    /// every node no kept root reaches. Roots at later rounds are untouched.
-    func prune(before round: UInt64) async throws -> StoragePruneReport
+    /// every node no kept root reaches. Roots at later rounds are untouched, and so are the
+    /// rows of the hashes in `keeping`, whatever their round: the roots the oldest kept block
+    /// names, which need not be the newest at or below its round (an apply stored under the
+    /// round its block was expected at can be finalized one round later, behind an epoch
+    /// transition that carries the previous root).
+    func prune(before round: UInt64, keeping: Set<Hash>) async throws -> StoragePruneReport
 }
 
-/// What one ``PrunableStorageBackend/prune(before:)`` removed.
+extension PrunableStorageBackend {
+    /// ``prune(before:keeping:)`` keeping nothing beyond the rule on rounds.
+    public func prune(before round: UInt64) async throws -> StoragePruneReport {
+        try await prune(before: round, keeping: [])
+    }
+}
+
+/// What one ``PrunableStorageBackend/prune(before:keeping:)`` removed.
 public struct StoragePruneReport: Sendable, Hashable {
     /// Root rows removed (a root hash named at several rounds counts once per round).
     public var roots: Int

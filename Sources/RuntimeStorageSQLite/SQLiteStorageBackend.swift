@@ -339,17 +339,18 @@ public final class SQLiteStorageBackend: PrunableStorageBackend, DirectlyReadabl
     /// storage).
     static let pruneBatchSize = 256
 
-    public func prune(before round: UInt64) async throws -> StoragePruneReport {
-        try await prune(before: round, batchSize: Self.pruneBatchSize)
+    public func prune(before round: UInt64, keeping: Set<Hash>) async throws -> StoragePruneReport {
+        try await prune(before: round, keeping: keeping, batchSize: Self.pruneBatchSize)
     }
 
-    /// ``prune(before:)`` in write transactions of at most `batchSize` root rows each, oldest
-    /// first, each with the nodes those rows alone reached.
-    func prune(before round: UInt64, batchSize: Int) async throws -> StoragePruneReport {
+    /// ``prune(before:keeping:)`` in write transactions of at most `batchSize` root rows each,
+    /// oldest first, each with the nodes those rows alone reached.
+    func prune(before round: UInt64, keeping: Set<Hash> = [], batchSize: Int) async throws -> StoragePruneReport {
         var report = StoragePruneReport()
+        let kept = keeping.map { Data($0.bytes) }
         while true {
             let batch = try await database().write { db in
-                try Self.pruneBatch(before: round, limit: max(batchSize, 1), in: db)
+                try Self.pruneBatch(before: round, keeping: kept, limit: max(batchSize, 1), in: db)
             }
             report.roots += batch.roots
             report.nodes += batch.nodes
@@ -366,13 +367,17 @@ public final class SQLiteStorageBackend: PrunableStorageBackend, DirectlyReadabl
         return report
     }
 
-    /// Removes up to `limit` of the oldest root rows that `before: round` drops, then every node
-    /// whose count falls to zero, walking down from the roots that lost their last row.
-    private static func pruneBatch(before round: UInt64, limit: Int, in db: Database) throws -> StoragePruneReport {
+    /// Removes up to `limit` of the oldest root rows that `before: round` drops (but none of a
+    /// hash in `keeping`), then every node whose count falls to zero, walking down from the
+    /// roots that lost their last row.
+    private static func pruneBatch(
+        before round: UInt64, keeping: [Data], limit: Int, in db: Database
+    ) throws -> StoragePruneReport {
         var report = StoragePruneReport()
         var released: [Hash] = []
+        let spared = keeping.isEmpty ? "" : " AND hash NOT IN (\(keeping.map { _ in "?" }.joined(separator: ", ")))"
         let select = try db.cachedStatement(
-            sql: "SELECT hash, round FROM roots WHERE root_type = ? AND round < ? ORDER BY round LIMIT ?")
+            sql: "SELECT hash, round FROM roots WHERE root_type = ? AND round < ?\(spared) ORDER BY round LIMIT ?")
         let deleteRoot = try db.cachedStatement(sql: "DELETE FROM roots WHERE root_type = ? AND hash = ? AND round = ?")
         for type in [RootType.state, .io] where report.roots < limit {
             let kind = Int64(type.rawValue)
@@ -381,7 +386,8 @@ public final class SQLiteStorageBackend: PrunableStorageBackend, DirectlyReadabl
                     db, sql: "SELECT MAX(round) FROM roots WHERE root_type = ? AND round <= ?",
                     arguments: [kind, Int64(bitPattern: round)])
             else { continue }
-            let rows = try Row.fetchAll(select, arguments: [kind, floor, limit - report.roots])
+            let values: [any DatabaseValueConvertible] = [kind, floor] + keeping + [limit - report.roots]
+            let rows = try Row.fetchAll(select, arguments: StatementArguments(values))
             var hashes: Set<Data> = []
             for row in rows {
                 let hash: Data = row[0]

@@ -57,6 +57,56 @@ struct StoragePruningThroughRegistryTests {
         }
     }
 
+    @Test("every block the history keeps can still read its state when epoch transitions put batches a round later")
+    func epochShiftedBatchesKeepTheirState() async throws {
+        // An epoch every two consensus heights: some batches, stored under the round after the
+        // latest block as the executor does, are finalized one round later behind an epoch
+        // transition that carries the previous state root.
+        try await Fixture.with(epochInterval: 2) { fixture in
+            var options = fixture.options()
+            options.historyPrunerStrategy = "keep_last"
+            options.historyPrunerNumKept = 2
+            let registry = try await fixture.registry(options)
+            try await registry.finishInitialization()
+            let runtime = try registry.runtime(IDs.compute)
+            let history = try #require(runtime.history)
+            let storage = try runtime.storage()
+            var blocks = history.watchBlocks().makeAsyncIterator()
+            try await whileRunning(registry.services) {
+                var shifted = 0
+                for batch in 1...12 {
+                    let parent = try await history.latestBlock()
+                    let log = [WriteLogEntry(key: Array("batch".utf8), value: Array("\(batch)".utf8))]
+                    let root = try MerkleTree().applying(log).hash
+                    let expected = parent.header.round + 1
+                    _ = try await storage.apply(ApplyRequest(
+                        namespace: IDs.compute, rootType: .state, srcRound: parent.header.round,
+                        srcRoot: parent.header.stateRoot, dstRound: expected, dstRoot: root, writeLog: log))
+                    let finalized = try await fixture.consensus.finalizeRound(
+                        runtimeID: IDs.compute, ioRoot: .empty, stateRoot: root)
+                    let round = try #require(finalized.block?.header.round)
+                    if round != expected { shifted += 1 }
+                    while let block = await blocks.next(), (block.block?.header.round ?? 0) < round {}
+
+                    let report = await history.pruner.prunePass()
+                    #expect(report.outcome == .pruned || report.rounds.isEmpty, "batch \(batch): \(report.outcome)")
+                    // Every kept block's state is there.
+                    for kept in try await history.annotatedBlocks(after: nil, limit: 10).compactMap(\.block) {
+                        let state = StorageRoot(
+                            namespace: IDs.compute, version: kept.header.round, type: .state, hash: kept.header.stateRoot)
+                        do {
+                            _ = try await storage.entries(at: state)
+                        } catch {
+                            Issue.record("batch \(batch): block \(kept.header.round) cannot read its state: \(error)")
+                        }
+                    }
+                }
+                #expect(shifted > 0, "no batch landed behind an epoch transition; the test shows nothing")
+                await registry.cleanup()
+            }
+        }
+    }
+
     @Test("the storage prune handler counts the roots and nodes it removes, per runtime")
     func pruneMetrics() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("prune-metrics-\(UUID().uuidString)").path

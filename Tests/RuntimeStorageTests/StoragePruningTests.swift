@@ -177,6 +177,30 @@ struct StoragePruningTests {
         }
     }
 
+    @Test("roots named in `keeping` stay whatever their round: a batch stored under its expected round lands one later")
+    func keptRootsStay() async throws {
+        try await withFixture { fixture in
+            // Rounds 1 and 2 applied; the history then has 1 (root 1), 2 (an epoch transition
+            // that carries root 1) and 3 (the batch stored as round 2, finalized behind it).
+            let carried = try await fixture.apply([WriteLogEntry(key: bytes("a"), value: bytes("1"))])
+            let batch = try await fixture.apply([WriteLogEntry(key: bytes("b"), value: bytes("2"))])
+
+            // The history prunes round 1 and keeps 2 (root 1) and 3 (root 2).
+            let report = try await fixture.backend.prune(before: 2, keeping: [carried, .empty])
+
+            #expect(report.roots == 0)
+            #expect(try await fixture.read(1) == fixture.models[1].sorted)
+            #expect(try await fixture.read(2) == fixture.models[2].sorted)
+            #expect(try fixture.audit().problems == [])
+            // Once the history is past the epoch block, root 1 goes.
+            let later = try await fixture.backend.prune(before: 3, keeping: [batch])
+            #expect(later.roots == 1)
+            await #expect(throws: StorageBackendError.rootNotFound(fixture.root(1))) { try await fixture.read(1) }
+            #expect(try await fixture.read(2) == fixture.models[2].sorted)
+            #expect(try fixture.audit().problems == [])
+        }
+    }
+
     @Test("a root named again at a later round outlives the pruning of its first round")
     func rootNamedAgain() async throws {
         try await withFixture { fixture in

@@ -290,7 +290,8 @@ public final class LocalnetExecutor: Service, Sendable {
         }
         recordStage(\.commitSeconds, metrics.commit, since: started)
         // An epoch transition between execution and finalization puts the round one later;
-        // the roots are the same and storage finds them by hash.
+        // the roots are the same and storage finds them by hash (and its pruning keeps the
+        // roots the oldest kept block names, whatever round they were stored under).
         return finalized.block?.header.round ?? round
     }
 
