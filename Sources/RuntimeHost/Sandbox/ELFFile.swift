@@ -34,8 +34,11 @@ struct ELFFile: Sendable, Equatable {
         defer { closeDescriptor(fd) }
         do {
             return try parse { offset, count throws(ParseError) in
+                guard let start = off_t(exactly: offset) else {
+                    throw ParseError(message: "offset 0x\(String(offset, radix: 16)) beyond the largest file offset")
+                }
                 var bytes = [UInt8](repeating: 0, count: count)
-                let got = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, off_t(offset)) }
+                let got = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, start) }
                 guard got == count else { throw ParseError(message: "truncated") }
                 return bytes
             }
@@ -45,8 +48,21 @@ struct ELFFile: Sendable, Equatable {
     }
 
     /// Parses an ELF file given a way to read `count` bytes at `offset` (the whole read must
-    /// succeed or throw).
+    /// succeed or throw). `offset + count` is never above `Int64.max`: every offset, address and
+    /// size taken from the file is checked before it is used, so a crafted file is refused with
+    /// a `ParseError` naming the field instead of overflowing.
     static func parse(read: (UInt64, Int) throws(ParseError) -> [UInt8]) throws(ParseError) -> ELFFile {
+        /// Reads the `count` bytes of `field` at `offset` (a value from the file), refusing a range
+        /// that ends beyond the largest file offset (`off_t`).
+        func bytes(of field: String, at offset: UInt64, count: Int) throws(ParseError) -> [UInt8] {
+            let (end, overflow) = offset.addingReportingOverflow(UInt64(count))
+            guard !overflow, end <= UInt64(Int64.max) else {
+                throw ParseError(
+                    message: "bad \(field) 0x\(String(offset, radix: 16)): beyond the largest file offset")
+            }
+            return try read(offset, count)
+        }
+
         let ident = try read(0, 52)
         guard ident[0] == 0x7F, ident[1] == 0x45, ident[2] == 0x4C, ident[3] == 0x46 else {
             throw ParseError(message: "not an ELF file")
@@ -70,7 +86,7 @@ struct ELFFile: Sendable, Equatable {
         struct Segment { var type: UInt32, offset: UInt64, vaddr: UInt64, filesz: UInt64 }
         var segments: [Segment] = []
         if phnum > 0 {
-            let table = try read(phoff, phentsize * phnum)
+            let table = try bytes(of: "e_phoff", at: phoff, count: phentsize * phnum)
             for index in 0..<phnum {
                 let base = index * phentsize
                 let type = UInt32(truncatingIfNeeded: table.le(base, 4))
@@ -91,12 +107,12 @@ struct ELFFile: Sendable, Equatable {
         let limit = 16 << 20
         if let interp = segments.first(where: { $0.type == 3 }) {
             guard interp.filesz < 4096 else { throw ParseError(message: "bad PT_INTERP") }
-            let bytes = try read(interp.offset, Int(interp.filesz))
-            file.interpreter = String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+            let path = try bytes(of: "PT_INTERP p_offset", at: interp.offset, count: Int(interp.filesz))
+            file.interpreter = String(decoding: path.prefix { $0 != 0 }, as: UTF8.self)
         }
         guard let dynamic = segments.first(where: { $0.type == 2 }) else { return file }
         guard dynamic.filesz < UInt64(limit) else { throw ParseError(message: "bad PT_DYNAMIC") }
-        let entries = try read(dynamic.offset, Int(dynamic.filesz))
+        let entries = try bytes(of: "PT_DYNAMIC p_offset", at: dynamic.offset, count: Int(dynamic.filesz))
         let entrySize = is64 ? 16 : 8
         var tags: [(tag: UInt64, value: UInt64)] = []
         var position = 0
@@ -116,7 +132,15 @@ struct ELFFile: Sendable, Equatable {
                 $0.type == 1 && $0.vaddr <= strtab && strtab - $0.vaddr < $0.filesz
             }), strsz < UInt64(limit)
         else { throw ParseError(message: "DT_STRTAB outside the loaded segments") }
-        let strings = try read(load.offset + (strtab - load.vaddr), Int(strsz))
+        // `strtab - load.vaddr` cannot underflow (checked above), but adding the segment's
+        // file offset can overflow.
+        let (stringsOffset, overflow) = load.offset.addingReportingOverflow(strtab - load.vaddr)
+        guard !overflow else {
+            throw ParseError(
+                message: "bad DT_STRTAB 0x\(String(strtab, radix: 16)): its PT_LOAD p_offset "
+                    + "0x\(String(load.offset, radix: 16)) puts it beyond the largest file offset")
+        }
+        let strings = try bytes(of: "DT_STRTAB file offset", at: stringsOffset, count: Int(strsz))
         func string(_ offset: UInt64) -> String {
             guard offset < UInt64(strings.count) else { return "" }
             return String(decoding: strings[Int(offset)...].prefix { $0 != 0 }, as: UTF8.self)
