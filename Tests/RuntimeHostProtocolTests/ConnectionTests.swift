@@ -31,6 +31,35 @@ struct ConnectionStateTests {
         }
     }
 
+    @Test("a call refused before Ready takes no request id: the handshake's request is still id 0, the next call id 1")
+    func refusedCallTakesNoID() async throws {
+        let (logger, _) = capturingLogger()
+        let (a, b) = try SocketPair.make()
+        let connection = try await Connection.adopting(connectedSocket: a, handler: UnsupportedRequestHandler(), logger: logger)
+        let peer = RawPeer(descriptor: b)
+        for _ in 0..<3 {
+            await #expect(throws: RHPErrors.notReady) { _ = try await connection.call(.runtimePingRequest) }
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await connection.run() }
+            group.addTask {
+                _ = try await connection.initHost(runtimeID: testRuntimeID, hostInfo: testHostInfo, timeout: .seconds(30))
+            }
+            let info = try #require(try await peer.receive())
+            #expect(info.id == 0)
+            try await peer.send(Message(
+                id: info.id, type: .response,
+                body: .runtimeInfoResponse(.init(protocolVersion: Version(major: 2), runtimeVersion: Version(major: 1)))))
+            try await waitUntil { connection.state == .ready }
+            group.addTask { _ = try? await connection.call(.runtimePingRequest) }
+            let ping = try #require(try await peer.receive())
+            #expect(ping.id == 1)
+            try await peer.send(Message(id: ping.id, type: .response, body: .empty))
+            await connection.close()
+            try await group.waitForAll()
+        }
+    }
+
     @Test("protocol 3.0.0 is refused with the spec's message")
     func incompatibleVersion() async throws {
         let (logger, _) = capturingLogger()

@@ -370,6 +370,10 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
     /// Writes the request and waits for whatever completes it first: at the latest `deadline`
     /// (`timeout` after the call began).
     private func exchange(_ body: Body, deadline: NIODeadline, timeout: Duration, requireReady: Bool) async throws -> Body {
+        // A call refused for the state takes no id, as in v21.1 (host.md §4.6: the state is
+        // checked first), so the ids on the wire stay consecutive. `admit` checks again, as the
+        // state can change in between.
+        if let refusal = core.withLock({ Self.refusal(in: $0, requireReady: requireReady) }) { throw refusal }
         let id = nextRequestID.wrappingAdd(1, ordering: .relaxed).oldValue
         let callDeadline = CallDeadline(at: deadline, kind: body.kind, timeout: timeout)
         let onLoop = channel.eventLoop.inEventLoop
@@ -520,20 +524,26 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
         _ continuation: UnsafeContinuation<Body, any Error>, id: UInt64, deadline: CallDeadline?, requireReady: Bool
     ) -> Result<Int, any Error> {
         core.withLock { core in
-            switch core.state {
-            case .ready: break
-            case .initializing where !requireReady: break
-            case .closed where !core.closeCalled:
-                return .failure(ConnectionError.closed(reason: core.closeReason ?? "peer closed the connection"))
-            default:
-                return .failure(RHPErrors.notReady)
-            }
-            guard core.transportOpen else {
-                return .failure(ConnectionError.closed(reason: core.closeReason ?? "peer closed the connection"))
-            }
+            if let refusal = Self.refusal(in: core, requireReady: requireReady) { return .failure(refusal) }
             core.pending[id] = PendingCall(continuation: continuation, deadline: deadline)
             return .success(core.pending.count)
         }
+    }
+
+    /// Why a call cannot be made in the state of `core`, or nil if it can.
+    private static func refusal(in core: borrowing Core, requireReady: Bool) -> (any Error)? {
+        switch core.state {
+        case .ready: break
+        case .initializing where !requireReady: break
+        case .closed where !core.closeCalled:
+            return ConnectionError.closed(reason: core.closeReason ?? "peer closed the connection")
+        default:
+            return RHPErrors.notReady
+        }
+        guard core.transportOpen else {
+            return ConnectionError.closed(reason: core.closeReason ?? "peer closed the connection")
+        }
+        return nil
     }
 
     /// Completes call `id` if it is still pending; the first completion wins. Returns whether
