@@ -5,6 +5,7 @@ import MetricsTestKit
 import OasisCommon
 import RuntimeHost
 import RuntimeHostProtocol
+import Synchronization
 import Testing
 
 /// Restarts, the watchdog and the start sequence's failures, on a recording manual clock
@@ -20,11 +21,13 @@ struct SupervisorTests {
         return timings
     }
 
-    func runtime(path: String, clock: RecordingClock, timings: SupervisorTimings = Self.timings) async throws
-        -> SupervisedRuntime
-    {
+    func runtime(
+        path: String, clock: RecordingClock, timings: SupervisorTimings = Self.timings,
+        mode: SandboxMode = .unconfined, initializer: HostInitializer? = nil
+    ) async throws -> SupervisedRuntime {
         let provisioner = SandboxProvisioner(
-            hostInfo: Fixtures.hostInfo, mode: .unconfined, clock: clock, logger: Fixtures.logger, timings: timings)
+            hostInfo: Fixtures.hostInfo, mode: mode, clock: clock, logger: Fixtures.logger, timings: timings,
+            initializer: initializer)
         return try #require(
             try await provisioner.newRuntime(HostConfig(runtimeID: Fixtures.runtimeID, path: path)) as? SupervisedRuntime)
     }
@@ -151,6 +154,66 @@ struct SupervisorTests {
             #expect(log.kinds == ["started", "stopped", "started"])
             #expect(runtime.pid != stuck)
         }
+    }
+
+    @Test("stop while the initializer runs kills the runtime, ends the service and never publishes started")
+    func stopDuringInitializer() async throws {
+        let clock = RecordingClock()
+        let initializing = Shared<Int32?>(nil)
+        let runtime = try await runtime(
+            path: Fixtures.kvRuntime, clock: clock,
+            initializer: { context in
+                initializing.set(context.pid)
+                try await Task.sleep(for: .seconds(3600))
+                return nil
+            })
+        // hosting() bounds the wait for run() to return after stop().
+        let log = try await hosting(runtime) { log in
+            runtime.start()
+            for _ in 0..<6000 where initializing.value == nil { try await Task.sleep(for: .milliseconds(20)) }
+            let pid = try #require(initializing.value)
+            runtime.stop()
+            #expect(await waitUntilGone(pid))
+            return log
+        }
+        #expect(log.kinds == ["failedToStart"])
+        if case .failedToStart(let error) = log.all.first {
+            #expect("\(error)" == "failed to initialize connection: runtime is stopped")
+        }
+        #expect(runtime.pid == nil)
+    }
+
+    @Test("stop during the sandbox preflight interrupts it, and no bubblewrap starts afterwards")
+    func stopDuringPreflight() async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let runs = directory.path + "/runs"
+        let release = directory.path + "/release"
+        // Every run leaves its pid in `runs`; the first one is the preflight's trivial sandbox,
+        // which waits for `release` and then succeeds.
+        let bwrap = directory.write(
+            "bwrap", "#!/bin/sh\necho $$ >> \(runs)\nwhile [ ! -e \(release) ]; do sleep 0.05; done\nexit 0\n")
+        chmod(bwrap, 0o755)
+        let options = SandboxOptions(bubblewrapPath: bwrap, preflightTimeout: .seconds(3600))
+        let runtime = try await runtime(path: Fixtures.kvRuntime, clock: RecordingClock(), mode: .sandboxed(options))
+        func pids() -> [Int32] { (readFile(runs) ?? "").split(separator: "\n").compactMap { Int32($0) } }
+        // hosting() bounds the wait for run() to return after stop().
+        let log = try await hosting(runtime) { log in
+            runtime.start()
+            for _ in 0..<6000 where pids().isEmpty { try await Task.sleep(for: .milliseconds(20)) }
+            let preflight = try #require(pids().first)
+            runtime.stop()
+            #expect(await waitUntilGone(preflight))
+            // A preflight still running would now succeed and let the runtime's bubblewrap start.
+            _ = directory.write("release", "")
+            return log
+        }
+        #expect(pids().count == 1)
+        #expect(log.kinds == ["failedToStart"])
+        if case .failedToStart(let error) = log.all.first {
+            #expect("\(error)" == "failed to spawn sandbox: runtime is stopped")
+        }
+        #expect(runtime.pid == nil)
     }
 
     @Test("without start there are no events and no process")
@@ -292,4 +355,15 @@ struct SupervisorTests {
         #expect(log.kinds == ["failedToStart"])
         await #expect(throws: HostRuntimeError.self) { try await runtime.abort(force: true) }
     }
+}
+
+/// A value one task sets and another reads.
+private final class Shared<Value: Sendable>: Sendable {
+    private let stored: Mutex<Value>
+
+    init(_ value: Value) { stored = Mutex(value) }
+
+    var value: Value { stored.withLock { $0 } }
+
+    func set(_ value: Value) { stored.withLock { $0 = value } }
 }

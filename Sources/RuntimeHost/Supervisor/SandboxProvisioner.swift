@@ -61,7 +61,8 @@ public struct HostInitializerContext: Sendable {
 
 /// Provisioner-specific initialisation after the handshake (v21.1's `HostInitializer`), where
 /// SGX attestation goes: returns the TEE capability for the `started` event (nil outside a TEE).
-/// Throwing fails the start attempt (`failed to initialize connection: …`).
+/// Throwing fails the start attempt (`failed to initialize connection: …`). It is cancelled at
+/// ``SupervisorTimings/initializerTimeout`` or when the runtime is stopped, and must return then.
 public typealias HostInitializer = @Sendable (HostInitializerContext) async throws -> CapabilityTEE?
 
 /// SGX settings of a provisioner (the boundary of v21.1's `sgx` provisioner).

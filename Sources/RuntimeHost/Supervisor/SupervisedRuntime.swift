@@ -13,7 +13,8 @@ import Synchronization
 /// watches it. A runtime that exits, hangs (no answer to a watchdog ping) or fails to start is
 /// restarted after an exponential backoff that never drops to zero and resets only after a
 /// start that stayed healthy; a forced or failed abort restarts it at once. ``stop()`` or a
-/// graceful shutdown kills the runtime, emits `stopped` if one was up, and ends ``run()``.
+/// graceful shutdown kills the runtime (interrupting a start attempt at any step), emits
+/// `stopped` if one was up, and ends ``run()``.
 ///
 /// Everything the supervisor does happens in ``run()``'s own task and its child tasks.
 public final class SupervisedRuntime: HostedRuntime {
@@ -276,8 +277,16 @@ public final class SupervisedRuntime: HostedRuntime {
         }
     }
 
+    /// Starts the runtime process; nothing is started once ``stop()`` has been called. A
+    /// sandboxed start runs the sandbox preflight first, which starts a trivial sandbox and may
+    /// take up to its timeout: ``stop()`` interrupts it (killing that sandbox), and the runtime's
+    /// own spawn then finds the result cached.
     private func spawn(_ configuration: RuntimeProcessConfiguration) async throws -> RuntimeProcess {
         do {
+            if case .sandboxed(let options) = configuration.isolation, !stopSignal.isOpen {
+                try await unlessStopped { try await SandboxPreflight.check(options) }
+            }
+            if stopSignal.isOpen { throw HostRuntimeError.stopped }
             return try await RuntimeProcess.spawn(configuration)
         } catch {
             switch provisioner.mode {
@@ -287,7 +296,8 @@ public final class SupervisedRuntime: HostedRuntime {
         }
     }
 
-    /// Steps 4–8 of a start: accept (racing the process's exit), handshake, initializer.
+    /// Steps 4–8 of a start: accept (racing the process's exit), handshake, initializer. Each
+    /// step is interrupted by ``stop()`` (host.md §6.4 step 6, §6.8), so the attempt fails at once.
     private func connectAndInitialize(listener: ConnectionListener, process: RuntimeProcess, logger: Logger) async
         -> Result<(Connection, Version, CapabilityTEE?), any Error>
     {
@@ -323,13 +333,13 @@ public final class SupervisedRuntime: HostedRuntime {
         do {
             let runtimeID = id
             let hostInfo = provisioner.hostInfo
-            let version = try await race({
+            let version = try await unlessStopped {
                 try await connection.initHost(runtimeID: runtimeID, hostInfo: hostInfo, timeout: timings.handshakeTimeout)
-            }, {
-                await self.stopSignal.waitUnlessCancelled()
-                throw HostRuntimeError.stopped
-            })
-            let capability = try await initialize(connection: connection, version: version, pid: process.pid)
+            }
+            let pid = process.pid
+            let capability = try await unlessStopped {
+                try await self.initialize(connection: connection, version: version, pid: pid)
+            }
             return .success((connection, version, capability))
         } catch {
             await connection.close()
@@ -338,6 +348,7 @@ public final class SupervisedRuntime: HostedRuntime {
     }
 
     /// Runs the provisioner's initializer (the SGX one for an SGX runtime) under its deadline.
+    /// The initializer is cancelled at the deadline (or on ``stop()``) and must honour that.
     private func initialize(connection: Connection, version: Version, pid: Int32) async throws -> CapabilityTEE? {
         let initializer: HostInitializer?
         if case .sgx = config.extra, let sgx = provisioner.sgx {
@@ -354,6 +365,15 @@ public final class SupervisedRuntime: HostedRuntime {
         return try await race({ try await initializer(context) }, {
             try await clock.sleep(timeout)
             throw InitializerTimedOut(after: timeout)
+        })
+    }
+
+    /// Runs `body` until it returns or ``stop()`` is called: then `body` is cancelled (and
+    /// awaited) and this throws ``HostRuntimeError`` `stopped`.
+    private func unlessStopped<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await race(body, {
+            await self.stopSignal.waitUnlessCancelled()
+            throw HostRuntimeError.stopped
         })
     }
 
