@@ -156,6 +156,38 @@ struct SupervisorTests {
         }
     }
 
+    @Test("stop during a graceful abort kills the runtime and fails the abort with 'stopped'")
+    func stopDuringAbort() async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let clock = RecordingClock()
+        // The connection enforces the abort's deadline on wall-clock time too: a long one keeps
+        // it from ending the abort on a loaded machine before stop() does.
+        var timings = Self.timings
+        timings.abortTimeout = .seconds(3600)
+        let runtime = try await runtime(
+            path: Fixtures.fixtureRuntime(mode: "hang-aborts", in: directory), clock: clock, timings: timings)
+        let log = try await hosting(runtime) { log throws in
+            runtime.start()
+            try await log.waitFor("started")
+            let stuck = try #require(runtime.pid)
+            async let abort: Result<Void, any Error> = {
+                do { return .success(try await runtime.abort(force: false)) } catch { return .failure(error) }
+            }()
+            // The abort is in flight once its deadline sleeps on the clock, which never moves.
+            #expect(try await clock.nextSleep() == .seconds(3600))
+            try await clock.waitForSleeper()
+            runtime.stop()
+            let outcome = await abort
+            let error = #expect(throws: HostRuntimeError.self) { try outcome.get() }
+            #expect(error?.code == .stopped)
+            try await log.waitFor("stopped")
+            #expect(await waitUntilGone(stuck))
+            return log
+        }
+        #expect(log.kinds == ["started", "stopped"])
+    }
+
     @Test("stop while the initializer runs kills the runtime, ends the service and never publishes started")
     func stopDuringInitializer() async throws {
         let clock = RecordingClock()

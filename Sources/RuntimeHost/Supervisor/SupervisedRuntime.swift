@@ -38,7 +38,8 @@ public final class SupervisedRuntime: HostedRuntime {
         var pid: Int32?
         /// Fires when a connection is published (or on stop); replaced when it goes away.
         var connected = Latch()
-        /// The abort being handled by the running instance, answered after its `stopped`.
+        /// The abort being handled by the running instance, answered after its `stopped`
+        /// (with `stopped` if ``stop()`` ended the instance).
         var abortInFlight: AbortRequest?
         var restarts = 0
     }
@@ -120,7 +121,8 @@ public final class SupervisedRuntime: HostedRuntime {
     }
 
     /// Queues an abort for the running instance (a pending one waits for the next instance)
-    /// and waits for it to be handled. Cancelling the caller leaves the request queued.
+    /// and waits for it to be handled. Cancelling the caller leaves the request queued. Throws
+    /// ``HostRuntimeError`` `stopped` if ``stop()`` comes first, in flight or still queued.
     public func abort(force: Bool) async throws {
         if stopSignal.isOpen { throw HostRuntimeError.stopped }
         let request = AbortRequest(force: force)
@@ -269,7 +271,18 @@ public final class SupervisedRuntime: HostedRuntime {
                 case .stopRequested: logger.info("runtime host: stopped the runtime")
                 }
                 broadcaster.publish(.stopped)
-                abortInFlight?.reply()
+                if let abortInFlight {
+                    if case .stopRequested = ending {
+                        // Interrupted by stop(): it fails like the pending ones (host.md §6.7,
+                        // §6.8; v21.1 returns `context canceled`).
+                        logger.info(
+                            "runtime host: stop interrupted an abort in flight",
+                            metadata: ["runtime.abort.force": "\(abortInFlight.force)"])
+                        abortInFlight.reply(HostRuntimeError.stopped)
+                    } else {
+                        abortInFlight.reply()
+                    }
+                }
                 outcome = .ended(ending, uptime: provisioner.clock.elapsed() - startedAt)
             }
             group.cancelAll()
