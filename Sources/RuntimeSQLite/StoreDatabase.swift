@@ -32,15 +32,33 @@ package struct StoreDescriptor: Sendable {
     package var durability: StoreDurability
     /// Creates the store's tables in a fresh file (inside the opening transaction).
     package var createSchema: @Sendable (Database) throws -> Void
+    /// The step that brings a file of version `v` to `v + 1`, by `v`. An older file is migrated
+    /// through every step up to ``schemaVersion`` inside the opening transaction, so a crash
+    /// leaves it as it was.
+    package var migrations: [Int64: @Sendable (Database) throws -> Void]
 
     /// A store's description.
     package init(kind: String, errorPrefix: String, schemaVersion: Int64, durability: StoreDurability,
+                 migrations: [Int64: @Sendable (Database) throws -> Void] = [:],
                  createSchema: @escaping @Sendable (Database) throws -> Void) {
         self.kind = kind
         self.errorPrefix = errorPrefix
         self.schemaVersion = schemaVersion
         self.durability = durability
+        self.migrations = migrations
         self.createSchema = createSchema
+    }
+
+    /// The steps from `version` to ``schemaVersion``, in order; nil when there is no way there
+    /// (a newer version, or a step missing).
+    func migrationSteps(from version: Int64) -> [@Sendable (Database) throws -> Void]? {
+        guard version >= 1, version <= schemaVersion else { return nil }
+        var steps: [@Sendable (Database) throws -> Void] = []
+        for from in version..<schemaVersion {
+            guard let step = migrations[from] else { return nil }
+            steps.append(step)
+        }
+        return steps
     }
 }
 
@@ -89,7 +107,8 @@ public struct StoreOpenError: Error, Hashable, Sendable, CustomStringConvertible
 }
 
 /// Opens the per-runtime SQLite stores: one `DatabasePool` in WAL mode per file, stamped with
-/// the store kind, the runtime id and the schema version on creation and checked on every open.
+/// the store kind, the runtime id and the schema version on creation and checked on every open
+/// (an older schema is migrated).
 package enum StoreDatabase {
     /// Opens (creating if needed) `directory/fileName` for `runtimeID`.
     ///
@@ -168,8 +187,8 @@ package enum StoreDatabase {
         if kind != descriptor.kind {
             return .wrongStore(expected: descriptor.kind, got: kind)
         }
-        if version != descriptor.schemaVersion {
-            // Only version 1 exists so far; an older file would be migrated here.
+        // An older file is migrated below, once it is known to be this runtime's.
+        guard let steps = descriptor.migrationSteps(from: version) else {
             return .unsupportedVersion(expected: descriptor.schemaVersion, got: version)
         }
         guard let stored = try? Namespace(bytes: [UInt8](idBytes)) else {
@@ -177,6 +196,11 @@ package enum StoreDatabase {
         }
         if stored != runtimeID {
             return .differentRuntime(expected: runtimeID, got: stored)
+        }
+        if !steps.isEmpty {
+            for step in steps { try step(db) }
+            try db.execute(
+                sql: "UPDATE store_meta SET schema_version = ? WHERE id = 1", arguments: [descriptor.schemaVersion])
         }
         return nil
     }

@@ -10,9 +10,13 @@ public struct DisabledTagIndexBackend: TagIndexBackend {
 
     public func index(_ rounds: [IndexedRound]) async throws {}
 
+    public func index(_ rounds: [IndexedRound], through round: UInt64) async throws {}
+
     public func prune(rounds: [UInt64]) async throws {}
 
     public func lastIndexedRound() async throws -> UInt64? { nil }
+
+    public func indexedThrough() async throws -> UInt64? { nil }
 
     public func close() {}
 

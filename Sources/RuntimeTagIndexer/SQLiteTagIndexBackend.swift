@@ -6,22 +6,27 @@ import RuntimeSQLite
 
 /// The tag index in `tag-index.sqlite` (our replacement for v21.1's bleve index).
 ///
-/// Schema (version 1), normalized:
+/// Schema (version 2), normalized:
 /// * `blocks(round INTEGER PRIMARY KEY, block_hash)`, indexed by hash — v21.1's block document;
 /// * `transactions(id, round, tx_hash, tx_index)`, unique per (round, hash), indexed by
 ///   (round, index) — one row per distinct transaction hash among the round's tags, like
 ///   v21.1's transaction documents (a transaction without tags has none; a tag whose hash is
 ///   not among the round's transactions gets index 0);
-/// * `tags(tx_id, key, value)`, indexed by (key, value) for the tag queries.
+/// * `tags(tx_id, key, value)`, indexed by (key, value) for the tag queries;
+/// * `index_state(id = 1, indexed_through)`: the watermark (``indexedThrough()``), NULL until
+///   the first round is handled.
 ///
 /// Indexing a round deletes what that round had first, so re-indexing replaces it completely.
+/// A version 1 file (no watermark) is migrated with a NULL watermark: it may have holes, so the
+/// indexer indexes everything the history still holds again.
 public final class SQLiteTagIndexBackend: TagIndexBackend {
     /// The database file name inside the runtime's state directory.
     public static let fileName = "tag-index.sqlite"
-    static let schemaVersion: Int64 = 1
+    static let schemaVersion: Int64 = 2
 
     static let descriptor = StoreDescriptor(
-        kind: "tag-index", errorPrefix: "tagindexer", schemaVersion: schemaVersion, durability: .powerLoss
+        kind: "tag-index", errorPrefix: "tagindexer", schemaVersion: schemaVersion, durability: .powerLoss,
+        migrations: [1: { try createIndexState($0) }]
     ) { db in
         try db.execute(sql: """
             CREATE TABLE blocks(
@@ -41,6 +46,17 @@ public final class SQLiteTagIndexBackend: TagIndexBackend {
                 value BLOB NOT NULL,
                 PRIMARY KEY (tx_id, key, value)) WITHOUT ROWID;
             CREATE INDEX tags_by_key_value ON tags(key, value);
+            """)
+        try createIndexState(db)
+    }
+
+    /// The watermark's table, with nothing handled yet (schema 2; also the step from 1 to 2).
+    private static func createIndexState(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE index_state(
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                indexed_through INTEGER);
+            INSERT INTO index_state(id, indexed_through) VALUES (1, NULL);
             """)
     }
 
@@ -75,12 +91,29 @@ public final class SQLiteTagIndexBackend: TagIndexBackend {
 
     public func index(_ rounds: [IndexedRound]) async throws {
         guard !rounds.isEmpty else { return }
-        for entry in rounds where Int64(exactly: entry.round) == nil {
-            throw TagIndexerErrors.corrupted.wrapping("round \(entry.round) is above \(Int64.max)")
+        try await write(rounds, through: nil)
+    }
+
+    public func index(_ rounds: [IndexedRound], through round: UInt64) async throws {
+        try await write(rounds, through: round)
+    }
+
+    private func write(_ rounds: [IndexedRound], through: UInt64?) async throws {
+        for round in rounds.map(\.round) + (through.map { [$0] } ?? []) where Int64(exactly: round) == nil {
+            throw TagIndexerErrors.corrupted.wrapping("round \(round) is above \(Int64.max)")
         }
+        let watermark = through.map { Int64($0) }
         let indexed = self.indexed
         try await store.write({ db in
             for entry in rounds { try Self.index(entry, db) }
+            if let watermark {
+                try db.cachedStatement(sql: """
+                    UPDATE index_state SET indexed_through = max(coalesce(indexed_through, -1), ?) WHERE id = 1
+                    """).execute(arguments: [watermark])
+                guard db.changesCount == 1 else {
+                    throw TagIndexerErrors.corrupted.wrapping("the index_state row is missing")
+                }
+            }
             return rounds.map(\.round)
         }, afterCommit: { rounds in
             for round in rounds { indexed.publish(round) }
@@ -152,6 +185,17 @@ public final class SQLiteTagIndexBackend: TagIndexBackend {
         try await store.read { db in
             try Int64.fetchOne(db, sql: "SELECT max(round) FROM blocks").map { UInt64($0) }
         }
+    }
+
+    public func indexedThrough() async throws -> UInt64? {
+        let stored = try await store.read { db in
+            try Int64.fetchOne(db, sql: "SELECT indexed_through FROM index_state WHERE id = 1")
+        }
+        guard let stored else { return nil }
+        guard let round = UInt64(exactly: stored) else {
+            throw TagIndexerErrors.corrupted.wrapping("the watermark is round \(stored)")
+        }
+        return round
     }
 
     /// Closes the database and wakes every waiter with `TagIndexerError.closed`. Idempotent.

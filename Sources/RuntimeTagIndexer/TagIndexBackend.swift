@@ -123,14 +123,26 @@ public protocol TagIndexBackend: TagIndexQueries {
     /// Whether this backend indexes anything; the disabled one does not.
     var isEnabled: Bool { get }
 
-    /// Records `rounds` in one transaction. Indexing a round again replaces what it had.
+    /// Records `rounds` in one transaction. Indexing a round again replaces what it had. The
+    /// watermark (``indexedThrough()``) does not move.
     func index(_ rounds: [IndexedRound]) async throws
+
+    /// Records `rounds` and moves the watermark up to `round` in one transaction: every round
+    /// the history holds up to `round` has now been handled (indexed, or skipped because its
+    /// transactions could not be read). The watermark never moves down.
+    func index(_ rounds: [IndexedRound], through round: UInt64) async throws
 
     /// Removes everything recorded for `rounds`.
     func prune(rounds: [UInt64]) async throws
 
-    /// The highest indexed round, if any.
+    /// The highest indexed round, if any. Rounds below it may be missing; the watermark
+    /// (``indexedThrough()``) is what says which rounds are done.
     func lastIndexedRound() async throws -> UInt64?
+
+    /// The watermark: the indexer has handled every round the history holds up to this one
+    /// (nil: none yet). It only advances contiguously, so no round below it is left behind;
+    /// catch-up resumes above it and the history is not pruned past it.
+    func indexedThrough() async throws -> UInt64?
 
     /// Closes the index. Idempotent.
     func close()
@@ -166,8 +178,8 @@ public enum TagIndexerError: Error, Hashable, Sendable, CustomStringConvertible 
     case unknownBackend(String)
     /// The index was closed.
     case closed
-    /// The history pruner offered `round`, which the indexer has not reached yet (it has
-    /// indexed through `indexedThrough`, or nothing): the prune waits, as the round's
+    /// The history pruner offered `round`, which the indexer has not reached yet (its watermark
+    /// is `indexedThrough`, or it has handled nothing): the prune waits, as the round's
     /// transactions would be gone before they are indexed.
     case notIndexedYet(round: UInt64, indexedThrough: UInt64?)
 

@@ -229,6 +229,71 @@ struct TagIndexBackendTests {
         }
     }
 
+    @Test("the watermark only moves up, and only with index(_:through:); it survives a reopen and a prune")
+    func watermark() async throws {
+        try await withTemporaryDirectory { dir in
+            var backend = try open(dir)
+            #expect(try await backend.indexedThrough() == nil)
+            // A batch whose rounds were all skipped still moves it.
+            try await backend.index([], through: 5)
+            #expect(try await backend.indexedThrough() == 5)
+            try await backend.index([IndexedRound(round: 3, blockHash: blockHash1)], through: 3)
+            #expect(try await backend.indexedThrough() == 5)
+            try await backend.index([IndexedRound(round: 9, blockHash: blockHash2)])
+            #expect(try await backend.indexedThrough() == 5)
+            #expect(try await backend.lastIndexedRound() == 9)
+            await #expect(throws: CodedError.self) { try await backend.index([], through: UInt64(Int64.max) + 1) }
+            backend.close()
+
+            backend = try open(dir)
+            defer { backend.close() }
+            #expect(try await backend.indexedThrough() == 5)
+            try await backend.prune(rounds: [3])
+            #expect(try await backend.indexedThrough() == 5)
+            #expect(try await DisabledTagIndexBackend().indexedThrough() == nil)
+        }
+    }
+
+    @Test("a file of a newer schema is refused and left as it was")
+    func newerSchema() async throws {
+        try await withTemporaryDirectory { dir in
+            try open(dir).close()
+            let path = dir + "/" + SQLiteTagIndexBackend.fileName
+            let db = try DatabaseQueue(path: path)
+            try await db.write { try $0.execute(sql: "UPDATE store_meta SET schema_version = 3") }
+            try db.close()
+            await expectError(prefix: "tagindexer: unsupported database version (expected: 2 got: 3)") {
+                _ = try open(dir)
+            }
+            let reopened = try DatabaseQueue(path: path)
+            #expect(try await reopened.read { try Int64.fetchOne($0, sql: "SELECT schema_version FROM store_meta") } == 3)
+            try reopened.close()
+        }
+    }
+
+    @Test("a schema 1 file is migrated on open: its rounds stay, with no watermark")
+    func migratesSchemaOne() async throws {
+        try await withTemporaryDirectory { dir in
+            var backend = try open(dir)
+            try await indexRound42(backend)
+            backend.close()
+            let path = dir + "/" + SQLiteTagIndexBackend.fileName
+            let db = try DatabaseQueue(path: path)
+            try await db.write { try $0.execute(sql: "DROP TABLE index_state; UPDATE store_meta SET schema_version = 1") }
+            try db.close()
+
+            backend = try open(dir)
+            defer { backend.close() }
+            #expect(try await backend.indexedThrough() == nil)
+            #expect(try await backend.queryBlock(hash: blockHash1) == 42)
+            try await backend.index([], through: 42)
+            #expect(try await backend.indexedThrough() == 42)
+            let reopened = try DatabaseQueue(path: path)
+            #expect(try await reopened.read { try Int64.fetchOne($0, sql: "SELECT schema_version FROM store_meta") } == 2)
+            try reopened.close()
+        }
+    }
+
     @Test("backend names: empty is disabled, sqlite is sqlite, bleve is sqlite, others are refused")
     func backendNames() throws {
         #expect(try TagIndexBackendKind(configName: "", logger: quietLogger) == .disabled)

@@ -1,4 +1,5 @@
 import ConsensusAPI
+import GRDB
 import OasisCommon
 import RuntimeHistory
 import RuntimeStorage
@@ -34,6 +35,61 @@ func blockWithTransactions(_ id: Namespace, round: UInt64) -> AnnotatedBlock {
     var block = makeBlock(id, round: round)
     block.header.ioRoot = Hash.digest(Array("io \(round)".utf8))
     return AnnotatedBlock(consensusHeight: Int64(round) + 1, block: block)
+}
+
+/// The SQLite index, except that its first `failures` index writes fail, as a transient error
+/// (a full disk, a busy database) would.
+final class FlakyTagIndexBackend: TagIndexBackend {
+    let inner: SQLiteTagIndexBackend
+    let failuresLeft: LockedBox<Int>
+
+    init(_ inner: SQLiteTagIndexBackend, failures: Int = 1) {
+        self.inner = inner
+        failuresLeft = LockedBox(failures)
+    }
+
+    private func failIfDue() throws {
+        let fail = failuresLeft.mutate { left -> Bool in
+            guard left > 0 else { return false }
+            left -= 1
+            return true
+        }
+        if fail { throw TestFailure("the index write failed") }
+    }
+
+    var isEnabled: Bool { true }
+
+    func index(_ rounds: [IndexedRound]) async throws {
+        try failIfDue()
+        try await inner.index(rounds)
+    }
+
+    func index(_ rounds: [IndexedRound], through round: UInt64) async throws {
+        try failIfDue()
+        try await inner.index(rounds, through: round)
+    }
+
+    func prune(rounds: [UInt64]) async throws { try await inner.prune(rounds: rounds) }
+    func lastIndexedRound() async throws -> UInt64? { try await inner.lastIndexedRound() }
+    func indexedThrough() async throws -> UInt64? { try await inner.indexedThrough() }
+    func close() { inner.close() }
+    func queryBlock(hash blockHash: Hash) async throws -> UInt64 { try await inner.queryBlock(hash: blockHash) }
+    func queryTxn(key: [UInt8], value: [UInt8]) async throws -> TransactionLocation {
+        try await inner.queryTxn(key: key, value: value)
+    }
+    func queryTxnByIndex(round: UInt64, index: UInt32) async throws -> Hash {
+        try await inner.queryTxnByIndex(round: round, index: index)
+    }
+    func queryTxns(_ query: TagQuery) async throws -> [UInt64: [TagQueryResult]] { try await inner.queryTxns(query) }
+    func waitBlockIndexed(round: UInt64) async throws { try await inner.waitBlockIndexed(round: round) }
+}
+
+/// The next `caughtUp` event's round, skipping the `indexed` events before it.
+func nextCaughtUp(_ events: inout AsyncStream<TagIndexerEvent>.Iterator) async -> UInt64?? {
+    while let event = await events.next() {
+        if case .caughtUp(let through) = event { return .some(through) }
+    }
+    return .none
 }
 
 @Suite("Tag indexer service", .timeLimit(.minutes(1)))
@@ -212,6 +268,156 @@ struct TagIndexerServiceTests {
             for round in UInt64(15)...19 {
                 #expect(try await backend.queryTxn(key: Array("round".utf8), value: Array("r\(round)".utf8)).round == round)
             }
+        }
+    }
+
+    @Test("a failed index write during catch-up is retried on the clock: every round is indexed, none skipped")
+    func failedCatchUpWriteRetried() async throws {
+        try await withTemporaryDirectory { dir in
+            let history = try openHistory(dir, id, configuration: HistoryConfiguration(pruner: .keepLast(5)))
+            defer { history.close() }
+            let source = FakeTransactionSource()
+            for round in UInt64(0)..<40 {
+                source.rounds.mutate { $0[round] = taggedRound(round) }
+                try await history.commit(blockWithTransactions(id, round: round), roundResults: nil)
+            }
+            let inner = try SQLiteTagIndexBackend(directory: dir, runtimeID: id, logger: quietLogger)
+            defer { inner.close() }
+            let clock = ManualClock()
+            let indexer = TagIndexer(
+                backend: FlakyTagIndexBackend(inner), history: history, source: source,
+                configuration: TagIndexer.Configuration(catchUpBatchSize: 16, retryInitialInterval: .seconds(1)),
+                clock: clock, logger: quietLogger)
+            var events = indexer.events().makeAsyncIterator()
+            try await withServiceRunning(indexer) {
+                // The write of rounds 0 to 15 failed and waits for its retry: nothing is handled,
+                // so the history may not be pruned yet.
+                let retry = Task {
+                    await clock.waitForSleepers(count: 1)
+                    let pass = await history.pruner.prunePass()
+                    clock.advance(by: .seconds(1))
+                    return pass.outcome
+                }
+                let caughtUp = await nextCaughtUp(&events)
+                #expect(caughtUp == .some(39))
+                // Without the retry nothing ever sleeps on the clock: do not wait for it then.
+                guard caughtUp == .some(39) else { return }
+                #expect(await retry.value == .vetoed(
+                    handler: "PruneIndex", reason: "\(TagIndexerError.notIndexedYet(round: 34, indexedThrough: nil))"))
+            }
+            for round in UInt64(0)..<40 {
+                let header = try await history.block(round: round).header
+                #expect(try await inner.queryBlock(hash: header.encodedHash()) == round, "round \(round)")
+                #expect(try await inner.queryTxn(key: Array("round".utf8), value: Array("r\(round)".utf8)).round == round)
+            }
+            #expect(try await inner.indexedThrough() == 39)
+            // The retry wrote the batch it had prepared: each round's transactions were read once.
+            #expect(source.reads.value == Array(0..<40))
+            let report = await history.pruner.prunePass()
+            #expect(report.outcome == .pruned)
+            #expect(report.rounds == Array(0...34))
+        }
+    }
+
+    @Test("a failed write of a live round is retried, and the next round waits for it")
+    func failedLiveWriteRetried() async throws {
+        try await withTemporaryDirectory { dir in
+            let history = try openHistory(dir, id)
+            defer { history.close() }
+            let source = FakeTransactionSource([0: taggedRound(0), 1: taggedRound(1)])
+            let inner = try SQLiteTagIndexBackend(directory: dir, runtimeID: id, logger: quietLogger)
+            defer { inner.close() }
+            let clock = ManualClock()
+            let indexer = TagIndexer(
+                backend: FlakyTagIndexBackend(inner), history: history, source: source,
+                configuration: TagIndexer.Configuration(retryInitialInterval: .seconds(1)), clock: clock,
+                logger: quietLogger)
+            var events = indexer.events().makeAsyncIterator()
+            try await withServiceRunning(indexer) {
+                #expect(await events.next() == .caughtUp(through: nil))
+                try await history.commit(blockWithTransactions(id, round: 0), roundResults: nil)
+                try await history.commit(blockWithTransactions(id, round: 1), roundResults: nil)
+                let retry = Task {
+                    await clock.waitForSleepers(count: 1)
+                    clock.advance(by: .seconds(1))
+                }
+                let first = await events.next()
+                #expect(first == .indexed(round: 0))
+                #expect(await events.next() == .indexed(round: 1))
+                guard first == .indexed(round: 0) else { return }
+                await retry.value
+            }
+            #expect(try await inner.queryTxn(key: Array("round".utf8), value: Array("r0".utf8)).round == 0)
+            #expect(try await inner.indexedThrough() == 1)
+        }
+    }
+
+    @Test("a prune is vetoed past a round that is not indexed, even when later rounds are")
+    func pruneVetoedByHole() async throws {
+        try await withTemporaryDirectory { dir in
+            let history = try openHistory(dir, id, configuration: HistoryConfiguration(pruner: .keepLast(5)))
+            defer { history.close() }
+            for round in UInt64(0)..<10 {
+                try await history.commit(annotated(id, round: round, height: 1), roundResults: nil)
+            }
+            let backend = try SQLiteTagIndexBackend(directory: dir, runtimeID: id, logger: quietLogger)
+            defer { backend.close() }
+            let indexer = TagIndexer(backend: backend, history: history, source: FakeTransactionSource(), logger: quietLogger)
+            // What an abandoned catch-up left behind: the later rounds indexed, rounds 0 to 4 not.
+            for round in UInt64(5)..<10 {
+                let header = try await history.block(round: round).header
+                try await backend.index(round: round, blockHash: header.encodedHash(), transactions: [], tags: [])
+            }
+            let vetoed = await history.pruner.prunePass()
+            #expect(vetoed.outcome == .vetoed(
+                handler: "PruneIndex", reason: "\(TagIndexerError.notIndexedYet(round: 4, indexedThrough: nil))"))
+            _ = try await history.block(round: 0)
+
+            // The indexer fills the hole from the history; then the rounds may go.
+            var events = indexer.events().makeAsyncIterator()
+            try await withServiceRunning(indexer) { #expect(await nextCaughtUp(&events) == .some(9)) }
+            let block0 = try await history.block(round: 0)
+            #expect(try await backend.queryBlock(hash: block0.header.encodedHash()) == 0)
+            let pruned = await history.pruner.prunePass()
+            #expect(pruned.outcome == .pruned)
+            #expect(pruned.rounds == Array(0...4))
+        }
+    }
+
+    @Test("an index from before the watermark (schema 1) is indexed again from the history: its holes are filled")
+    func schemaOneIndexRepaired() async throws {
+        try await withTemporaryDirectory { dir in
+            let history = try openHistory(dir, id)
+            defer { history.close() }
+            let source = FakeTransactionSource()
+            for round in UInt64(0)..<40 {
+                source.rounds.mutate { $0[round] = taggedRound(round) }
+                try await history.commit(blockWithTransactions(id, round: round), roundResults: nil)
+            }
+            // The reviewer's index: catch-up gave up, the live loop indexed round 39 alone.
+            let old = try SQLiteTagIndexBackend(directory: dir, runtimeID: id, logger: quietLogger)
+            let header39 = try await history.block(round: 39).header
+            try await old.index([IndexedRound(round: 39, blockHash: header39.encodedHash())])
+            old.close()
+            let file = try DatabaseQueue(path: dir + "/" + SQLiteTagIndexBackend.fileName)
+            try await file.write { db in
+                try db.execute(sql: "DROP TABLE index_state; UPDATE store_meta SET schema_version = 1")
+            }
+            try file.close()
+
+            let backend = try SQLiteTagIndexBackend(directory: dir, runtimeID: id, logger: quietLogger)
+            defer { backend.close() }
+            #expect(try await backend.indexedThrough() == nil)
+            #expect(try await backend.lastIndexedRound() == 39)
+            let indexer = TagIndexer(
+                backend: backend, history: history, source: source,
+                configuration: TagIndexer.Configuration(catchUpBatchSize: 16), logger: quietLogger)
+            var events = indexer.events().makeAsyncIterator()
+            try await withServiceRunning(indexer) { #expect(await nextCaughtUp(&events) == .some(39)) }
+            for round in UInt64(0)..<40 {
+                #expect(try await backend.queryTxn(key: Array("round".utf8), value: Array("r\(round)".utf8)).round == round)
+            }
+            #expect(try await backend.indexedThrough() == 39)
         }
     }
 
