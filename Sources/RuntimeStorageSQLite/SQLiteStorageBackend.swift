@@ -213,7 +213,7 @@ public final class SQLiteStorageBackend: PrunableStorageBackend, DirectlyReadabl
         let named = try isRootHash(hash, in: db)
         let record = try db.cachedStatement(
             sql: "INSERT OR IGNORE INTO roots (root_type, hash, round) VALUES (?, ?, ?)")
-        try record.execute(arguments: [Int64(type.rawValue), Data(hash.bytes), Int64(bitPattern: round)])
+        try record.execute(arguments: [Int64(type.rawValue), Data(hash.bytes), Int64(round)])
         if !named, db.changesCount > 0 { try addReference(to: hash, in: db) }
     }
 
@@ -269,6 +269,11 @@ public final class SQLiteStorageBackend: PrunableStorageBackend, DirectlyReadabl
         }
         guard request.rootType == .state || request.rootType == .io else {
             throw StorageBackendError.invalidRootType(request.rootType)
+        }
+        // SQLite stores signed 64-bit integers: a larger round would be stored negative, and
+        // then pruned as the oldest by any prune.
+        for round in [request.srcRound, request.dstRound] where Int64(exactly: round) == nil {
+            throw SQLiteStorageError.roundTooLarge(round)
         }
         guard request.srcRound <= request.dstRound else {
             throw StorageBackendError.roundWentBackwards(source: request.srcRound, destination: request.dstRound)
@@ -369,7 +374,8 @@ public final class SQLiteStorageBackend: PrunableStorageBackend, DirectlyReadabl
 
     /// Removes up to `limit` of the oldest root rows that `before: round` drops (but none of a
     /// hash in `keeping`), then every node whose count falls to zero, walking down from the
-    /// roots that lost their last row.
+    /// roots that lost their last row. No stored round is above `Int64.max`, so a larger
+    /// `round` prunes as `Int64.max` does.
     private static func pruneBatch(
         before round: UInt64, keeping: [Data], limit: Int, in db: Database
     ) throws -> StoragePruneReport {
@@ -384,7 +390,7 @@ public final class SQLiteStorageBackend: PrunableStorageBackend, DirectlyReadabl
             guard
                 let floor = try Int64.fetchOne(
                     db, sql: "SELECT MAX(round) FROM roots WHERE root_type = ? AND round <= ?",
-                    arguments: [kind, Int64(bitPattern: round)])
+                    arguments: [kind, Int64(clamping: round)])
             else { continue }
             let values: [any DatabaseValueConvertible] = [kind, floor] + keeping + [limit - report.roots]
             let rows = try Row.fetchAll(select, arguments: StatementArguments(values))
@@ -499,12 +505,14 @@ struct StoredNodes: MerkleNodeSource {
     }
 }
 
-/// Why the SQLite storage could not be opened.
+/// Why the SQLite storage could not be opened, or refused to store something.
 public enum SQLiteStorageError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The database belongs to another runtime (its id in hex).
     case differentRuntime(expected: Namespace, found: String)
     /// The database has a schema this code does not know.
     case unsupportedSchema(found: Int64?, supported: Int64)
+    /// An apply named a round above `Int64.max`; SQLite stores signed 64-bit integers.
+    case roundTooLarge(UInt64)
 
     public var description: String {
         switch self {
@@ -512,6 +520,8 @@ public enum SQLiteStorageError: Error, Sendable, Hashable, CustomStringConvertib
             "storage: database for different runtime (database is for \(found), opened for \(expected))"
         case .unsupportedSchema(let found, let supported):
             "storage: unsupported database schema version \(found.map(String.init) ?? "(missing)") (this build supports up to \(supported))"
+        case .roundTooLarge(let round):
+            "storage: round \(round) is above the largest storable round \(Int64.max)"
         }
     }
 }

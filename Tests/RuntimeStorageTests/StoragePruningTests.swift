@@ -300,6 +300,43 @@ struct StoragePruningTests {
         }
     }
 
+    @Test("a round above Int64.max is refused by apply and apply-batch; a prune point above it clamps")
+    func roundsAboveInt64Max() async throws {
+        try await withFixture { fixture in
+            for round in 1...3 { try await fixture.apply([WriteLogEntry(key: bytes("k"), value: bytes("\(round)"))]) }
+            let log: WriteLog = [WriteLogEntry(key: bytes("k"), value: bytes("late"))]
+            let late = try MerkleTree().applying(log).hash
+            let tooLarge = UInt64(Int64.max) + 1
+
+            // Stored as a signed integer it would be negative, the oldest round of all.
+            await #expect(throws: SQLiteStorageError.roundTooLarge(tooLarge)) {
+                _ = try await fixture.backend.apply(ApplyRequest(
+                    namespace: runtimeA, rootType: .state, srcRound: 3, srcRoot: fixture.roots[3], dstRound: tooLarge,
+                    dstRoot: late, writeLog: log))
+            }
+            await #expect(throws: SQLiteStorageError.roundTooLarge(tooLarge)) {
+                _ = try await fixture.backend.applyBatch(ApplyBatchRequest(
+                    namespace: runtimeA, dstRound: .max,
+                    ops: [ApplyOp(rootType: .io, srcRound: tooLarge, srcRoot: .empty, dstRoot: late, writeLog: log)]))
+            }
+            #expect(try fixture.audit().roots == 3)
+            #expect("\(SQLiteStorageError.roundTooLarge(tooLarge))"
+                == "storage: round 9223372036854775808 is above the largest storable round 9223372036854775807")
+
+            // Int64.max itself is stored; a prune before any larger round keeps it, the newest.
+            _ = try await fixture.backend.apply(ApplyRequest(
+                namespace: runtimeA, rootType: .state, srcRound: 3, srcRoot: fixture.roots[3], dstRound: UInt64(Int64.max),
+                dstRoot: late, writeLog: log))
+            let report = try await fixture.backend.prune(before: .max)
+            #expect(report.roots == 3)
+            #expect(try await fixture.backend.entries(at: StorageRoot(
+                namespace: runtimeA, version: UInt64(Int64.max), type: .state, hash: late)) == log)
+            let audit = try fixture.audit()
+            #expect(audit.roots == 1)
+            #expect(audit.problems == [])
+        }
+    }
+
     @Test("a schema 1 database is migrated on open: counts from its links and roots, then pruned exactly")
     func migratesSchemaOne() async throws {
         let directory = try temporaryDirectory()
