@@ -108,6 +108,8 @@ final class KVHandler: RequestHandler {
     private func executeTx(_ request: RuntimeExecuteTxBatchRequest) async throws -> ComputedBatch {
         environment.withLock { $0.aborted = false }
         let header = request.block.header
+        let (round, overflow) = header.round.addingReportingOverflow(1)
+        guard !overflow else { throw Self.dispatcherError("block round \(header.round) is the last one; no round follows it") }
         let stateRoot = StorageRoot(namespace: header.namespace, version: header.round, type: .state, hash: header.stateRoot)
         let result: BatchResult
         do {
@@ -123,10 +125,10 @@ final class KVHandler: RequestHandler {
         let ioRoot = try state.ioRoot(of: ioWriteLog)
         logger.debug(
             "kv-runtime: executed batch",
-            metadata: ["runtime.round": "\(header.round + 1)", "runtime.transactions": "\(request.inputs.count)"])
+            metadata: ["runtime.round": "\(round)", "runtime.transactions": "\(request.inputs.count)"])
         return ComputedBatch(
             header: ComputeResultsHeader(
-                round: header.round + 1, previousHash: header.encodedHash(), ioRoot: ioRoot, stateRoot: newStateRoot,
+                round: round, previousHash: header.encodedHash(), ioRoot: ioRoot, stateRoot: newStateRoot,
                 messagesHash: RuntimeMessage.messagesHash([])),
             ioWriteLog: ioWriteLog, stateWriteLog: result.stateWriteLog, rakSig: .zero, messages: [])
     }

@@ -36,7 +36,14 @@ enum KVTransaction: Equatable {
             return s
         }
         switch method {
-        case "insert": self = .insert(key: try text("key"), value: try text("value"))
+        case "insert":
+            let value = try text("value")
+            // The storage's write log deletes a key whose new value is empty, so an empty
+            // value could not be stored as one.
+            guard !value.isEmpty else {
+                throw Malformed(description: "malformed transaction: insert needs a non-empty value (use remove to delete a key)")
+            }
+            self = .insert(key: try text("key"), value: value)
         case "remove": self = .remove(key: try text("key"))
         case "get": self = .get(key: try text("key"))
         default: throw Malformed(description: "method not found: \(method)")

@@ -29,6 +29,12 @@ struct KVTransactionTests {
         #expect(try KVTransaction(decoding: KVTransaction.remove(key: "k").encoded) == .remove(key: "k"))
         #expect(try KVTransaction(decoding: KVTransaction.get(key: "k").encoded) == .get(key: "k"))
         #expect(throws: KVTransaction.Malformed.self) { try KVTransaction(decoding: [0xff]) }
+        // An empty value would be a delete in the storage's write log, so insert refuses it.
+        #expect {
+            try KVTransaction(decoding: KVTransaction.insert(key: "k", value: "").encoded)
+        } throws: { error in
+            "\(error)" == "malformed transaction: insert needs a non-empty value (use remove to delete a key)"
+        }
         #expect(throws: KVTransaction.Malformed.self) {
             try KVTransaction(decoding: try CBORValue.map([.init(key: .textString("method"), value: .textString("fly"))]).encoded())
         }
@@ -139,6 +145,19 @@ struct KVHandlerTests {
         #expect(outputs[1] == KVOutput.success(.null).encoded)
         let opTags = io.tags.filter { $0.key == Array("kv_op".utf8) }.map { String(decoding: $0.value, as: UTF8.self) }
         #expect(opTags.sorted() == ["get", "insert"])
+    }
+
+    @Test("execute on a block of the last round refuses the batch instead of overflowing")
+    func executeAfterLastRound() async throws {
+        let handler = try await configuredHandler()
+        let header = BlockHeader(namespace: runtimeID, round: .max, headerType: .normal)
+        await #expect {
+            _ = try await handler.handle(.runtimeExecuteTxBatchRequest(RuntimeExecuteTxBatchRequest(
+                inputs: [KVTransaction.get(key: "k").encoded], block: Block(header: header))))
+        } throws: { error in
+            ErrorBody(mapping: error) == ErrorBody(
+                module: "dispatcher", code: 1, message: "block round 18446744073709551615 is the last one; no round follows it")
+        }
     }
 
     @Test("a get query reads state at the header's root")
