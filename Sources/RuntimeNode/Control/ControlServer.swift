@@ -139,4 +139,17 @@ public final class ControlServer: Service, Sendable {
         state.withLock { $0 = .finished }
         logger.info("control API stopped", metadata: ["control.socket": "\(socketPath)"])
     }
+
+    /// Gives up a socket that ``bind()`` took but ``run()`` will never serve (the node failed
+    /// to start after binding): closes the listener and removes the socket file.
+    func abandon() async {
+        let taken = state.withLock { state -> (HTTPListenerChannel, SocketFile.Entry)? in
+            guard case .bound(let listener, let identity) = state else { return nil }
+            state = .finished
+            return (listener, identity)
+        }
+        guard let (listener, identity) = taken else { return }
+        try? await listener.channel.close()
+        SocketFile.remove(socketPath, ifStill: identity)
+    }
 }

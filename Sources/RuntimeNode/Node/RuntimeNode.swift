@@ -22,8 +22,9 @@ public struct RuntimeNodeError: Error, Sendable, CustomStringConvertible {
 /// one `ServiceGroup`.
 ///
 /// ``make(config:metrics:logger:)`` validates the configuration (nothing is written when it is
-/// bad), creates the data directory, claims the control socket (so a second node on the same
-/// data directory is refused before it opens any store), opens the consensus and the registry;
+/// bad), creates the data directory, locks it (`flock`) and claims the control socket (so a
+/// second node on the same data directory is refused before it opens any store), opens the
+/// consensus and the registry;
 /// ``run()`` runs everything until SIGINT/SIGTERM or a graceful shutdown, then stops the
 /// runtimes, closes the stores and removes the socket.
 public final class RuntimeNode: Sendable {
@@ -50,10 +51,15 @@ public final class RuntimeNode: Sendable {
     /// The control socket's path.
     public var controlSocketPath: String { config.dataDir + "/" + Self.controlSocketName }
 
+    /// Held from ``make(config:metrics:logger:)`` until the stores are closed.
+    private let lock: DataDirectoryLock
+
     private init(
         config: NodeConfig, consensus: LocalConsensus, registry: Registry, controlServer: ControlServer,
-        metricsServer: MetricsServer?, metrics: NodeMetrics?, hosting: NodeHosting, logger: Logger
+        metricsServer: MetricsServer?, metrics: NodeMetrics?, hosting: NodeHosting, lock: DataDirectoryLock,
+        logger: Logger
     ) {
+        self.lock = lock
         self.config = config
         self.consensus = consensus
         self.registry = registry
@@ -71,20 +77,35 @@ public final class RuntimeNode: Sendable {
     public static func make(config: NodeConfig, metrics: NodeMetrics?, logger: Logger) async throws -> RuntimeNode {
         try await config.validate()
         try makeDirectory(config.dataDir)
+        let lock = try DataDirectoryLock(directory: config.dataDir)
 
         let routes = ControlRoutes()
         let controlServer = ControlServer(
             socketPath: config.dataDir + "/" + controlSocketName, handler: { await routes.handle($0) }, logger: logger)
-        try await controlServer.bind()
+        do {
+            try await controlServer.bind()
+        } catch {
+            lock.release()
+            throw error
+        }
 
-        let genesis = try ConsensusGenesis.load(path: config.consensus.genesisPath(dataDir: config.dataDir))
-        let consensus = try LocalConsensus(genesis: genesis, directory: config.dataDir, logger: logger)
+        let consensus: LocalConsensus
+        do {
+            let genesis = try ConsensusGenesis.load(path: config.consensus.genesisPath(dataDir: config.dataDir))
+            consensus = try LocalConsensus(genesis: genesis, directory: config.dataDir, logger: logger)
+        } catch {
+            await controlServer.abandon()
+            lock.release()
+            throw error
+        }
         let registry: Registry
         do {
             registry = try await Registry.make(dataDir: config.dataDir, options: config.runtime, consensus: consensus, logger: logger)
             try await registry.finishInitialization()
         } catch {
             consensus.close()
+            await controlServer.abandon()
+            lock.release()
             throw error
         }
 
@@ -97,6 +118,8 @@ public final class RuntimeNode: Sendable {
             } catch {
                 await registry.cleanup()
                 consensus.close()
+                await controlServer.abandon()
+                lock.release()
                 throw error
             }
         }
@@ -104,7 +127,7 @@ public final class RuntimeNode: Sendable {
         let hosting = NodeHosting(registry: registry, consensus: consensus, logger: logger)
         let node = RuntimeNode(
             config: config, consensus: consensus, registry: registry, controlServer: controlServer,
-            metricsServer: metricsServer, metrics: metrics, hosting: hosting, logger: logger)
+            metricsServer: metricsServer, metrics: metrics, hosting: hosting, lock: lock, logger: logger)
         routes.attach(node)
         return node
     }
@@ -151,6 +174,7 @@ public final class RuntimeNode: Sendable {
     private func close() async {
         await registry.cleanup()
         consensus.close()
+        lock.release()
     }
 
     /// Where the metrics endpoint listens (`host:port`), if it does.
@@ -219,4 +243,36 @@ func makeDirectory(_ path: String) throws {
     } catch {
         throw RuntimeNodeError("cannot create data directory \(path): \(error.localizedDescription)")
     }
+}
+
+/// An exclusive `flock` on the data directory itself, so two nodes never open the same stores.
+/// The control socket alone cannot guarantee that: two nodes starting together over a stale
+/// socket could each find it dead, remove it and bind their own. Locking the directory writes
+/// nothing into it, and the kernel drops the lock when the process ends, however it ends, so a
+/// crashed node leaves nothing to clean up.
+final class DataDirectoryLock: Sendable {
+    private let descriptor: Mutex<Int32?>
+
+    init(directory: String) throws {
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw RuntimeNodeError("cannot open the data directory \(directory): \(String(cString: strerror(errno)))")
+        }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let code = errno
+            close(fd)
+            if code == EWOULDBLOCK {
+                throw RuntimeNodeError("another node is running with the data directory \(directory); stop it first")
+            }
+            throw RuntimeNodeError("cannot lock the data directory \(directory): \(String(cString: strerror(code)))")
+        }
+        descriptor = Mutex(fd)
+    }
+
+    /// Releases the lock; later calls do nothing.
+    func release() {
+        if let fd = descriptor.withLock({ fd in defer { fd = nil }; return fd }) { close(fd) }
+    }
+
+    deinit { release() }
 }
