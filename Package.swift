@@ -171,7 +171,8 @@ let package = Package(
         .testTarget(
             name: "LocalConsensusTests",
             dependencies: [
-                "LocalConsensus", "RuntimeHistory", "ConsensusAPI", "OasisCommon", "OasisCBOR", logging, lifecycle,
+                "LocalConsensus", "RuntimeHistory", "ConsensusAPI", "OasisCommon", "OasisCBOR", grdb, logging,
+                lifecycle,
             ],
             swiftSettings: strict),
         .testTarget(

@@ -62,12 +62,30 @@ public struct ConsensusGenesis: Sendable, Hashable {
             throw .invalidGenesis("block_interval must be positive (got \(blockInterval))")
         }
         guard epochInterval >= 1 else { throw .invalidGenesis("epoch_interval must be at least 1 (got 0)") }
+        // Block timestamps are genesis_time plus the elapsed block intervals; bounding the
+        // start to signed 64 bits leaves room for them (each one is still checked when made).
+        guard genesisTime <= UInt64(Int64.max) else {
+            throw .invalidGenesis("genesis_time must be at most \(Int64.max) (got \(genesisTime))")
+        }
+        for runtime in runtimes {
+            if let problem = Self.genesisRoundProblem(runtime) { throw .invalidGenesis(problem) }
+        }
         do {
             try RuntimeDescriptor.sanityCheckRuntimes(
                 runtimes, suspended: [], params: registryParameters, isGenesis: true)
         } catch {
             throw .invalidGenesis("\(error)")
         }
+    }
+
+    /// Why a compute runtime's genesis round leaves no room for later rounds, or nil when it
+    /// does. Rounds are stored as SQLite's signed 64-bit integers (as in the runtime history),
+    /// so the genesis round must be below `Int64.max`: every later round then fits too, and
+    /// the round after the genesis one can be computed without overflow.
+    static func genesisRoundProblem(_ runtime: RuntimeDescriptor) -> String? {
+        guard runtime.kind == .compute, runtime.genesis.round >= UInt64(Int64.max) else { return nil }
+        return "runtime \(runtime.id) has genesis round \(runtime.genesis.round), which leaves no room for later "
+            + "rounds; it must be below \(Int64.max)"
     }
 
     /// Reads and validates a genesis file, YAML or JSON (JSON is YAML, so one parser reads both).

@@ -82,6 +82,17 @@ final class ConsensusStore: Sendable {
                     throw LocalConsensusError.store(
                         "unsupported database version (expected: \(Self.schemaVersion) got: \(version))")
                 }
+                // The genesis height is 1 and every step adds one, so anything else was not
+                // written by this chain; taking it would trap at the next step.
+                let height: Int64 = row["height"]
+                guard height >= 1, height < Int64.max else {
+                    throw LocalConsensusError.store(Self.corrupted(path, "its height is \(height)"))
+                }
+                // Rounds are written only when they fit (see `insert`), so a negative one is
+                // corrupt (or a round above Int64.max bit-cast by an older version).
+                if let round = try Int64.fetchOne(db, sql: "SELECT MIN(round) FROM blocks"), round < 0 {
+                    throw LocalConsensusError.store(Self.corrupted(path, "it holds a block with round \(round)"))
+                }
                 let runtimes = try Row.fetchAll(db, sql: "SELECT * FROM runtimes ORDER BY sequence").map { row in
                     RuntimeRecord(
                         sequence: row["sequence"],
@@ -100,7 +111,7 @@ final class ConsensusStore: Sendable {
                 }
                 let stored = row["epoch"] as Int64
                 return Loaded(
-                    chainContext: row["chain_context"], height: row["height"], epoch: UInt64(bitPattern: stored),
+                    chainContext: row["chain_context"], height: height, epoch: UInt64(bitPattern: stored),
                     runtimes: runtimes, latestBlocks: latest)
             }
         } catch let error as LocalConsensusError {
@@ -110,9 +121,28 @@ final class ConsensusStore: Sendable {
         }
     }
 
+    /// The refusal of a state file this chain did not write.
+    private static func corrupted(_ path: String, _ what: String) -> String {
+        "the consensus store '\(path)' is corrupted: \(what); restore it from a backup, or remove it "
+            + "(and the runtimes' history.sqlite files) to start a new chain"
+    }
+
+    /// Refuses a step the database cannot hold as it is: a round above `Int64.max` would be
+    /// bit-cast to a negative integer, which sorts first, so the chain would lose its latest
+    /// block on restart and then collide with a stored round.
+    private func check(_ step: Step) throws(LocalConsensusError) {
+        for record in step.blocks {
+            guard let header = record.block.block?.header, Int64(exactly: header.round) == nil else { continue }
+            throw .store(
+                "cannot write '\(path)': runtime \(header.namespace) reached round \(header.round), above "
+                    + "\(Int64.max), the largest round the state database holds")
+        }
+    }
+
     /// Writes one consensus step in one transaction, on GRDB's writer queue: the caller's
     /// thread (a cooperative-pool thread in async code) does not wait out the fsync.
     func write(_ step: Step, chainContext: String) async throws(LocalConsensusError) {
+        try check(step)
         do {
             try await queue.write { db in try Self.insert(step, chainContext: chainContext, into: db) }
         } catch {
@@ -122,6 +152,7 @@ final class ConsensusStore: Sendable {
 
     /// ``write(_:chainContext:)`` for the opening step, from a synchronous initializer.
     func writeSynchronously(_ step: Step, chainContext: String) throws(LocalConsensusError) {
+        try check(step)
         do {
             try queue.write { db in try Self.insert(step, chainContext: chainContext, into: db) }
         } catch {
@@ -150,10 +181,14 @@ final class ConsensusStore: Sendable {
         }
         for record in step.blocks {
             guard let header = record.block.block?.header else { continue }
+            // `check(_:)` refused such a step before the transaction.
+            guard let round = Int64(exactly: header.round) else {
+                throw LocalConsensusError.store("round \(header.round) does not fit in the state database")
+            }
             try db.execute(
                 sql: "INSERT INTO blocks(runtime_id, round, height, block, results) VALUES (?, ?, ?, ?, ?)",
                 arguments: [
-                    Data(header.namespace.bytes), Int64(bitPattern: header.round), record.block.consensusHeight,
+                    Data(header.namespace.bytes), round, record.block.consensusHeight,
                     Data(try encoder.encode(record.block)), try record.results.map { Data(try encoder.encode($0)) },
                 ])
         }

@@ -111,6 +111,18 @@ public final class LocalConsensus: ConsensusBackend, Service {
                     throw LocalConsensusError.genesisMismatch(
                         path: store.path, stored: loaded.chainContext, genesis: genesis.chainContext)
                 }
+                // The chain context can be set explicitly, so it does not pin `epoch_interval`:
+                // with another interval the next step would recompute the epoch from the height
+                // and could publish a transition to an earlier epoch.
+                let expected = UInt64(loaded.height) / genesis.epochInterval
+                guard loaded.epoch == expected else {
+                    throw LocalConsensusError.invalidGenesis(
+                        "epoch_interval \(genesis.epochInterval) does not match the chain stored in '\(store.path)' "
+                            + "(its height \(loaded.height) is in epoch \(loaded.epoch) there, but in epoch \(expected) "
+                            + "with this epoch_interval); a changed genesis needs a fresh consensus directory: use the "
+                            + "genesis file the data directory was created with, or remove '\(store.path)' to start a "
+                            + "new chain")
+                }
                 var s = State(height: loaded.height, epoch: loaded.epoch)
                 for record in loaded.runtimes {
                     s.runtimes[record.registry.id] = Entry(
@@ -128,7 +140,7 @@ public final class LocalConsensus: ConsensusBackend, Service {
                     height: height, epoch: UInt64(height) / genesis.epochInterval, epochChanged: false, runtimes: [:],
                     latest: [:])
                 for runtime in genesis.runtimes {
-                    Self.add(runtime, to: &draft, timestamp: Self.timestamp(height, genesis))
+                    Self.add(runtime, to: &draft, timestamp: try Self.timestamp(height, genesis))
                 }
                 try store.writeSynchronously(Self.storeStep(draft), chainContext: genesis.chainContext)
                 var s = State(height: height, epoch: draft.epoch)
@@ -285,7 +297,7 @@ public final class LocalConsensus: ConsensusBackend, Service {
     /// Produces one empty block (an epoch transition when the new height calls for one).
     public func advanceBlock() async throws {
         try await gate.run {
-            try await apply(draft(after: try open()))
+            try await apply(try draft(after: try open()))
         }
     }
 
@@ -315,14 +327,17 @@ public final class LocalConsensus: ConsensusBackend, Service {
             } catch {
                 throw LocalConsensusError.invalidRegistration("\(error)")
             }
-            var next = draft(after: snapshot)
+            if let problem = ConsensusGenesis.genesisRoundProblem(descriptor) {
+                throw LocalConsensusError.invalidRegistration(problem)
+            }
+            var next = try draft(after: snapshot)
             if var entry = next.runtimes[descriptor.id] {
                 entry.registry = descriptor
                 next.runtimes[descriptor.id] = entry
                 next.changed.insert(descriptor.id)
                 next.registrations.append(descriptor)
             } else {
-                Self.add(descriptor, to: &next, timestamp: Self.timestamp(next.height, genesis))
+                Self.add(descriptor, to: &next, timestamp: try Self.timestamp(next.height, genesis))
             }
             try await apply(next)
             return next.height
@@ -345,14 +360,14 @@ public final class LocalConsensus: ConsensusBackend, Service {
             var snapshot = try open()
             guard let entry = snapshot.runtimes[runtimeID] else { throw LocalConsensusError.unknownRuntime(runtimeID) }
             guard entry.registry.kind == .compute else { throw LocalConsensusError.notComputeRuntime(runtimeID) }
-            var next = draft(after: snapshot)
+            var next = try draft(after: snapshot)
             if next.latest[runtimeID]?.consensusHeight == next.height {
                 try await apply(next)
                 snapshot = try open()
-                next = draft(after: snapshot)
+                next = try draft(after: snapshot)
             }
             guard let parent = next.latest[runtimeID]?.block else { throw LocalConsensusError.unknownRuntime(runtimeID) }
-            var block = Block.empty(after: parent, timestamp: Self.timestamp(next.height, genesis), type: .normal)
+            var block = Block.empty(after: parent, timestamp: try Self.timestamp(next.height, genesis), type: .normal)
             block.header.ioRoot = ioRoot
             block.header.stateRoot = stateRoot
             block.header.messagesHash = RuntimeMessage.messagesHash(messages)
@@ -408,14 +423,17 @@ public final class LocalConsensus: ConsensusBackend, Service {
     }
 
     /// The next height after `snapshot`, with its epoch transition applied when it is one.
-    private func draft(after snapshot: State) -> Draft {
+    private func draft(after snapshot: State) throws(LocalConsensusError) -> Draft {
+        guard snapshot.height < Int64.max else {
+            throw .store("the chain has reached height \(Int64.max), the largest height the state database holds")
+        }
         let height = snapshot.height + 1
         let epoch = UInt64(height) / genesis.epochInterval
         var next = Draft(
             height: height, epoch: epoch, epochChanged: epoch != snapshot.epoch, runtimes: snapshot.runtimes,
             latest: snapshot.latest)
         guard next.epochChanged else { return next }
-        let timestamp = Self.timestamp(height, genesis)
+        let timestamp = try Self.timestamp(height, genesis)
         for entry in snapshot.orderedRuntimes {
             let id = entry.registry.id
             if entry.active != entry.registry {
@@ -546,10 +564,21 @@ public final class LocalConsensus: ConsensusBackend, Service {
         }
     }
 
-    /// Block timestamps follow the heights, so they are the same after a restart.
-    private static func timestamp(_ height: Int64, _ genesis: ConsensusGenesis) -> UInt64 {
+    /// Block timestamps follow the heights, so they are the same after a restart. One that
+    /// would pass `Int64.max` (unix seconds) is refused rather than computed with overflow.
+    private static func timestamp(_ height: Int64, _ genesis: ConsensusGenesis) throws(LocalConsensusError) -> UInt64 {
         let (seconds, attoseconds) = genesis.blockInterval.components
         let interval = Double(seconds) + Double(attoseconds) / 1e18
-        return genesis.genesisTime + UInt64(Double(max(height - 1, 0)) * interval)
+        let elapsed = Double(max(height - 1, 0)) * interval
+        // 2^63 is exact as a Double: below it the conversion cannot trap.
+        guard elapsed.isFinite, elapsed < 9_223_372_036_854_775_808.0,
+            case let (time, overflow) = genesis.genesisTime.addingReportingOverflow(UInt64(elapsed)), !overflow,
+            time <= UInt64(Int64.max)
+        else {
+            throw .invalidGenesis(
+                "the block timestamp of height \(height) (genesis_time \(genesis.genesisTime) plus \(height - 1) "
+                    + "block intervals of \(genesis.blockInterval)) is beyond \(Int64.max) unix seconds")
+        }
+        return time
     }
 }
