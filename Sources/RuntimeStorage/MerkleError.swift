@@ -14,6 +14,9 @@ public enum MerkleError: Error, Sendable, Hashable, CustomStringConvertible {
     case malformedProof(String)
     /// A proof is genuine but does not cover what was asked of it.
     case proofIncomplete
+    /// Applying a write log would walk or build a trie path with more than `limit` branches
+    /// (``MerkleTree/maxDepth``): its keys nest deeper than the storage allows.
+    case tooDeep(limit: Int)
 
     public var description: String {
         switch self {
@@ -23,6 +26,8 @@ public enum MerkleError: Error, Sendable, Hashable, CustomStringConvertible {
         case .unexpectedRoot(let e, let c): "storage: proof for unexpected root (expected \(e), proof claims \(c))"
         case .malformedProof(let why): "storage: malformed proof: \(why)"
         case .proofIncomplete: "storage: proof does not cover the requested keys"
+        case .tooDeep(let limit):
+            "storage: the write log's keys nest deeper than the \(limit) trie levels the storage allows"
         }
     }
 }

@@ -113,6 +113,12 @@ public struct VerifiedProof: Sendable {
                     throw MerkleError.malformedProof(
                         "branch entry \(index) splits at bit \(bit), not below its parent's \(parent.bit)")
                 }
+                // The tree a proof rebuilds is freed node by node, recursively: refuse a proof
+                // nesting deeper than any tree an apply may build (a genuine one never does).
+                guard open.count < MerkleTree.maxDepth else {
+                    throw MerkleError.malformedProof(
+                        "branch entry \(index) nests deeper than \(MerkleTree.maxDepth) levels")
+                }
                 open.append((bit, nil))
                 continue
             case MerkleProofTag.leaf, MerkleProofTag.withheldLeaf:

@@ -52,7 +52,7 @@ extension MerkleReader {
             changes.append(
                 Change(key: entry.key, value: entry.value.isEmpty ? nil : entry.value, divergence: nil, leafKey: []))
         }
-        guard let root else { return try merge(nil, changes[...]) }
+        guard let root else { return try merge(nil, changes[...], depth: 0) }
         for i in changes.indices {
             var node = try self.node(root)
             while case .branch(let bit, let left, let right) = node.content {
@@ -62,16 +62,19 @@ extension MerkleReader {
             changes[i].leafKey = leafKey
             changes[i].divergence = MerkleKeyBits.firstDifference(changes[i].key, leafKey)
         }
-        return try merge(root, changes[...])
+        return try merge(root, changes[...], depth: 0)
     }
 
     /// Merges sorted, distinct-key changes into the subtree at `link`. Every change reached
     /// this subtree by its own bits, so it agrees with the subtree's shared prefix up to its
     /// divergence bit; a change diverging above the subtree's split bit lands beside it.
-    private func merge(_ link: MerkleLink?, _ changes: ArraySlice<Change>) throws -> MerkleLink? {
+    /// `depth` is the number of branches above the subtree; the recursion (and the trie) stops
+    /// at ``MerkleTree/maxDepth`` with ``MerkleError/tooDeep(limit:)``.
+    private func merge(_ link: MerkleLink?, _ changes: ArraySlice<Change>, depth: Int) throws -> MerkleLink? {
         guard !changes.isEmpty else { return link }
         guard let link else {
-            return build(changes.compactMap { c in c.value.map { Item.leaf(key: c.key, value: $0) } }[...])
+            return try build(
+                changes.compactMap { c in c.value.map { Item.leaf(key: c.key, value: $0) } }[...], depth: depth)
         }
         let node = try self.node(link)
         var before: [Item] = []
@@ -102,6 +105,8 @@ extension MerkleReader {
                 }
             }
         case .branch(let bit, let left, let right):
+            // The children sit one level deeper: refuse before recursing past the limit.
+            guard depth < MerkleTree.maxDepth else { throw MerkleError.tooDeep(limit: MerkleTree.maxDepth) }
             var leftChanges: [Change] = []
             var rightChanges: [Change] = []
             for change in changes {
@@ -113,8 +118,8 @@ extension MerkleReader {
                     rightChanges.append(change)
                 }
             }
-            let newLeft = try merge(left, leftChanges[...])
-            let newRight = try merge(right, rightChanges[...])
+            let newLeft = try merge(left, leftChanges[...], depth: depth + 1)
+            let newRight = try merge(right, rightChanges[...], depth: depth + 1)
             switch (newLeft, newRight) {
             case (let l?, let r?):
                 kept = l.hash == left.hash && r.hash == right.hash ? link : .node(.branch(bit: bit, left: l, right: r))
@@ -127,16 +132,19 @@ extension MerkleReader {
         var items = before
         if let kept { items.append(.subtree(kept, sample: sample)) }
         items.append(contentsOf: after)
-        return build(items[...])
+        return try build(items[...], depth: depth)
     }
 
     /// The trie over sorted items whose samples are distinct. Splits at the first bit where
-    /// the smallest and largest sample differ: that is where the whole set splits.
-    private func build(_ items: ArraySlice<Item>) -> MerkleLink? {
+    /// the smallest and largest sample differ: that is where the whole set splits. `depth` is
+    /// the number of branches above the result; a branch at ``MerkleTree/maxDepth`` or below
+    /// throws ``MerkleError/tooDeep(limit:)`` before recursing.
+    private func build(_ items: ArraySlice<Item>, depth: Int) throws -> MerkleLink? {
         guard let first = items.first, let last = items.last else { return nil }
         guard items.count > 1, let bit = MerkleKeyBits.firstDifference(first.sample, last.sample) else {
             return first.link
         }
+        guard depth < MerkleTree.maxDepth else { throw MerkleError.tooDeep(limit: MerkleTree.maxDepth) }
         // Samples are sorted, so those with bit 0 come first: binary search for the split.
         var low = items.startIndex
         var high = items.endIndex
@@ -144,7 +152,9 @@ extension MerkleReader {
             let mid = low + (high - low) / 2
             if MerkleKeyBits.bit(items[mid].sample, at: bit) == 0 { low = mid + 1 } else { high = mid }
         }
-        guard let left = build(items[..<low]), let right = build(items[low...]) else {
+        guard let left = try build(items[..<low], depth: depth + 1),
+            let right = try build(items[low...], depth: depth + 1)
+        else {
             preconditionFailure("a split of sorted distinct keys leaves both sides non-empty")
         }
         return .node(.branch(bit: bit, left: left, right: right))

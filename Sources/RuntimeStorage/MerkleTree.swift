@@ -9,6 +9,19 @@ public import OasisCommon
 /// runtime does for a batch) needs none. Trees are values: applying a write log returns a new
 /// tree that shares every unchanged subtree with the old one.
 public struct MerkleTree: Sendable {
+    /// The most branches on a path from the root to a leaf that ``applying(_:nodes:)`` will walk
+    /// or build. An apply that would go deeper throws ``MerkleError/tooDeep(limit:)`` instead.
+    ///
+    /// Applying recurses once per trie level, and whoever picks the keys picks the depth: keys
+    /// of length L that each differ from one key in a single bit chain up to about 8·L levels
+    /// deep, so without a bound a crafted write log overflows the stack. A debug build uses
+    /// roughly 1–2 KB of stack per level, and a cooperative-pool thread may have far less
+    /// stack than the main thread's 8 MB; 1024 levels stay within about 2 MB. Benign tries are
+    /// far shallower: about log2(n) for hashed keys, and since a path's split bits strictly
+    /// increase inside the key's (9·L+1)-bit encoding, a key of at most 113 bytes never sits
+    /// deeper than 1018 levels: the limit never refuses a write log of such keys.
+    public static let maxDepth = 1024
+
     /// The root, `nil` for the empty tree.
     public let root: MerkleLink?
 
@@ -32,7 +45,9 @@ public struct MerkleTree: Sendable {
 
     /// The tree after `writeLog`: entries apply in order, so the last entry for a key wins, and
     /// an entry with an empty value deletes its key. Costs O(k·d) node reads and at most one
-    /// hash per changed node for k distinct keys and trie depth d.
+    /// hash per changed node for k distinct keys and trie depth d. Throws
+    /// ``MerkleError/tooDeep(limit:)`` when a path it walks or builds would have more than
+    /// ``maxDepth`` branches; the tree is then left as it was.
     public func applying(_ writeLog: WriteLog, nodes: (any MerkleNodeSource)? = nil) throws -> MerkleTree {
         MerkleTree(root: try MerkleReader(source: nodes).apply(root, writeLog))
     }

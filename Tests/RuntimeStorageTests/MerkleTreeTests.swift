@@ -245,9 +245,9 @@ struct MerkleTreeTests {
 
 @Suite("Merkle trie depth")
 struct MerkleTreeDepthTests {
-    @Test("keys that each extend the previous one build a deep trie that still applies, proves and diffs")
+    @Test("keys that each extend the previous one build a trie at the depth limit that still applies, proves and diffs")
     func deepTrie() async throws {
-        let count = 3000
+        let count = MerkleTree.maxDepth + 1  // the longest key's leaf sits maxDepth deep
         let log = (1...count).map { WriteLogEntry(key: [UInt8](repeating: 0x61, count: $0), value: [UInt8(truncatingIfNeeded: $0)]) }
         let tree = try MerkleTree().applying(log)
         let key = [UInt8](repeating: 0x61, count: count / 2)
@@ -255,6 +255,11 @@ struct MerkleTreeDepthTests {
         let changed = try tree.applying([WriteLogEntry(key: [0x61], value: []), WriteLogEntry(key: [0x62], value: [1])])
         #expect(try tree.diff(to: changed) == [WriteLogEntry(key: [0x61], value: []), WriteLogEntry(key: [0x62], value: [1])])
         #expect(try changed.iterate().count == count)
+        // One level more is refused.
+        let longer = [UInt8](repeating: 0x61, count: count + 1)
+        #expect(throws: MerkleError.tooDeep(limit: MerkleTree.maxDepth)) {
+            try tree.applying([WriteLogEntry(key: longer, value: [1])])
+        }
     }
 }
 
