@@ -245,7 +245,8 @@ struct CBORScanner: ~Copyable {
         // Different bytes can still be equal values when a head is not in its shortest form.
         switch majorA {
         case 0, 1:
-            return headArgument(a) == headArgument(b)
+            // The integers themselves; where their content starts differs with the head's width.
+            return headArgument(a).0 == headArgument(b).0
         case 2, 3:
             let (lengthA, contentA) = headArgument(a)
             let (lengthB, contentB) = headArgument(b)

@@ -109,6 +109,28 @@ struct CBORDecodingTests {
         #expect(kind(of: [0xa3, 0x41, 0x01, 0x00, 0x41, 0x02, 0x00, 0x41, 0x01, 0x00]) == .duplicateKey)
     }
 
+    @Test("integer keys equal as values are duplicates in typed dictionaries, on both paths")
+    func duplicateNonShortestIntegerKeys() {
+        var codable = CBORDecoder.Options.strict
+        codable.usesFastDecoding = false
+        // 1 written shortest and as a u8 argument, with different values: neither value wins.
+        let one: [UInt8] = [0xa2, 0x01, 0x00, 0x18, 0x01, 0x01]
+        #expect(kind(of: one, as: [UInt64: UInt8].self) == .duplicateKey)
+        #expect(kind(of: one, as: [UInt64: UInt8].self, options: codable) == .duplicateKey)
+        #expect(kind(of: one, as: [UInt64: UInt8].self, options: .trusted) == .duplicateKey)
+        #expect(kind(of: one, as: [UInt8: CBORValue].self) == .duplicateKey)
+        // 2 as a u16 argument after 1 and 2: in canonical order until the repeat.
+        let two: [UInt8] = [0xa3, 0x01, 0x00, 0x02, 0x00, 0x19, 0x00, 0x02, 0x01]
+        #expect(kind(of: two, as: [UInt32: UInt8].self) == .duplicateKey)
+        #expect(kind(of: two, as: [UInt32: UInt8].self, options: codable) == .duplicateKey)
+        // -1 shortest and as a u8 argument, in a struct that ignores unknown keys.
+        let minusOne: [UInt8] = [0xa2, 0x20, 0x00, 0x38, 0x00, 0x01]
+        #expect(kind(of: minusOne, as: Point.self, options: .trusted) == .duplicateKey)
+        // Different integers with different heads are not duplicates.
+        #expect(kind(of: [0xa2, 0x01, 0x00, 0x18, 0x02, 0x01], as: [UInt64: UInt8].self) == nil)
+        #expect(kind(of: [0xa2, 0x20, 0x00, 0x38, 0x01, 0x01], as: Point.self, options: .trusted) == nil)
+    }
+
     @Test("decoding from a parsed value gives what decoding the bytes gives")
     func fromValue() throws {
         let point = Point(x: 7, y: -3)
