@@ -130,8 +130,15 @@ extension Dictionary: _CBORDictionaryDecodable where Key: CBORMapKey, Value: Dec
                 error.path = renderPath(decoder.codingPath + [path])
                 throw error
             }
-            result[key] = try _CBORDecoderImpl.decodeValue(
+            let value = try _CBORDecoderImpl.decodeValue(
                 Value.self, input: input, at: valueOffset, parent: decoder, key: path, options: decoder.options)
+            // Keys the scan found distinct can still be one Swift key: text keys that differ in
+            // bytes but are canonically equivalent. Refused rather than one value dropped.
+            guard result.updateValue(value, forKey: key) == nil else {
+                throw CBORError(
+                    .duplicateKey, offset: position, path: renderPath(decoder.codingPath + [path]),
+                    "key \(describeKey(keyValue)) is equal to an earlier one as a \(Key.self)")
+            }
             position = CBORNavigation.end(input, at: valueOffset)
         }
         return result

@@ -128,7 +128,7 @@ enum MapKey {
     }
 
     static func equal(_ a: MapKey, _ b: MapKey) -> Bool {
-        if case .text(let x) = a, case .text(let y) = b { return x == y }
+        if case .text(let x) = a, case .text(let y) = b { return x.utf8.elementsEqual(y.utf8) }
         return a.bytes == b.bytes
     }
 }

@@ -309,15 +309,19 @@ extension Array: CBORFastDecodable where Element: CBORFastDecodable {
 }
 
 extension Dictionary: CBORFastDecodable where Key: CBORMapKey, Value: CBORFastDecodable {
-    /// A native CBOR map; a later equal key replaces an earlier one, as in the Codable path.
+    /// A native CBOR map; keys distinct in CBOR but equal as `Key`s (canonically equivalent
+    /// text) are refused as duplicates, as in the Codable path.
     @inlinable
     public init(cbor reader: inout CBORFastReader) throws {
         let count = try reader.decodeMapCount()
         var result: [Key: Value] = [:]
         result.reserveCapacity(count)
         for _ in 0..<count {
+            let keyStart = reader.position
             let key = try reader.decodeMapKey(Key.self)
-            result[key] = try Value(cbor: &reader)
+            guard result.updateValue(try Value(cbor: &reader), forKey: key) == nil else {
+                throw CBORError(.duplicateKey, offset: keyStart, "key equal to an earlier one as a \(Key.self)")
+            }
         }
         self = result
     }

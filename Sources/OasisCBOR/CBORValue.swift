@@ -29,6 +29,67 @@ public enum CBORValue: Sendable, Hashable {
     case float(Double)
 }
 
+extension CBORValue {
+    /// Equality as CBOR data items: text strings compare by their UTF-8 bytes, not by Swift's
+    /// canonical equivalence, so NFC "é" (`c3 a9`) and NFD "é" (`65 cc 81`) are different
+    /// values and different map keys, as they are for Go's and Python's decoders.
+    public static func == (lhs: CBORValue, rhs: CBORValue) -> Bool {
+        switch (lhs, rhs) {
+        case (.unsignedInt(let a), .unsignedInt(let b)): a == b
+        case (.negativeInt(let a), .negativeInt(let b)): a == b
+        case (.byteString(let a), .byteString(let b)): a == b
+        case (.textString(let a), .textString(let b)): a.utf8.elementsEqual(b.utf8)
+        case (.array(let a), .array(let b)): a == b
+        case (.map(let a), .map(let b)): a == b
+        case (.bool(let a), .bool(let b)): a == b
+        case (.null, .null), (.undefined, .undefined): true
+        case (.simple(let a), .simple(let b)): a == b
+        case (.float(let a), .float(let b)): a == b
+        default: false
+        }
+    }
+
+    /// Hashes what ``==(_:_:)`` compares: text strings by their UTF-8 bytes.
+    public func hash(into hasher: inout Hasher) {
+        switch self {
+        case .unsignedInt(let u):
+            hasher.combine(0 as UInt8)
+            hasher.combine(u)
+        case .negativeInt(let n):
+            hasher.combine(1 as UInt8)
+            hasher.combine(n)
+        case .byteString(let b):
+            hasher.combine(2 as UInt8)
+            hasher.combine(b)
+        case .textString(var s):
+            hasher.combine(3 as UInt8)
+            s.withUTF8 { utf8 in
+                hasher.combine(utf8.count)
+                hasher.combine(bytes: UnsafeRawBufferPointer(utf8))
+            }
+        case .array(let items):
+            hasher.combine(4 as UInt8)
+            hasher.combine(items)
+        case .map(let entries):
+            hasher.combine(5 as UInt8)
+            hasher.combine(entries)
+        case .bool(let b):
+            hasher.combine(6 as UInt8)
+            hasher.combine(b)
+        case .null:
+            hasher.combine(7 as UInt8)
+        case .undefined:
+            hasher.combine(8 as UInt8)
+        case .simple(let s):
+            hasher.combine(9 as UInt8)
+            hasher.combine(s)
+        case .float(let d):
+            hasher.combine(10 as UInt8)
+            hasher.combine(d)
+        }
+    }
+}
+
 /// One key/value pair of a ``CBORValue/map(_:)``.
 public struct CBORMapEntry: Sendable, Hashable {
     public var key: CBORValue
@@ -70,11 +131,12 @@ extension CBORValue {
         }
     }
 
-    /// Looks a text key up in a map value; `nil` for other kinds or a missing key.
+    /// Looks a text key up in a map value, comparing UTF-8 bytes; `nil` for other kinds or a
+    /// missing key.
     public subscript(key: String) -> CBORValue? {
         guard case .map(let entries) = self else { return nil }
         for entry in entries {
-            if case .textString(let k) = entry.key, k == key { return entry.value }
+            if case .textString(let k) = entry.key, k.utf8.elementsEqual(key.utf8) { return entry.value }
         }
         return nil
     }

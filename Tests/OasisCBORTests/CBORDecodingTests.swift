@@ -131,6 +131,42 @@ struct CBORDecodingTests {
         #expect(kind(of: [0xa2, 0x20, 0x00, 0x38, 0x01, 0x01], as: Point.self, options: .trusted) == nil)
     }
 
+    @Test("text keys compare as bytes: NFC and NFD spellings of a key are two keys")
+    func canonicallyEquivalentTextKeys() throws {
+        let nfc: [UInt8] = [0x62, 0xc3, 0xa9]  // "é" as U+00E9
+        let nfd: [UInt8] = [0x63, 0x65, 0xcc, 0x81]  // "é" as "e" + U+0301
+        let bytes: [UInt8] = [0xa2] + nfc + [0x01] + nfd + [0x02]
+        #expect(CBORValue.textString("\u{e9}") != .textString("e\u{301}"))
+        #expect(Set<CBORValue>([.textString("\u{e9}"), .textString("e\u{301}")]).count == 2)
+        // A raw value keeps both keys and writes them back as they came.
+        let value = try CBORValue(decoding: bytes)
+        #expect(try value.encoded() == bytes)
+        #expect(try CBORDecoder().decode(CBORValue.self, from: bytes) == value)
+        #expect(value["\u{e9}"] == .unsignedInt(1))
+        #expect(value["e\u{301}"] == .unsignedInt(2))
+        // The same in a map of more than 16 pairs, where keys go through a set.
+        var large: [UInt8] = [0xb1]
+        for letter in UInt8(ascii: "a")...UInt8(ascii: "o") { large += [0x61, letter, 0x00] }
+        large += nfc + [0x01] + nfd + [0x02]
+        #expect(try CBORValue(decoding: large).encoded() == large)
+        #expect(try CBORDecoder().decode(CBORValue.self, from: large).encoded() == large)
+        // A Swift dictionary cannot hold both: the map is refused, on both paths, rather than
+        // one entry dropped.
+        var codable = CBORDecoder.Options.strict
+        codable.usesFastDecoding = false
+        for options in [CBORDecoder.Options.strict, codable, .trusted] {
+            #expect(kind(of: bytes, as: [String: UInt8].self, options: options) == .duplicateKey)
+            #expect(kind(of: bytes, as: [String: CBORValue].self, options: options) == .duplicateKey)
+            #expect(kind(of: large, as: [String: UInt8].self, options: options) == .duplicateKey)
+            #expect(kind(of: [0xa1, 0x61, 0x6d] + bytes, as: [String: [String: UInt8]].self, options: options)
+                == .duplicateKey)
+        }
+        let nested = try #require(error(of: [0xa1, 0x61, 0x6d] + bytes, as: [String: [String: UInt8]].self))
+        #expect(nested.kind == .duplicateKey)
+        #expect(nested.offset == 8)  // the second spelling
+        #expect(nested.path?.hasPrefix("\"m\".") == true)
+    }
+
     @Test("decoding from a parsed value gives what decoding the bytes gives")
     func fromValue() throws {
         let point = Point(x: 7, y: -3)

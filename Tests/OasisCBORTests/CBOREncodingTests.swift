@@ -107,6 +107,26 @@ struct CBOREncodingTests {
         #expect(throws: CBORError.self) { try CBOREncoder().encode(Twice()) }
     }
 
+    @Test("NFC and NFD spellings of a text key are two keys, sorted by their bytes")
+    func canonicallyEquivalentKeys() throws {
+        // "é" as "e" + U+0301 (65 cc 81) and as U+00E9 (c3 a9): the shorter encoding first.
+        let expected = "a262c3a9016365cc8102"
+        let value = CBORValue.map([
+            CBORMapEntry(key: .textString("e\u{301}"), value: .unsignedInt(2)),
+            CBORMapEntry(key: .textString("\u{e9}"), value: .unsignedInt(1)),
+        ])
+        #expect(Hex.encode(try value.encoded()) == expected)
+        #expect(try hex(value) == expected)
+        struct Both: Encodable {
+            func encode(to encoder: any Encoder) throws {
+                var c = encoder.container(keyedBy: AnyCodingKey.self)
+                try c.encode(UInt8(2), forKey: AnyCodingKey("e\u{301}"))
+                try c.encode(UInt8(1), forKey: AnyCodingKey("\u{e9}"))
+            }
+        }
+        #expect(try hex(Both()) == expected)
+    }
+
     @Test("raw values pass through and re-encode canonically")
     func rawValues() throws {
         let unsorted = CBORValue.map([
