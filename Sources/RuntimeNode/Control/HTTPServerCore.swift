@@ -42,8 +42,13 @@ final class HTTPServerCore: Sendable {
             .serverChannelOption(.backlog, value: 128)
         let initializer: @Sendable (any Channel) -> EventLoopFuture<HTTPServerConnection> = { channel in
             channel.eventLoop.makeCompletedFuture {
-                // Error handling answers unparsable requests with 400 and closes the connection.
-                try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                // Our error handler answers unparsable requests with 400 and closes the connection.
+                // NIO's own one also writes after the connection has closed (a partial request
+                // head is a parse error once graceful shutdown has closed its connection), which
+                // trips the pipeline handler's "wrote in quiescing completed state" assertion.
+                let pipeline = channel.pipeline.syncOperations
+                try pipeline.configureHTTPServerPipeline(withErrorHandling: false)
+                try pipeline.addHandler(BadRequestHandler())
                 return try HTTPServerConnection(wrappingChannelSynchronously: channel)
             }
         }
@@ -192,3 +197,43 @@ final class HTTPServerCore: Sendable {
         ])
     }
 }
+
+/// Answers a request NIO cannot parse with 400 and lets the decoder close the connection, like
+/// NIO's `HTTPServerProtocolErrorHandler`, but writes nothing once the connection is closed:
+/// there is no one to answer then, and a write after graceful shutdown closed an idle
+/// connection trips the `HTTPServerPipelineHandler`'s debug assertion.
+final class BadRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    /// A response has started and not ended: a 400 cannot be written into it.
+    private var responseInProgress = false
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if error is HTTPParserError, !responseInProgress, context.channel.isActive {
+            let headers = HTTPHeaders([("Connection", "close"), ("Content-Length", "0")])
+            let head = HTTPResponseHead(version: .http1_1, status: .badRequest, headers: headers)
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        }
+        context.fireErrorCaught(error)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head(let head) where head.status.code >= 200:
+            // 1xx heads are interim; the final head starts the response.
+            responseInProgress = true
+        case .end:
+            responseInProgress = false
+        case .head, .body:
+            break
+        }
+        context.write(data, promise: promise)
+    }
+}
+
+@available(*, unavailable)
+extension BadRequestHandler: Sendable {}
