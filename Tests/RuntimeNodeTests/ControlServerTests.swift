@@ -52,12 +52,15 @@ enum ControlTestSupport {
 
     /// A bound control server in a temp dir, served while `body` runs.
     static func withControlServer<T: Sendable>(
-        handler: @escaping ControlHandler = echoHandler, _ body: (String, ControlClient) async throws -> T
+        handler: @escaping ControlHandler = echoHandler, limits: HTTPServerCore.Limits = HTTPServerCore.Limits(),
+        _ body: (String, ControlClient) async throws -> T
     ) async throws -> T {
         let dir = try makeTempDir()
         defer { removeTree(dir) }
         let path = dir + "/internal.sock"
-        let server = ControlServer(socketPath: path, handler: handler, logger: quietLogger)
+        let server = ControlServer(
+            socketPath: path, handler: handler, logger: quietLogger, drainTimeout: ControlServer.drainTimeout,
+            limits: limits)
         try await server.bind()
         return try await serving(server) { try await body(path, ControlClient(socketPath: path)) }
     }
@@ -125,6 +128,59 @@ enum ControlTestSupport {
             }
             return text
         }
+    }
+
+    /// A raw connection to the Unix socket at `path`.
+    static func connectRaw(_ path: String) async throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
+        try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(unixDomainSocketPath: path) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+    }
+
+    /// Whether the server closes a fresh connection on which `bytes` were sent, without an
+    /// answer, within 30 s. The server may close before the bytes are written; that counts too.
+    static func closedByServer(_ path: String, after bytes: [UInt8]) async throws -> Bool {
+        let channel = try await connectRaw(path)
+        return try await withThrowingTaskGroup(of: Bool?.self) { group in
+            group.addTask {
+                try await channel.executeThenClose { inbound, outbound in
+                    var received: [UInt8] = []
+                    do {
+                        if !bytes.isEmpty { try await outbound.write(ByteBuffer(bytes: bytes)) }
+                        for try await buffer in inbound { received.append(contentsOf: buffer.readableBytesView) }
+                    } catch let error as ChannelError where error == .ioOnClosedChannel {
+                        // Closed before the write.
+                    } catch let error as IOError where error.errnoCode == ECONNRESET || error.errnoCode == EPIPE {
+                        // Closed with the bytes unread.
+                    }
+                    return received.isEmpty
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(30))
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let closed = first else { return false }
+            return closed
+        }
+    }
+
+    /// Sends one keep-alive `GET /v1/echo` and reads its whole answer (the JSON ends with "}").
+    static func echoKeepAlive(
+        _ inbound: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator,
+        _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    ) async throws -> (String, NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator) {
+        var iterator = inbound
+        try await outbound.write(ByteBuffer(string: "GET /v1/echo HTTP/1.1\r\nHost: x\r\n\r\n"))
+        var received = ""
+        while !received.hasSuffix("}"), let buffer = try await iterator.next() {
+            received += String(buffer: buffer)
+        }
+        return (received, iterator)
     }
 
     /// `GET path`, then finishes `started`, so a test waiting for its handler to start cannot
@@ -491,6 +547,60 @@ struct ControlServerTests {
             try await tasks.waitForAll()
         }
         #expect(SocketFile.entry(at: path) == .missing)
+    }
+
+    @Test("a connection without a whole request head, or idle after a response, is closed after its bound")
+    func idleConnectionsClosed() async throws {
+        // The head bound alone: a silent connection and a half-sent head are closed.
+        let shortHead = HTTPServerCore.Limits(headTimeout: .milliseconds(100))
+        try await Support.withControlServer(limits: shortHead) { path, _ in
+            let silent = try await Support.closedByServer(path, after: [])
+            let halfSent = try await Support.closedByServer(path, after: Array("GET /v1/echo HTTP/1.1\r\nHo".utf8))
+            #expect(silent)
+            #expect(halfSent)
+        }
+        // The idle bound alone: a keep-alive connection is closed once its answer is read.
+        let shortIdle = HTTPServerCore.Limits(idleTimeout: .milliseconds(100))
+        try await Support.withControlServer(limits: shortIdle) { path, client in
+            let channel = try await Support.connectRaw(path)
+            let closedWhenIdle = try await channel.executeThenClose { inbound, outbound in
+                var (answer, iterator) = try await Support.echoKeepAlive(inbound.makeAsyncIterator(), outbound)
+                #expect(answer.hasPrefix("HTTP/1.1 200"))
+                return try await iterator.next() == nil
+            }
+            #expect(closedWhenIdle)
+            #expect(try await client.get("/v1/echo").status == 200)
+        }
+    }
+
+    @Test("beyond the connection cap a connection is closed at once; the server answers once others go")
+    func connectionCap() async throws {
+        let limits = HTTPServerCore.Limits(maxConnections: 2)
+        try await Support.withControlServer(limits: limits) { path, client in
+            let first = try await Support.connectRaw(path)
+            let second = try await Support.connectRaw(path)
+            try await first.executeThenClose { firstIn, firstOut in
+                try await second.executeThenClose { secondIn, secondOut in
+                    // Both answered, so both are being served and count against the cap.
+                    let (firstAnswer, _) = try await Support.echoKeepAlive(firstIn.makeAsyncIterator(), firstOut)
+                    let (secondAnswer, _) = try await Support.echoKeepAlive(secondIn.makeAsyncIterator(), secondOut)
+                    #expect(firstAnswer.hasPrefix("HTTP/1.1 200"))
+                    #expect(secondAnswer.hasPrefix("HTTP/1.1 200"))
+                    // The third is closed without an answer while the idle two stay open (their
+                    // bounds are the default 10 s and 60 s; closedByServer gives up after 30 s).
+                    let third = try await Support.closedByServer(path, after: [])
+                    #expect(third)
+                }
+            }
+            // The idle two are gone: a normal request is answered again (bounded wait for the
+            // server to see them close).
+            var status: Int?
+            for _ in 0..<500 where status != 200 {
+                status = try? await client.get("/v1/echo").status
+                if status != 200 { try await Task.sleep(for: .milliseconds(10)) }
+            }
+            #expect(status == 200)
+        }
     }
 
     @Test("the client names the path when no node is running")

@@ -38,12 +38,17 @@ public final class ControlServer: Service, Sendable {
         self.init(socketPath: socketPath, handler: handler, logger: logger, drainTimeout: Self.drainTimeout)
     }
 
-    /// Tests shorten the drain to see a stuck request cancelled.
-    init(socketPath: String, handler: @escaping ControlHandler, logger: Logger, drainTimeout: Duration) {
+    /// Tests shorten the drain to see a stuck request cancelled, and the connection limits to
+    /// see idle connections closed.
+    init(
+        socketPath: String, handler: @escaping ControlHandler, logger: Logger, drainTimeout: Duration,
+        limits: HTTPServerCore.Limits = HTTPServerCore.Limits()
+    ) {
         self.socketPath = socketPath
         self.logger = logger
         self.core = HTTPServerCore(
-            handler: handler, logger: logger, maxBodySize: Self.maxBodySize, drainTimeout: drainTimeout)
+            handler: handler, logger: logger, maxBodySize: Self.maxBodySize, drainTimeout: drainTimeout,
+            limits: limits)
     }
 
     /// Binds the socket now, so the node fails before starting anything else.

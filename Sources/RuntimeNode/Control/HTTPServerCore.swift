@@ -22,24 +22,43 @@ final class HTTPServerCore: Sendable {
         case tcp(host: String, port: Int)
     }
 
+    /// Bounds on what idle clients may hold; tests shorten them.
+    struct Limits: Sendable {
+        /// How long a new connection may take to send a whole request head.
+        var headTimeout: Duration = .seconds(10)
+        /// How long a connection may wait after a response before the next request head is whole.
+        var idleTimeout: Duration = .seconds(60)
+        /// Connections served at once on one listener; more are closed as soon as they are accepted.
+        var maxConnections = 256
+    }
+
     let handler: ControlHandler
     let logger: Logger
     let maxBodySize: Int
     let drainTimeout: Duration
+    let limits: Limits
+    /// Connections being served, against ``Limits/maxConnections``.
+    private let openConnections = Atomic<Int>(0)
     /// Set when graceful shutdown begins: responses written after it close their connection.
     private let draining = Atomic<Bool>(false)
 
-    init(handler: @escaping ControlHandler, logger: Logger, maxBodySize: Int, drainTimeout: Duration) {
+    init(
+        handler: @escaping ControlHandler, logger: Logger, maxBodySize: Int, drainTimeout: Duration,
+        limits: Limits = Limits()
+    ) {
         self.handler = handler
         self.logger = logger
         self.maxBodySize = maxBodySize
         self.drainTimeout = drainTimeout
+        self.limits = limits
     }
 
     /// Binds a listener at `address`; connections queue until ``serve(_:)`` runs.
     func bind(_ address: Address) async throws -> HTTPListenerChannel {
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 128)
+        let limits = limits
+        let logger = logger
         let initializer: @Sendable (any Channel) -> EventLoopFuture<HTTPServerConnection> = { channel in
             channel.eventLoop.makeCompletedFuture {
                 // Our error handler answers unparsable requests with 400 and closes the connection.
@@ -49,6 +68,10 @@ final class HTTPServerCore: Sendable {
                 let pipeline = channel.pipeline.syncOperations
                 try pipeline.configureHTTPServerPipeline(withErrorHandling: false)
                 try pipeline.addHandler(BadRequestHandler())
+                try pipeline.addHandler(
+                    IdleConnectionHandler(
+                        headTimeout: TimeAmount(limits.headTimeout), idleTimeout: TimeAmount(limits.idleTimeout),
+                        logger: logger))
                 return try HTTPServerConnection(wrappingChannelSynchronously: channel)
             }
         }
@@ -97,7 +120,19 @@ final class HTTPServerCore: Sendable {
             do {
                 try await listener.executeThenClose { inbound in
                     for try await connection in inbound {
+                        // Each connection holds a descriptor: a flood of idle ones must not starve
+                        // the node of them.
+                        guard self.openConnections.add(1, ordering: .relaxed).newValue <= self.limits.maxConnections
+                        else {
+                            self.openConnections.subtract(1, ordering: .relaxed)
+                            self.logger.debug(
+                                "refused a connection: too many open",
+                                metadata: ["connections.max": "\(self.limits.maxConnections)"])
+                            try? await connection.executeThenClose { _, _ in }
+                            continue
+                        }
                         connections.addTask {
+                            defer { self.openConnections.subtract(1, ordering: .relaxed) }
                             await withGracefulShutdownHandler {
                                 await self.serveConnection(connection)
                             } onGracefulShutdown: {
@@ -197,6 +232,83 @@ final class HTTPServerCore: Sendable {
         ])
     }
 }
+
+/// Closes a connection that has not sent a whole request head ``headTimeout`` after it opened,
+/// or ``idleTimeout`` after its last response ended. No bound runs while a request is being
+/// answered.
+final class IdleConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let headTimeout: TimeAmount
+    private let idleTimeout: TimeAmount
+    private let logger: Logger
+    private var timer: Scheduled<Void>?
+    private var started = false
+
+    init(headTimeout: TimeAmount, idleTimeout: TimeAmount, logger: Logger) {
+        self.headTimeout = headTimeout
+        self.idleTimeout = idleTimeout
+        self.logger = logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { start(context) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        cancel()
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        start(context)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        cancel()
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .head = unwrapInboundIn(data) { cancel() }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        // Armed before the write goes on: ending a response may deliver a pipelined request's
+        // head at once, which cancels the bound again.
+        if case .end = unwrapOutboundIn(data) {
+            arm(context, idleTimeout, "no request head within the idle timeout after a response")
+        }
+        context.write(data, promise: promise)
+    }
+
+    private func start(_ context: ChannelHandlerContext) {
+        guard !started else { return }
+        started = true
+        arm(context, headTimeout, "no whole request head within the head timeout")
+    }
+
+    private func arm(_ context: ChannelHandlerContext, _ timeout: TimeAmount, _ reason: String) {
+        cancel()
+        let logger = logger
+        timer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
+            logger.debug("closing an idle connection", metadata: ["reason": "\(reason)"])
+            context.close(promise: nil)
+        }
+    }
+
+    private func cancel() {
+        timer?.cancel()
+        timer = nil
+    }
+}
+
+@available(*, unavailable)
+extension IdleConnectionHandler: Sendable {}
 
 /// Answers a request NIO cannot parse with 400 and lets the decoder close the connection, like
 /// NIO's `HTTPServerProtocolErrorHandler`, but writes nothing once the connection is closed:
