@@ -88,7 +88,10 @@ public struct RuntimeConfig: Sendable {
         self.tagIndexer = tagIndexer
     }
 
-    /// `newConfig` (spec/core.md §1.3):
+    /// `newConfig` (spec/core.md §1.3), after two checks of ours that run whether or not
+    /// `runtime.paths` is set: the provisioner is a known one (`unsupported runtime
+    /// provisioner: …`) and every `runtime.sgx.signatures` key is a runtime ID (`bad runtime
+    /// identifier '…': …`);
     /// 1. only when `runtime.paths` is set: consensus status and chain context, the
     ///    provisioners (mock/unconfined need `debug.dont_blame_oasis`; sandboxed stats the
     ///    sandbox binary; SGX runtimes get the SGX provisioner only with a loader), one host
@@ -100,8 +103,15 @@ public struct RuntimeConfig: Sendable {
         logger: Logger
     ) async throws(RuntimeConfigError) -> RuntimeConfig {
         var config = RuntimeConfig()
+        // Checked whether or not runtime.paths is set (oasis-core checks neither without it),
+        // so a misspelt value is refused instead of ignored.
+        guard RuntimeProvisionerKind(rawValue: options.provisioner) != nil else {
+            throw RuntimeConfigError(key: ConfigKey.provisioner, "unsupported runtime provisioner: \(options.provisioner)")
+        }
+        let signatures = try parseSignatures(options.sgxSignatures)
         if let paths = options.paths {
-            config.host = try await makeHost(options: options, paths: paths, consensus: consensus, factory: factory)
+            config.host = try await makeHost(
+                options: options, paths: paths, signatures: signatures, consensus: consensus, factory: factory)
         }
 
         let strategy: PrunerStrategy
@@ -129,8 +139,26 @@ public struct RuntimeConfig: Sendable {
         return config
     }
 
+    /// `runtime.sgx.signatures` by parsed runtime ID, so a key matches its `runtime.paths` entry
+    /// however its hex is written; a key that is not a runtime ID is refused like one in
+    /// `runtime.paths` (sorted, so the same bad key is reported every time).
+    private static func parseSignatures(
+        _ signatures: [String: String]
+    ) throws(RuntimeConfigError) -> [Namespace: String] {
+        var parsed: [Namespace: String] = [:]
+        for (idText, path) in signatures.sorted(by: { $0.key < $1.key }) {
+            do {
+                parsed[try Namespace(hex: idText)] = path
+            } catch {
+                throw RuntimeConfigError(key: ConfigKey.sgxSignatures, "bad runtime identifier '\(idText)': \(error)")
+            }
+        }
+        return parsed
+    }
+
     private static func makeHost(
-        options: RuntimeOptions, paths: [String: String], consensus: any ConsensusBackend, factory: ProvisionerFactory
+        options: RuntimeOptions, paths: [String: String], signatures: [Namespace: String],
+        consensus: any ConsensusBackend, factory: ProvisionerFactory
     ) async throws(RuntimeConfigError) -> RuntimeHostConfig {
         let status: ConsensusStatus
         do {
@@ -202,7 +230,7 @@ public struct RuntimeConfig: Sendable {
             } catch {
                 throw RuntimeConfigError(key: ConfigKey.paths, "bad runtime identifier '\(idText)': \(error)")
             }
-            let signature = options.sgxSignatures[idText] ?? ""
+            let signature = signatures[id] ?? ""
             let extra: HostExtra = signature.isEmpty
                 ? .sgx(signaturePath: nil, unsafeDebugGenerateSigstruct: true)
                 : .sgx(signaturePath: signature, unsafeDebugGenerateSigstruct: false)

@@ -36,8 +36,12 @@ struct NodeFlags: ParsableArguments {
     @Option(name: .customLong("runtime.history.tag_indexer.backend"), help: "\"\" (off), sqlite or bleve.")
     var tagIndexerBackend: String?
 
-    @Flag(name: .customLong("debug.dont_blame_oasis"), help: "Allow unsafe debug options (mock, unconfined).")
-    var dontBlameOasis = false
+    /// A bare `--debug.dont_blame_oasis` reaches the parser as `=true`
+    /// (``RuntimeNodeCommand/withExplicitBooleans(_:)``); `=false` overrides a `true` in the file.
+    @Option(
+        name: .customLong("debug.dont_blame_oasis"),
+        help: ArgumentHelp("Allow unsafe debug options (mock, unconfined); =false overrides the file.", valueName: "bool"))
+    var dontBlameOasis: String?
 
     @Option(name: .customLong("consensus.backend"), help: "The consensus backend (local).")
     var consensusBackend: String?
@@ -53,6 +57,9 @@ struct NodeFlags: ParsableArguments {
 
     @Option(name: .customLong("log.format"), help: "logfmt or json.")
     var logFormat: String?
+
+    /// The boolean flags, which may be given bare (meaning true) or as `--flag=true|false`.
+    static let booleanFlags: Set<String> = ["--debug.dont_blame_oasis"]
 
     /// The flags that were given, by dotted key, for ``NodeConfig/load(configFile:flags:)``.
     var overrides: [String: [String]] {
@@ -74,7 +81,7 @@ struct NodeFlags: ParsableArguments {
         set("runtime.history.pruner.interval", prunerInterval)
         set("runtime.history.pruner.num_kept", prunerNumKept)
         set("runtime.history.tag_indexer.backend", tagIndexerBackend)
-        if dontBlameOasis { flags["debug.dont_blame_oasis"] = ["true"] }
+        set("debug.dont_blame_oasis", dontBlameOasis)
         set("consensus.backend", consensusBackend)
         set("consensus.genesis", consensusGenesis)
         set("metrics.address", metricsAddress)

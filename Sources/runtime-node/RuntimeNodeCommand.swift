@@ -25,7 +25,7 @@ struct RuntimeNodeCommand: AsyncParsableCommand {
     static func main() async {
         let code: Int32
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(withExplicitBooleans(Array(CommandLine.arguments.dropFirst())))
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -45,6 +45,19 @@ struct RuntimeNodeCommand: AsyncParsableCommand {
             }
         }
         Glibc.exit(code)
+    }
+
+    /// `arguments` with every bare boolean flag (``NodeFlags/booleanFlags``) written as
+    /// `--flag=true`, so the flags parse as options that also take `=false`, as pflag's do.
+    /// Arguments after `--` are left alone.
+    static func withExplicitBooleans(_ arguments: [String]) -> [String] {
+        var out: [String] = []
+        var ended = false
+        for argument in arguments {
+            if argument == "--" { ended = true }
+            out.append(!ended && NodeFlags.booleanFlags.contains(argument) ? argument + "=true" : argument)
+        }
+        return out
     }
 }
 

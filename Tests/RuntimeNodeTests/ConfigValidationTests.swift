@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import RuntimeHost
 import RuntimeRegistry
 @testable import RuntimeNode
 import Testing
@@ -97,6 +99,12 @@ struct ConfigValidationTests {
          ConfigKey.paths, "bad runtime identifier 'xyz': \(configErrorText { _ = try Namespace(hex: "xyz") })"),
         ("runtime:\n  provisioner: mock\n  paths: {}\ndebug: {dont_blame_oasis: true}\n", ConfigKey.paths,
          "no runtimes configured"),
+        // Without runtime.paths too: the provisioner and the signature keys are always checked.
+        ("runtime:\n  provisioner: bogus\n", ConfigKey.provisioner, "unsupported runtime provisioner: bogus"),
+        ("runtime:\n  sgx:\n    signatures: {zz: /nonexistent}\n", ConfigKey.sgxSignatures,
+         "bad runtime identifier 'zz': \(configErrorText { _ = try Namespace(hex: "zz") })"),
+        (hosted + "  provisioner: mock\n  sgx:\n    signatures: {xyz: /sig}\ndebug: {dont_blame_oasis: true}\n",
+         ConfigKey.sgxSignatures, "bad runtime identifier 'xyz': \(configErrorText { _ = try Namespace(hex: "xyz") })"),
         ("runtime:\n  supported:\n" + (0...maxRuntimeCount).map { "    - \(Namespace.test(seed: "n\($0)"))\n" }.joined(),
          ConfigKey.supported, "runtime/registry: too many registered runtimes"),
         ("runtime:\n  supported: [\"2000000000000000\(String(repeating: "0", count: 48))\"]\n", ConfigKey.supported,
@@ -119,6 +127,22 @@ struct ConfigValidationTests {
             #expect(error?.key == key)
             #expect(error?.message == message)
             #expect(error?.description.hasPrefix("config key \(key): \(message)") == true)
+        }
+    }
+
+    @Test("a runtime.sgx.signatures key matches its runtime.paths entry by ID, in either case")
+    func signaturesMatchByID() async throws {
+        try await ConfigFixture.with { fixture in
+            let id = try Namespace(hex: Self.id)
+            try fixture.writeConfig(
+                Self.hosted + "  provisioner: mock\n  sgx:\n    signatures:\n      \"\(Self.id.uppercased())\": /sig\n"
+                    + "debug: {dont_blame_oasis: true}\n")
+            let config = try NodeConfig.load(configFile: fixture.configPath, flags: [:])
+            try await config.validate(preflight: { _ in })
+            let made = try await RuntimeConfig.make(
+                options: config.runtime, consensus: GenesisStatusConsensus(chainContextValue: "config-tests"),
+                provisioners: .inert, logger: Logger(label: "config-test") { _ in SwiftLogNoOpLogHandler() })
+            #expect(made.host?.runtimes[id]?.extra == .sgx(signaturePath: "/sig", unsafeDebugGenerateSigstruct: false))
         }
     }
 

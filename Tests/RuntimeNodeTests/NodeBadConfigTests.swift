@@ -65,6 +65,23 @@ struct NodeBadConfigTests {
             mentions: "unsupported runtime provisioner: docker")
     }
 
+    @Test("--debug.dont_blame_oasis=false overrides a true in the file")
+    func debugFlagFalseOverridesFile() async throws {
+        try await refuse(
+            "runtime:\n  supported: [\"\(Self.id)\"]\n  provisioner: mock\n  paths:\n    \"\(Self.id)\": /bin/true\n"
+                + "debug:\n  dont_blame_oasis: true\n",
+            flags: ["--debug.dont_blame_oasis=false"],
+            mentions: "mock provisioner requires use of unsafe debug flags")
+        try await refuse(
+            "runtime:\n  provisioner: mock\n",
+            flags: ["--debug.dont_blame_oasis=maybe"], mentions: "expected true or false")
+    }
+
+    @Test("an unknown provisioner without runtime.paths")
+    func unknownProvisionerWithoutPaths() async throws {
+        try await refuse("", flags: ["--runtime.provisioner", "bogus"], mentions: "unsupported runtime provisioner: bogus")
+    }
+
     @Test("a bad runtime identifier in runtime.paths")
     func badPathID() async throws {
         try await refuse(

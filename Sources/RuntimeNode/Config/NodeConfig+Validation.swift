@@ -226,7 +226,8 @@ extension NodeConfig {
             return "use sandboxed, unconfined or mock"
         case ConfigKey.sandboxBinary:
             return "install bubblewrap or set runtime.sandbox.binary to its path, or \(unconfinedOptIn)"
-        case ConfigKey.paths where message.hasPrefix("bad runtime identifier"):
+        case ConfigKey.paths where message.hasPrefix("bad runtime identifier"),
+            ConfigKey.sgxSignatures where message.hasPrefix("bad runtime identifier"):
             return "runtime IDs are 64 hex characters"
         case ConfigKey.paths where message == "no runtimes configured":
             return "add ID: PATH entries under runtime.paths, or leave runtime.paths unset to run without hosting"
