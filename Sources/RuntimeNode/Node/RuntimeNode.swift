@@ -82,52 +82,38 @@ public final class RuntimeNode: Sendable {
         let routes = ControlRoutes()
         let controlServer = ControlServer(
             socketPath: config.dataDir + "/" + controlSocketName, handler: { await routes.handle($0) }, logger: logger)
+        // What is open so far, closed in reverse when a later step fails.
+        var consensus: LocalConsensus?
+        var registry: Registry?
+        let node: RuntimeNode
         do {
             try await controlServer.bind()
-        } catch {
-            lock.release()
-            throw error
-        }
-
-        let consensus: LocalConsensus
-        do {
             let genesis = try ConsensusGenesis.load(path: config.consensus.genesisPath(dataDir: config.dataDir))
-            consensus = try LocalConsensus(genesis: genesis, directory: config.dataDir, logger: logger)
-        } catch {
-            await controlServer.abandon()
-            lock.release()
-            throw error
-        }
-        let registry: Registry
-        do {
-            registry = try await Registry.make(dataDir: config.dataDir, options: config.runtime, consensus: consensus, logger: logger)
-            try await registry.finishInitialization()
-        } catch {
-            consensus.close()
-            await controlServer.abandon()
-            lock.release()
-            throw error
-        }
+            let openedConsensus = try LocalConsensus(genesis: genesis, directory: config.dataDir, logger: logger)
+            consensus = openedConsensus
+            let openedRegistry = try await Registry.make(
+                dataDir: config.dataDir, options: config.runtime, consensus: openedConsensus, logger: logger)
+            registry = openedRegistry
+            try await openedRegistry.finishInitialization()
 
-        var metricsServer: MetricsServer?
-        if let metrics, !config.metricsAddress.isEmpty {
-            do {
+            var metricsServer: MetricsServer?
+            if let metrics, !config.metricsAddress.isEmpty {
                 let server = try MetricsServer(address: config.metricsAddress, metrics: metrics, logger: logger)
                 try await server.bind()
                 metricsServer = server
-            } catch {
-                await registry.cleanup()
-                consensus.close()
-                await controlServer.abandon()
-                lock.release()
-                throw error
             }
-        }
 
-        let hosting = NodeHosting(registry: registry, consensus: consensus, logger: logger)
-        let node = RuntimeNode(
-            config: config, consensus: consensus, registry: registry, controlServer: controlServer,
-            metricsServer: metricsServer, metrics: metrics, hosting: hosting, lock: lock, logger: logger)
+            let hosting = NodeHosting(registry: openedRegistry, consensus: openedConsensus, logger: logger)
+            node = RuntimeNode(
+                config: config, consensus: openedConsensus, registry: openedRegistry, controlServer: controlServer,
+                metricsServer: metricsServer, metrics: metrics, hosting: hosting, lock: lock, logger: logger)
+        } catch {
+            await registry?.cleanup()
+            consensus?.close()
+            await controlServer.abandon()
+            lock.release()
+            throw error
+        }
         routes.attach(node)
         return node
     }
