@@ -481,12 +481,7 @@ struct ControlServerTests {
         let group = ServiceGroup(configuration: .init(services: [server], logger: Support.quietLogger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
-            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .connect(unixDomainSocketPath: path) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-                    }
-                }
+            let channel = try await Support.connectRaw(path)
             let closedAfterShutdown = try await channel.executeThenClose { inbound, outbound in
                 try await outbound.write(ByteBuffer(string: "GET /v1/echo HTTP/1.1\r\nHost: x\r\n\r\n"))
                 var received = ""
@@ -518,12 +513,7 @@ struct ControlServerTests {
         let group = ServiceGroup(configuration: .init(services: [server], logger: Support.quietLogger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
-            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .connect(unixDomainSocketPath: path) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-                    }
-                }
+            let channel = try await Support.connectRaw(path)
             let afterShutdown = try await channel.executeThenClose { inbound, outbound in
                 // One write: once the first answer is back, the server has read the partial head
                 // behind it too, and holds it in its parser when the shutdown closes the
