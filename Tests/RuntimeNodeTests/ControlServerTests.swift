@@ -119,7 +119,7 @@ enum ControlTestSupport {
                 }
             }
             group.addTask {
-                try await Task.sleep(for: .seconds(30))
+                try await Task.sleep(for: .seconds(120))
                 return nil
             }
             defer { group.cancelAll() }
@@ -140,8 +140,13 @@ enum ControlTestSupport {
             }
     }
 
+    /// Head and idle bounds far beyond any scheduling stall, for tests that hold a raw
+    /// connection across several steps: on a loaded machine the default 10 s head bound can run
+    /// out between connecting and writing, and the server then closes the connection first.
+    static let patientLimits = HTTPServerCore.Limits(headTimeout: .seconds(600), idleTimeout: .seconds(600))
+
     /// Whether the server closes a fresh connection on which `bytes` were sent, without an
-    /// answer, within 30 s. The server may close before the bytes are written; that counts too.
+    /// answer, within 120 s. The server may close before the bytes are written; that counts too.
     static func closedByServer(_ path: String, after bytes: [UInt8]) async throws -> Bool {
         let channel = try await connectRaw(path)
         return try await withThrowingTaskGroup(of: Bool?.self) { group in
@@ -160,7 +165,7 @@ enum ControlTestSupport {
                 }
             }
             group.addTask {
-                try await Task.sleep(for: .seconds(30))
+                try await Task.sleep(for: .seconds(120))
                 return nil
             }
             defer { group.cancelAll() }
@@ -476,7 +481,8 @@ struct ControlServerTests {
         let logger = Logger(label: "control-test") { LogfmtLogHandler(label: $0, sink: captured.sink) }
         // A drain this long only ends by timeout if the idle connection is not closed.
         let server = ControlServer(
-            socketPath: path, handler: Support.echoHandler, logger: logger, drainTimeout: .seconds(60))
+            socketPath: path, handler: Support.echoHandler, logger: logger, drainTimeout: .seconds(60),
+            limits: Support.patientLimits)
         try await server.bind()
         let group = ServiceGroup(configuration: .init(services: [server], logger: Support.quietLogger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
@@ -508,7 +514,8 @@ struct ControlServerTests {
         defer { Support.removeTree(dir) }
         let path = dir + "/internal.sock"
         let server = ControlServer(
-            socketPath: path, handler: Support.echoHandler, logger: Support.quietLogger, drainTimeout: .seconds(60))
+            socketPath: path, handler: Support.echoHandler, logger: Support.quietLogger, drainTimeout: .seconds(60),
+            limits: Support.patientLimits)
         try await server.bind()
         let group = ServiceGroup(configuration: .init(services: [server], logger: Support.quietLogger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
@@ -565,7 +572,8 @@ struct ControlServerTests {
 
     @Test("beyond the connection cap a connection is closed at once; the server answers once others go")
     func connectionCap() async throws {
-        let limits = HTTPServerCore.Limits(maxConnections: 2)
+        var limits = Support.patientLimits
+        limits.maxConnections = 2
         try await Support.withControlServer(limits: limits) { path, client in
             let first = try await Support.connectRaw(path)
             let second = try await Support.connectRaw(path)
@@ -577,7 +585,7 @@ struct ControlServerTests {
                     #expect(firstAnswer.hasPrefix("HTTP/1.1 200"))
                     #expect(secondAnswer.hasPrefix("HTTP/1.1 200"))
                     // The third is closed without an answer while the idle two stay open (their
-                    // bounds are the default 10 s and 60 s; closedByServer gives up after 30 s).
+                    // bounds are 600 s; closedByServer gives up after 120 s).
                     let third = try await Support.closedByServer(path, after: [])
                     #expect(third)
                 }
