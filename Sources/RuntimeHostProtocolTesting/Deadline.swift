@@ -28,7 +28,7 @@ public func withDeadline<T: Sendable>(
 
 /// Polls `condition` every few milliseconds until it holds, failing after `limit`.
 public func waitUntil(
-    _ limit: Duration = .seconds(60), _ what: String = "condition", _ condition: @escaping @Sendable () async -> Bool
+    _ limit: Duration = .seconds(300), _ what: String = "condition", _ condition: @escaping @Sendable () async -> Bool
 ) async throws {
     let clock = ContinuousClock()
     let end = clock.now + limit

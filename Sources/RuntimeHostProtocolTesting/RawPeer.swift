@@ -37,7 +37,7 @@ public final class RawPeer: Sendable {
     }
 
     /// Writes all of `bytes`; throws if the peer is gone.
-    public func write(_ bytes: [UInt8], timeout: Duration = .seconds(30)) async throws {
+    public func write(_ bytes: [UInt8], timeout: Duration = .seconds(300)) async throws {
         let clock = ContinuousClock()
         let end = clock.now + timeout
         var offset = 0
@@ -73,7 +73,7 @@ public final class RawPeer: Sendable {
     }
 
     /// Reads exactly `count` bytes; `nil` if the stream ends first.
-    public func read(count: Int, timeout: Duration = .seconds(60)) async throws -> [UInt8]? {
+    public func read(count: Int, timeout: Duration = .seconds(300)) async throws -> [UInt8]? {
         let clock = ContinuousClock()
         let end = clock.now + timeout
         var out = [UInt8](repeating: 0, count: count)
@@ -99,20 +99,20 @@ public final class RawPeer: Sendable {
     }
 
     /// Reads one frame's payload; `nil` if the stream ends.
-    public func readFramePayload(timeout: Duration = .seconds(60)) async throws -> [UInt8]? {
+    public func readFramePayload(timeout: Duration = .seconds(300)) async throws -> [UInt8]? {
         guard let header = try await read(count: 4, timeout: timeout) else { return nil }
         let n = Int(header[0]) << 24 | Int(header[1]) << 16 | Int(header[2]) << 8 | Int(header[3])
         return try await read(count: n, timeout: timeout)
     }
 
     /// Reads and decodes one message; `nil` if the stream ends.
-    public func receive(timeout: Duration = .seconds(60)) async throws -> Message? {
+    public func receive(timeout: Duration = .seconds(300)) async throws -> Message? {
         guard let payload = try await readFramePayload(timeout: timeout) else { return nil }
         return try Frame.decodePayload(payload)
     }
 
     /// Waits until the other side has closed the stream (reads and discards until EOF).
-    public func waitForClose(timeout: Duration = .seconds(60)) async throws {
+    public func waitForClose(timeout: Duration = .seconds(300)) async throws {
         while try await read(count: 1, timeout: timeout) != nil {}
     }
 

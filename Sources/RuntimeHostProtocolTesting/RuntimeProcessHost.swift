@@ -34,8 +34,8 @@ public func withHostedRuntime<T: Sendable>(
         consensusChainContext: "rhp-testing"),
     handler: any RequestHandler = UnsupportedRequestHandler(),
     logger: Logger,
-    acceptTimeout: Duration = .seconds(60),
-    handshakeTimeout: Duration = .seconds(30),
+    acceptTimeout: Duration = .seconds(300),
+    handshakeTimeout: Duration = .seconds(120),
     _ body: @Sendable (HostedRuntime) async throws -> T
 ) async throws -> T {
     let directory = try makeTemporaryDirectory()

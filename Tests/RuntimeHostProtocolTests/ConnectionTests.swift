@@ -43,7 +43,7 @@ struct ConnectionStateTests {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await connection.run() }
             group.addTask {
-                _ = try await connection.initHost(runtimeID: testRuntimeID, hostInfo: testHostInfo, timeout: .seconds(30))
+                _ = try await connection.initHost(runtimeID: testRuntimeID, hostInfo: testHostInfo, timeout: .seconds(120))
             }
             let info = try #require(try await peer.receive())
             #expect(info.id == 0)
@@ -192,7 +192,7 @@ struct ConnectionStateTests {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await connection.run() }
             group.addTask {
-                _ = try await connection.initHost(runtimeID: testRuntimeID, hostInfo: testHostInfo, timeout: .seconds(30))
+                _ = try await connection.initHost(runtimeID: testRuntimeID, hostInfo: testHostInfo, timeout: .seconds(120))
             }
             let infoRequest = try #require(try await peer.receive())
             #expect(infoRequest.type == .request)
@@ -412,14 +412,14 @@ struct ConnectionCallTests {
             let executor: (any TaskExecutor)? = onEventLoop ? connection.eventLoopTaskExecutor : nil
             let cancelled = Task(executorPreference: executor) {
                 withUnsafeCurrentTask { $0?.cancel() }
-                // (A short deadline, so that a call wrongly written fails the test instead of hanging it.)
-                _ = try await connection.call(.runtimePingRequest, timeout: .seconds(5))
+                // (A deadline, so that a call wrongly written fails the test instead of hanging it.)
+                _ = try await connection.call(.runtimePingRequest, timeout: .seconds(120))
             }
             await #expect(throws: CancellationError.self) { try await cancelled.value }
             #expect(connection.pendingCallCount == 0)
 
             // The next frame the peer sees is the next call's: the cancelled one was never written.
-            let next = Task { try await connection.call(.runtimeAbortRequest, timeout: .seconds(10)) }
+            let next = Task { try await connection.call(.runtimeAbortRequest, timeout: .seconds(120)) }
             let written = try #require(try await peer.receive())
             #expect(written.body.kind == .runtimeAbortRequest)
             #expect(written.id == 2, "the handshake took id 0 and the cancelled call id 1")
@@ -435,7 +435,7 @@ struct ConnectionCallTests {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await connection.run() }
             group.addTask {
-                _ = try await connection.initHost(runtimeID: testRuntimeID, hostInfo: testHostInfo, timeout: .seconds(30))
+                _ = try await connection.initHost(runtimeID: testRuntimeID, hostInfo: testHostInfo, timeout: .seconds(120))
             }
             let info = try #require(try await peer.receive())
             try await peer.send(Message(
@@ -457,7 +457,7 @@ struct ConnectionCallTests {
                 }
                 for _ in 0..<3 { _ = try #require(try await peer.receive()) }
                 peer.shutdownBoth()
-                try await waitUntil(.seconds(60), "pending calls failing") { failures.withLock { $0.count } == 3 }
+                try await waitUntil(.seconds(300), "pending calls failing") { failures.withLock { $0.count } == 3 }
                 try await calls.waitForAll()
             }
             #expect(failures.withLock { $0.count } == 3)
@@ -497,7 +497,7 @@ struct ConnectionCallTests {
                 // Both requests are with the guest's handler, so both were written.
                 try await waitUntil { guestHandler.handled.count == 2 }
                 await pair.guest.close()
-                try await waitUntil(.seconds(60), "pending calls failing") { failures.value.count == 2 }
+                try await waitUntil(.seconds(300), "pending calls failing") { failures.value.count == 2 }
                 try await calls.waitForAll()
             }
             // The reason is EOF or a reset, depending on whether the guest had unread bytes.
@@ -802,7 +802,7 @@ struct ConnectionCallTests {
             failer.failing.store(true, ordering: .relaxed)
             // Nothing answers: only the failed write can end the call before its deadline.
             let refused = Task(executorPreference: executor) {
-                _ = try await connection.call(.runtimePingRequest, timeout: .seconds(20))
+                _ = try await connection.call(.runtimePingRequest, timeout: .seconds(120))
             }
             await #expect {
                 try await refused.value
@@ -814,7 +814,7 @@ struct ConnectionCallTests {
             #expect(connection.state == .ready)
 
             failer.failing.store(false, ordering: .relaxed)
-            let next = Task(executorPreference: executor) { try await connection.call(.runtimeAbortRequest, timeout: .seconds(60)) }
+            let next = Task(executorPreference: executor) { try await connection.call(.runtimeAbortRequest, timeout: .seconds(300)) }
             let written = try #require(try await peer.receive())
             #expect(written.body.kind == .runtimeAbortRequest)
             try await peer.send(Message(id: written.id, type: .response, body: .empty))
@@ -848,7 +848,7 @@ func withReadyHost(
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await connection.run() }
         group.addTask {
-            _ = try await connection.initHost(runtimeID: testRuntimeID, hostInfo: testHostInfo, timeout: .seconds(30))
+            _ = try await connection.initHost(runtimeID: testRuntimeID, hostInfo: testHostInfo, timeout: .seconds(120))
         }
         let info = try #require(try await peer.receive())
         try await peer.send(Message(

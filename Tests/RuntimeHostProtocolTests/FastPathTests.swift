@@ -271,7 +271,7 @@ struct FastPathTests {
                 try await host.write(stream)
                 var answers: [UInt64: Body] = [:]
                 for _ in requests {
-                    let answer = try #require(try await host.receive(timeout: .seconds(60)))
+                    let answer = try #require(try await host.receive(timeout: .seconds(300)))
                     #expect(answer.type == .response)
                     answers[answer.id] = answer.body
                 }
@@ -299,7 +299,7 @@ struct FastPathTests {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await connection.run() }
             group.addTask {
-                _ = try await connection.initHost(runtimeID: testRuntimeID, hostInfo: testHostInfo, timeout: .seconds(60))
+                _ = try await connection.initHost(runtimeID: testRuntimeID, hostInfo: testHostInfo, timeout: .seconds(300))
             }
             let handshake = try #require(try await peer.receive())
             try await peer.send(Message(id: 5, type: .request, body: .runtimePingRequest))

@@ -74,7 +74,7 @@ struct FramingTests {
                 _ = try #require(try await peer.receive())
                 try await peer.write(input.bytes)
                 if input.reason.contains("stream ended") { peer.shutdownBoth() }
-                try await waitUntil(.seconds(60), "the pending call failing") { failure.withLock { $0 != nil } }
+                try await waitUntil(.seconds(300), "the pending call failing") { failure.withLock { $0 != nil } }
                 try await group.waitForAll()
             }
             #expect(failure.withLock { $0 }?.contains("connection closed") == true)
@@ -112,7 +112,7 @@ struct FramingTests {
             group.addTask { try await guest.run() }
             guest.initGuest()
             try await host.writeFrame(frame)
-            let answer = try #require(try await host.receive(timeout: .seconds(60)))
+            let answer = try #require(try await host.receive(timeout: .seconds(300)))
             #expect(answer == Message(id: 1, type: .response, body: .empty))
             #expect(handled.withLock { $0 } == [Frame.maxPayloadSize - overhead])
             #expect(guest.state == .ready)
@@ -128,7 +128,7 @@ struct FramingTests {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await connection.run() }
             group.addTask {
-                _ = try await connection.initHost(runtimeID: testRuntimeID, hostInfo: testHostInfo, timeout: .seconds(30))
+                _ = try await connection.initHost(runtimeID: testRuntimeID, hostInfo: testHostInfo, timeout: .seconds(120))
             }
             let payload = try #require(try await peer.readFramePayload())
             // The handshake request the host writes is the canonical encoding of what it means.

@@ -204,7 +204,7 @@ struct KVRuntimeProcessTests {
                     && "\(error)" == "state read of key \"k\" failed: method not supported"
             }
             await connection.close()
-            return try await withDeadline(.seconds(30), "kv-runtime exiting") { await hosted.process.exitStatus() }
+            return try await withDeadline(.seconds(120), "kv-runtime exiting") { await hosted.process.exitStatus() }
         }
         #expect(status == .exited(0))
     }
@@ -217,7 +217,7 @@ struct KVRuntimeProcessTests {
         let child = try ChildProcess.launch(
             executable: "python3", arguments: [pythonHostScript, kvRuntimeBinary, scenario],
             environment: ProcessInfo.processInfo.environment)
-        let status = try await withDeadline(.seconds(60), "the Python host scenario \(scenario)") { await child.exitStatus() }
+        let status = try await withDeadline(.seconds(300), "the Python host scenario \(scenario)") { await child.exitStatus() }
         #expect(status == .exited(0), "host_peer.py \(scenario) failed; its reason is on stderr")
     }
 }

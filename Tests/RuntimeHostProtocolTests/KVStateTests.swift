@@ -329,7 +329,7 @@ struct KVRuntimeSandboxTests {
             defer { group.cancelAll() }
             let connection: Connection
             do {
-                connection = try await listener.accept(handler: storage, logger: logger, timeout: .seconds(60))
+                connection = try await listener.accept(handler: storage, logger: logger, timeout: .seconds(300))
             } catch {
                 await listener.close()
                 await process.kill()
@@ -342,7 +342,7 @@ struct KVRuntimeSandboxTests {
                     hostInfo: HostInfo(
                         consensusBackend: "tendermint", consensusProtocolVersion: Version.consensusProtocol.packed,
                         consensusChainContext: "kv-sandbox"),
-                    timeout: .seconds(60))
+                    timeout: .seconds(300))
                 #expect(version == KVHandler.version)
                 #expect(try await connection.call(.runtimePingRequest) == .empty)
                 let block = BlockHeader(namespace: runtimeID, round: 1, headerType: .normal, stateRoot: .empty)
@@ -358,7 +358,7 @@ struct KVRuntimeSandboxTests {
             // kv-runtime exits 0 when the host closes the connection.
             await connection.close()
             await listener.close()
-            let exit = try? await withDeadline(.seconds(60), "sandboxed kv-runtime exiting") {
+            let exit = try? await withDeadline(.seconds(300), "sandboxed kv-runtime exiting") {
                 try await process.waitForExit()
             }
             if exit == nil { await process.kill() }

@@ -53,7 +53,7 @@ struct PythonPeerTests {
             #expect(hosted.runtimeVersion == Version(major: 1, minor: 2, patch: 3))
             try await body(hosted)
             await hosted.connection.close()
-            return try await withDeadline(.seconds(30), "the Python peer exiting") { await hosted.process.exitStatus() }
+            return try await withDeadline(.seconds(120), "the Python peer exiting") { await hosted.process.exitStatus() }
         }
         #expect(status == .exited(0), "the Python peer reported a failure on stderr (scenario \(scenario))")
     }
@@ -74,7 +74,7 @@ struct PythonPeerTests {
                 "\(error)" == "method not supported"
             }
             // The peer checked our answer to its local-storage read and said so.
-            try await withDeadline(.seconds(30), "the peer's acknowledgement") { await handler.verified.wait() }
+            try await withDeadline(.seconds(120), "the peer's acknowledgement") { await handler.verified.wait() }
         }
     }
 

@@ -128,7 +128,7 @@ struct ConnectionPair {
     /// Initialises the guest, then runs the handshake from the host.
     func handshake() async throws -> Version {
         guest.initGuest()
-        return try await host.initHost(runtimeID: testRuntimeID, hostInfo: testHostInfo, timeout: .seconds(30))
+        return try await host.initHost(runtimeID: testRuntimeID, hostInfo: testHostInfo, timeout: .seconds(120))
     }
 }
 

@@ -71,7 +71,7 @@ struct UnknownFieldsTests {
         let handled = Locked<[Body]>([])
         try await withGuest(ignoresUnknownFields: true, handled: handled) { guest, peer in
             try await peer.writeFrame(try Self.queryWithUnknownFields(id: 7))
-            let answer = try #require(try await peer.receive(timeout: .seconds(60)))
+            let answer = try #require(try await peer.receive(timeout: .seconds(300)))
             #expect(answer == Message(id: 7, type: .response, body: .runtimeQueryResponse(RuntimeQueryResponse(data: .textString("v")))))
             #expect(handled.withLock { $0 } == [
                 .runtimeQueryRequest(RuntimeQueryRequest(method: "get", header: Self.header, args: .textString("k")))
@@ -92,7 +92,7 @@ struct UnknownFieldsTests {
         let handled = Locked<[Body]>([])
         try await withGuest(ignoresUnknownFields: true, handled: handled) { guest, peer in
             try await peer.writeFrame(MalformedMessageTests.message(body: body))
-            try await waitUntil(.seconds(60), "the connection closing") { guest.state == .closed }
+            try await waitUntil(.seconds(300), "the connection closing") { guest.state == .closed }
             #expect(guest.closeReason?.contains(reason) == true, "close reason: \(guest.closeReason ?? "none")")
             #expect(handled.withLock { $0 }.isEmpty)
         }
@@ -103,7 +103,7 @@ struct UnknownFieldsTests {
         let handled = Locked<[Body]>([])
         try await withGuest(ignoresUnknownFields: false, handled: handled) { guest, peer in
             try await peer.writeFrame(try Self.queryWithUnknownFields(id: 7))
-            try await waitUntil(.seconds(60), "the connection closing") { guest.state == .closed }
+            try await waitUntil(.seconds(300), "the connection closing") { guest.state == .closed }
             #expect(guest.closeReason?.contains("unknown field") == true, "close reason: \(guest.closeReason ?? "none")")
             #expect(handled.withLock { $0 }.isEmpty)
         }

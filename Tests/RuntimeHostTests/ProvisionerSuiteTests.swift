@@ -32,17 +32,17 @@ struct ProvisionerSuiteTests {
             #expect(capability == nil)
             #expect(log.kinds == ["started"])
 
-            let pong = try await runtime.call(.runtimePingRequest, timeout: .seconds(60))
+            let pong = try await runtime.call(.runtimePingRequest, timeout: .seconds(300))
             #expect(pong == .empty)
 
             // kv-runtime has no key manager: unlike v21.1's simple-keyvalue, it refuses the
             // policy update, and the refusal arrives as the runtime's error.
             let policy = RuntimeKeyManagerPolicyUpdateRequest(signedPolicyRaw: [0xa0])
             await #expect(throws: (any Error).self) {
-                try await runtime.call(.runtimeKeyManagerPolicyUpdateRequest(policy), timeout: .seconds(60))
+                try await runtime.call(.runtimeKeyManagerPolicyUpdateRequest(policy), timeout: .seconds(300))
             }
             // A query round-trips through the same connection.
-            let id = try await RichRuntime(runtime).query(block: Block(), method: "get_runtime_id", timeout: .seconds(60))
+            let id = try await RichRuntime(runtime).query(block: Block(), method: "get_runtime_id", timeout: .seconds(300))
             #expect(id == .textString(Fixtures.runtimeID.description))
             return try #require(runtime.pid)
         }
@@ -78,7 +78,7 @@ struct ProvisionerSuiteTests {
             #expect(log.kinds == ["started", "stopped", "started"])
             #expect(runtime.pid != first)
             #expect(await waitUntilGone(first))
-            #expect(try await runtime.call(.runtimePingRequest, timeout: .seconds(60)) == .empty)
+            #expect(try await runtime.call(.runtimePingRequest, timeout: .seconds(300)) == .empty)
         }
     }
 

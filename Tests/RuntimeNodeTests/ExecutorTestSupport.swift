@@ -52,7 +52,7 @@ func getArguments(_ key: String) -> CBORValue {
 
 /// Waits (bounded, polling) until `condition` holds.
 func eventually(
-    _ what: String, within limit: Duration = .seconds(30), _ condition: () async throws -> Bool
+    _ what: String, within limit: Duration = .seconds(120), _ condition: () async throws -> Bool
 ) async throws {
     let deadline = ContinuousClock.now + limit
     while ContinuousClock.now < deadline {

@@ -153,14 +153,15 @@ struct ExecutorTests {
     func unresponsiveRuntimeFails() async throws {
         var options = LocalnetExecutor.Options()
         options.retryDelay = .milliseconds(10)
-        // Long enough for a loaded machine to answer a running runtime's calls, short enough
-        // for three attempts on a stopped one to fail soon.
-        options.callTimeout = .seconds(2)
+        // Long enough for a loaded machine to answer a running runtime's calls (the host's
+        // storage answers run on the test process's busy pool), short enough for three
+        // attempts on a stopped one to fail within half a minute.
+        options.callTimeout = .seconds(8)
         try await ExecutorNode.with(options: options) { node in
             let supervised = try #require(node.hosted.runtime as? SupervisedRuntime)
             // The runtime's start is not what this test measures: wait for it without the
             // executor's short deadline.
-            _ = try await supervised.call(.runtimePingRequest, timeout: .seconds(60))
+            _ = try await supervised.call(.runtimePingRequest, timeout: .seconds(300))
             let first = try await node.executor.submit(kvTransaction("insert", key: "first", value: "1"))
             #expect(first.round == 1)
             let pid = try #require(supervised.pid)

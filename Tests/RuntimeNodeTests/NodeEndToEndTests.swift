@@ -97,7 +97,7 @@ struct NodeEndToEndTests {
         ], in: scratch)
         #expect(query.status == .exited(0))
         #expect(query.out.trimmingCharacters(in: .whitespacesAndNewlines) == "hello")
-        let found = try await eventually(.seconds(30)) { () async throws -> Bool? in
+        let found = try await eventually(.seconds(120)) { () async throws -> Bool? in
             let tags = try await runCLI([
                 "tags", "search", "--datadir", dataDir, "--runtime", Self.kvID, "--key", "kv_key", "--value", "greeting", "--json",
             ], in: scratch)
@@ -131,7 +131,7 @@ struct NodeEndToEndTests {
         let heightBefore = try #require(
             ((try await self.status(dataDir, scratch))["consensus"] as? [String: Any])?["height"] as? NSNumber).int64Value
         node.signal(SIGTERM)
-        let exit = await node.exitStatus(within: .seconds(10))
+        let exit = await node.exitStatus(within: .seconds(60))
         #expect(exit == .exited(0), "node stderr:\n\(node.stderr)")
         #expect(!processExists(kvPID), "the runtime process \(kvPID) outlived the node")
         #expect(!FileManager.default.fileExists(atPath: dataDir + "/internal.sock"))
@@ -153,7 +153,7 @@ struct NodeEndToEndTests {
         let (next, _) = try await submit(dataDir, scratch, key: "second", value: "world")
         #expect(next > round)
         again.signal(SIGTERM)
-        #expect(await again.exitStatus(within: .seconds(10)) == .exited(0))
+        #expect(await again.exitStatus(within: .seconds(60)) == .exited(0))
     }
 
     @Test("a SIGKILLed runtime is restarted, restarts increments, a transaction submitted meanwhile commits; JSON logs; SIGINT")
@@ -189,7 +189,7 @@ struct NodeEndToEndTests {
         #expect(lines.contains { $0["runtime.id"] as? String == Self.kvID && $0["runtime.stream"] != nil })
         // SIGINT stops the node as gracefully as SIGTERM.
         node.signal(SIGINT)
-        #expect(await node.exitStatus(within: .seconds(10)) == .exited(0))
+        #expect(await node.exitStatus(within: .seconds(60)) == .exited(0))
     }
 }
 }

@@ -111,7 +111,7 @@ struct NodeFaultTests {
             node.signal(SIGKILL)
             group.cancelAll()
         }
-        _ = await node.exitStatus(within: .seconds(10))
+        _ = await node.exitStatus(within: .seconds(60))
         let acked = acknowledged.value.withLock { $0 }
         #expect(acked.count >= 15)
 
@@ -142,7 +142,7 @@ struct NodeFaultTests {
             #expect(try jsonObject(String(decoding: query.body, as: UTF8.self))["result"] as? String == written.value)
         }
         again.signal(SIGTERM)
-        #expect(await again.exitStatus(within: .seconds(10)) == .exited(0))
+        #expect(await again.exitStatus(within: .seconds(60)) == .exited(0))
     }
 
     @Test("a runtime that crashes in a loop restarts at a bounded rate while the node stays responsive")
@@ -181,7 +181,7 @@ struct NodeFaultTests {
         #expect(restartsSince <= bound, "\(restartsSince) restarts in \(elapsed)")
         #expect(hosted(status, "\(crasher)")?["state"] as? String != "started")
         node.signal(SIGTERM)
-        #expect(await node.exitStatus(within: .seconds(10)) == .exited(0))
+        #expect(await node.exitStatus(within: .seconds(60)) == .exited(0))
     }
 
     @Test("a runtime that floods its socket with junk is cut off and restarted; the node and other runtimes are fine")
@@ -219,7 +219,7 @@ struct NodeFaultTests {
             "/v1/runtimes/\(Self.kvID)/tx", json: insertBody("calm", "yes"))
         #expect(response.status == 200, "\(response.errorMessage ?? "")")
         node.signal(SIGTERM)
-        #expect(await node.exitStatus(within: .seconds(10)) == .exited(0))
+        #expect(await node.exitStatus(within: .seconds(60)) == .exited(0))
     }
 
     @Test("64 hosted runtimes (mock provisioner) all reach started and status answers")
@@ -248,7 +248,7 @@ struct NodeFaultTests {
         }
         #expect(all != nil, "not every runtime started; stderr:\n\(node.stderr)")
         node.signal(SIGTERM)
-        #expect(await node.exitStatus(within: .seconds(10)) == .exited(0))
+        #expect(await node.exitStatus(within: .seconds(60)) == .exited(0))
     }
 }
 }
@@ -322,7 +322,7 @@ struct NodeDiskFullTests {
         #expect(said.contains("full") || said.contains("no space"), "unclear error: \(reason)")
         // The node either still answers or has stopped with that error; either way it goes down cleanly.
         node.signal(SIGTERM)
-        _ = await node.exitStatus(within: .seconds(15))
+        _ = await node.exitStatus(within: .seconds(60))
 
         // Space again: the stores are intact and every acknowledged round is there.
         try #require(mount("tmpfs", dataDir, "tmpfs", UInt(MS_REMOUNT), "size=256m,mode=0700") == 0)
@@ -350,7 +350,7 @@ struct NodeDiskFullTests {
             "/v1/runtimes/\(Self.kvID)/tx", json: Array(#"{"method":"insert","args":{"key":"after","value":"space"}}"#.utf8))
         #expect(response.status == 200, "\(response.errorMessage ?? "")")
         again.signal(SIGTERM)
-        #expect(await again.exitStatus(within: .seconds(10)) == .exited(0))
+        #expect(await again.exitStatus(within: .seconds(60)) == .exited(0))
     }
 }
 }

@@ -50,7 +50,7 @@ struct ScratchDirectory {
 }
 
 /// A struct that waits at most `limit` for `condition`, polling; nil when it never held.
-func eventually<T>(_ limit: Duration = .seconds(60), poll: Duration = .milliseconds(100), _ condition: () async throws -> T?)
+func eventually<T>(_ limit: Duration = .seconds(300), poll: Duration = .milliseconds(100), _ condition: () async throws -> T?)
     async rethrows -> T?
 {
     let deadline = ContinuousClock.now + limit
