@@ -77,27 +77,31 @@ final class ConsensusStore: Sendable {
         do {
             return try queue.read { db -> Loaded? in
                 guard let row = try Row.fetchOne(db, sql: "SELECT * FROM chain WHERE id = 1") else { return nil }
-                let version: Int64 = row["schema_version"]
+                let version = try row.storedInteger("schema_version")
                 guard version == Self.schemaVersion else {
                     throw LocalConsensusError.store(
                         "unsupported database version (expected: \(Self.schemaVersion) got: \(version))")
                 }
                 // The genesis height is 1 and every step adds one, so anything else was not
                 // written by this chain; taking it would trap at the next step.
-                let height: Int64 = row["height"]
+                let height = try row.storedInteger("height")
                 guard height >= 1, height < Int64.max else {
                     throw LocalConsensusError.store(Self.corrupted(path, "its height is \(height)"))
                 }
-                // Rounds are written only when they fit (see `insert`), so a negative one is
-                // corrupt (or a round above Int64.max bit-cast by an older version).
+                // Rounds are written only when they fit (see `insert`), so one that is not an
+                // integer, or a negative one (a round above Int64.max bit-cast by an older
+                // version), is corrupt.
+                if let odd = try Row.fetchOne(db, sql: "SELECT round FROM blocks WHERE typeof(round) != 'integer' LIMIT 1") {
+                    throw StoredValueMismatch(column: "round", value: odd["round"], expected: "an integer")
+                }
                 if let round = try Int64.fetchOne(db, sql: "SELECT MIN(round) FROM blocks"), round < 0 {
                     throw LocalConsensusError.store(Self.corrupted(path, "it holds a block with round \(round)"))
                 }
                 let runtimes = try Row.fetchAll(db, sql: "SELECT * FROM runtimes ORDER BY sequence").map { row in
                     RuntimeRecord(
-                        sequence: row["sequence"],
-                        registry: try Self.decoder.decode(RuntimeDescriptor.self, from: [UInt8](row["registry"] as Data)),
-                        active: try Self.decoder.decode(RuntimeDescriptor.self, from: [UInt8](row["active"] as Data)))
+                        sequence: Int(try row.storedInteger("sequence")),
+                        registry: try Self.decoder.decode(RuntimeDescriptor.self, from: try row.storedBlob("registry")),
+                        active: try Self.decoder.decode(RuntimeDescriptor.self, from: try row.storedBlob("active")))
                 }
                 var latest: [Namespace: AnnotatedBlock] = [:]
                 let rows = try Row.fetchAll(db, sql: """
@@ -106,16 +110,18 @@ final class ConsensusStore: Sendable {
                     ON b.runtime_id = m.runtime_id AND b.round = m.round
                     """)
                 for row in rows {
-                    let block = try Self.decoder.decode(AnnotatedBlock.self, from: [UInt8](row["block"] as Data))
+                    let block = try Self.decoder.decode(AnnotatedBlock.self, from: try row.storedBlob("block"))
                     if let id = block.block?.header.namespace { latest[id] = block }
                 }
-                let stored = row["epoch"] as Int64
+                let stored = try row.storedInteger("epoch")
                 return Loaded(
-                    chainContext: row["chain_context"], height: height, epoch: UInt64(bitPattern: stored),
+                    chainContext: try row.storedText("chain_context"), height: height, epoch: UInt64(bitPattern: stored),
                     runtimes: runtimes, latestBlocks: latest)
             }
         } catch let error as LocalConsensusError {
             throw error
+        } catch let error as StoredValueMismatch {
+            throw .store(Self.corrupted(path, "\(error)"))
         } catch {
             throw .store("cannot read '\(path)': \(error)")
         }
@@ -208,10 +214,10 @@ final class ConsensusStore: Sendable {
                         """,
                     arguments: [Data(runtime.bytes), height, limit]
                 ).map { row in
-                    let results: Data? = row["results"]
+                    let results = try row.storedOptionalBlob("results")
                     return BlockRecord(
-                        block: try Self.decoder.decode(AnnotatedBlock.self, from: [UInt8](row["block"] as Data)),
-                        results: try results.map { try Self.decoder.decode(RoundResults.self, from: [UInt8]($0)) })
+                        block: try Self.decoder.decode(AnnotatedBlock.self, from: try row.storedBlob("block")),
+                        results: try results.map { try Self.decoder.decode(RoundResults.self, from: $0) })
                 }
             }
         } catch {
@@ -221,5 +227,60 @@ final class ConsensusStore: Sendable {
 
     func close() {
         try? queue.close()
+    }
+}
+
+/// A stored value of another type than its column's: only a file damaged or edited by hand
+/// holds one (SQLite keeps text in an INTEGER column as text).
+struct StoredValueMismatch: Error, CustomStringConvertible {
+    let column: String
+    let value: DatabaseValue
+    let expected: String
+
+    var description: String {
+        let found: String
+        switch value.storage {
+        case .null: found = "NULL"
+        case .int64(let integer): found = "the integer \(integer)"
+        case .double(let real): found = "the real \(real)"
+        case .string(let text): found = "the text '\(text.prefix(40))'"
+        case .blob(let data): found = "a \(data.count)-byte blob"
+        }
+        return "its column \(column) holds \(found), not \(expected)"
+    }
+}
+
+extension Row {
+    /// The integer in `column`, or ``StoredValueMismatch``: GRDB's typed subscript stops the
+    /// process on a value it cannot convert, and truncates a real to an integer.
+    fileprivate func storedInteger(_ column: String) throws -> Int64 {
+        let value: DatabaseValue = self[column]
+        guard case .int64(let integer) = value.storage else {
+            throw StoredValueMismatch(column: column, value: value, expected: "an integer")
+        }
+        return integer
+    }
+
+    /// The blob in `column`, or ``StoredValueMismatch``.
+    fileprivate func storedBlob(_ column: String) throws -> [UInt8] {
+        let value: DatabaseValue = self[column]
+        guard case .blob(let data) = value.storage else {
+            throw StoredValueMismatch(column: column, value: value, expected: "a blob")
+        }
+        return [UInt8](data)
+    }
+
+    /// The blob in `column`, nil for NULL, or ``StoredValueMismatch``.
+    fileprivate func storedOptionalBlob(_ column: String) throws -> [UInt8]? {
+        (self[column] as DatabaseValue).isNull ? nil : try storedBlob(column)
+    }
+
+    /// The text in `column`, or ``StoredValueMismatch``.
+    fileprivate func storedText(_ column: String) throws -> String {
+        let value: DatabaseValue = self[column]
+        guard case .string(let text) = value.storage else {
+            throw StoredValueMismatch(column: column, value: value, expected: "text")
+        }
+        return text
     }
 }

@@ -127,6 +127,32 @@ struct StoreLimitTests {
         }
     }
 
+    @Test(
+        "a stored value of another type than its column's is refused as a corrupted store, naming the column",
+        arguments: [
+            ("UPDATE chain SET height = 'abc'", "its column height holds the text 'abc', not an integer"),
+            ("UPDATE chain SET epoch = x'00'", "its column epoch holds a 1-byte blob, not an integer"),
+            ("UPDATE chain SET schema_version = 1.5", "its column schema_version holds the real 1.5, not an integer"),
+            ("UPDATE runtimes SET sequence = 'first'", "its column sequence holds the text 'first', not an integer"),
+            ("UPDATE blocks SET round = 'latest'", "its column round holds the text 'latest', not an integer"),
+            ("UPDATE blocks SET block = 7", "its column block holds the integer 7, not a blob"),
+        ])
+    func storedValueOfAnotherType(sql: String, expected: String) async throws {
+        try await withTemporaryDirectory { dir in
+            try LocalConsensus(genesis: genesis(), directory: dir, logger: quiet).close()
+            try edit(dir, sql)
+            do {
+                let consensus = try LocalConsensus(genesis: genesis(), directory: dir, logger: quiet)
+                consensus.close()
+                Issue.record("\(sql) was accepted")
+            } catch let error as LocalConsensusError {
+                guard case .store(let why) = error else { throw error }
+                #expect(why.contains("is corrupted: \(expected)"), "\(why)")
+                #expect(why.contains("restore it from a backup, or remove it"))
+            }
+        }
+    }
+
     @Test("a stored negative round (an older version's bit-cast round above Int64.max) is refused")
     func corruptedRound() async throws {
         try await withTemporaryDirectory { dir in
