@@ -110,7 +110,12 @@ enum ControlTestSupport {
         return try await withThrowingTaskGroup(of: String?.self) { group in
             group.addTask {
                 try await channel.executeThenClose { inbound, outbound in
-                    try await outbound.write(ByteBuffer(bytes: bytes))
+                    do {
+                        try await outbound.write(ByteBuffer(bytes: bytes))
+                    } catch let error as ChannelError where error == .ioOnClosedChannel {
+                        // The server read everything, answered and closed before this write's
+                        // suspended call resumed (a loaded machine): its answer is still inbound.
+                    }
                     var received: [UInt8] = []
                     for try await buffer in inbound {
                         received.append(contentsOf: buffer.readableBytesView)
@@ -124,7 +129,7 @@ enum ControlTestSupport {
             }
             defer { group.cancelAll() }
             guard let first = try await group.next(), let text = first else {
-                throw ControlClientError(.timedOut, "the raw exchange got no close within 30 seconds")
+                throw ControlClientError(.timedOut, "the raw exchange got no close within 120 seconds")
             }
             return text
         }

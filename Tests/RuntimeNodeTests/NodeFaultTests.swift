@@ -142,7 +142,7 @@ struct NodeFaultTests {
             #expect(try jsonObject(String(decoding: query.body, as: UTF8.self))["result"] as? String == written.value)
         }
         again.signal(SIGTERM)
-        #expect(await again.exitStatus(within: .seconds(60)) == .exited(0))
+        await again.expectCleanExit()
     }
 
     @Test("a runtime that crashes in a loop restarts at a bounded rate while the node stays responsive")
@@ -181,7 +181,7 @@ struct NodeFaultTests {
         #expect(restartsSince <= bound, "\(restartsSince) restarts in \(elapsed)")
         #expect(hosted(status, "\(crasher)")?["state"] as? String != "started")
         node.signal(SIGTERM)
-        #expect(await node.exitStatus(within: .seconds(60)) == .exited(0))
+        await node.expectCleanExit()
     }
 
     @Test("a runtime that floods its socket with junk is cut off and restarted; the node and other runtimes are fine")
@@ -219,7 +219,7 @@ struct NodeFaultTests {
             "/v1/runtimes/\(Self.kvID)/tx", json: insertBody("calm", "yes"))
         #expect(response.status == 200, "\(response.errorMessage ?? "")")
         node.signal(SIGTERM)
-        #expect(await node.exitStatus(within: .seconds(60)) == .exited(0))
+        await node.expectCleanExit()
     }
 
     @Test("64 hosted runtimes (mock provisioner) all reach started and status answers")
@@ -248,7 +248,7 @@ struct NodeFaultTests {
         }
         #expect(all != nil, "not every runtime started; stderr:\n\(node.stderr)")
         node.signal(SIGTERM)
-        #expect(await node.exitStatus(within: .seconds(60)) == .exited(0))
+        await node.expectCleanExit()
     }
 }
 }
@@ -350,7 +350,7 @@ struct NodeDiskFullTests {
             "/v1/runtimes/\(Self.kvID)/tx", json: Array(#"{"method":"insert","args":{"key":"after","value":"space"}}"#.utf8))
         #expect(response.status == 200, "\(response.errorMessage ?? "")")
         again.signal(SIGTERM)
-        #expect(await again.exitStatus(within: .seconds(60)) == .exited(0))
+        await again.expectCleanExit()
     }
 }
 }

@@ -88,6 +88,15 @@ final class NodeProcess: Sendable {
         await eventually(limit) { child.termination }
     }
 
+    /// Records an issue, with how the process ended and the end of its stderr, unless it exits
+    /// with status 0 within `limit`.
+    func expectCleanExit(within limit: Duration = .seconds(60), sourceLocation: SourceLocation = #_sourceLocation) async {
+        let status = await exitStatus(within: limit)
+        guard status != .exited(0) else { return }
+        let ended = status.map { "\($0)" } ?? "nothing: still running after \(limit)"
+        Issue.record("runtime-node ended with \(ended); its stderr ends:\n\(stderr.suffix(3000))", sourceLocation: sourceLocation)
+    }
+
     /// Kills the process if it still runs, waits for it and removes the output files. The
     /// wait blocks the calling thread, but only for as long as a SIGKILLed process takes to go.
     func cleanUp() {
