@@ -24,7 +24,9 @@ struct ObservabilityMetricsTests {
     func servesMetrics() async throws {
         let metrics = NodeMetrics.bootstrap()
         Counter(label: "observability_test_requests_total", dimensions: [("route", "status")]).increment(by: 3)
-        let server = try MetricsServer(address: "127.0.0.1:0", metrics: metrics, logger: ControlTestSupport.quietLogger)
+        let server = try MetricsServer(
+            address: "127.0.0.1:0", metrics: metrics, logger: ControlTestSupport.quietLogger,
+            limits: ControlTestSupport.patientLimits)
         #expect(server.boundPort == nil)
         try await server.bind()
         let port = try #require(server.boundPort)

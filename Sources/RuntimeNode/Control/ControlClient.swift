@@ -66,12 +66,29 @@ public struct ControlClient: Sendable {
     private static func exchange(socketPath: String, method: String, path: String, body: [UInt8]?) async throws
         -> ControlResponse
     {
+        var headers = HTTPHeaders()
+        headers.add(name: "Host", value: "localhost")
+        headers.add(name: "Connection", value: "close")
+        headers.add(name: "Content-Length", value: String(body?.count ?? 0))
+        if body != nil {
+            headers.add(name: "Content-Type", value: ControlResponse.jsonContentType)
+        }
+        let head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: path, headers: headers)
+        var parts: [HTTPClientRequestPart] = [.head(head)]
+        if let body, !body.isEmpty {
+            parts.append(.body(.byteBuffer(ByteBuffer(bytes: body))))
+        }
+        parts.append(.end(nil))
+        let request = parts
+
         let connection: Connection
         do {
             connection = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connect(unixDomainSocketPath: socketPath) { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                        let pipeline = channel.pipeline.syncOperations
+                        try pipeline.addHTTPClientHandlers()
+                        try pipeline.addHandler(SendOnConnect(request))
                         return try Connection(wrappingChannelSynchronously: channel)
                     }
                 }
@@ -79,23 +96,7 @@ public struct ControlClient: Sendable {
             throw ControlClientError(.notRunning, "no node is running on \(socketPath) (\(connectFailure(error)))")
         }
         do {
-            return try await connection.executeThenClose { inbound, outbound in
-                var headers = HTTPHeaders()
-                headers.add(name: "Host", value: "localhost")
-                headers.add(name: "Connection", value: "close")
-                headers.add(name: "Content-Length", value: String(body?.count ?? 0))
-                if body != nil {
-                    headers.add(name: "Content-Type", value: ControlResponse.jsonContentType)
-                }
-                let head = HTTPRequestHead(
-                    version: .http1_1, method: HTTPMethod(rawValue: method), uri: path, headers: headers)
-                var parts: [HTTPClientRequestPart] = [.head(head)]
-                if let body, !body.isEmpty {
-                    parts.append(.body(.byteBuffer(ByteBuffer(bytes: body))))
-                }
-                parts.append(.end(nil))
-                try await outbound.write(contentsOf: parts)
-
+            return try await connection.executeThenClose { inbound, _ in
                 var responseHead: HTTPResponseHead?
                 var responseBody: [UInt8] = []
                 for try await part in inbound {
@@ -162,5 +163,35 @@ public struct ControlClient: Sendable {
         case live
         case stale
         case unknown(String)
+    }
+}
+
+/// Writes the request as soon as the connection is up, on the event loop. Written from the
+/// calling task instead, it could wait behind a busy concurrency pool for longer than the
+/// server's bound on a request head, and the server would close the connection first.
+private final class SendOnConnect: ChannelInboundHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    private var request: [HTTPClientRequestPart]?
+
+    init(_ request: [HTTPClientRequestPart]) {
+        self.request = request
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { send(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        send(context)
+        context.fireChannelActive()
+    }
+
+    private func send(_ context: ChannelHandlerContext) {
+        guard let parts = request else { return }
+        request = nil
+        for part in parts { context.write(wrapOutboundOut(part), promise: nil) }
+        context.flush()
     }
 }

@@ -23,7 +23,13 @@ public final class MetricsServer: Service, Sendable {
     /// A server for `address` (`host:port`, `[v6]:port`; port 0 picks a free port).
     ///
     /// - Throws: ``MetricsServerError`` when `address` is not `host:port` with a port in 0…65535.
-    public init(address: String, metrics: NodeMetrics, logger: Logger) throws {
+    public convenience init(address: String, metrics: NodeMetrics, logger: Logger) throws {
+        try self.init(address: address, metrics: metrics, logger: logger, limits: HTTPServerCore.Limits())
+    }
+
+    /// Tests lengthen the connection bounds: a starved test process can take longer than the
+    /// head bound between connecting and writing its request.
+    init(address: String, metrics: NodeMetrics, logger: Logger, limits: HTTPServerCore.Limits) throws {
         let parsed = try Self.parse(address)
         self.host = parsed.host
         self.port = parsed.port
@@ -39,7 +45,7 @@ public final class MetricsServer: Service, Sendable {
                 }
                 return ControlResponse(status: 200, contentType: NodeMetrics.contentType, body: metrics.exposition())
             },
-            logger: logger, maxBodySize: 64 << 10, drainTimeout: .seconds(2))
+            logger: logger, maxBodySize: 64 << 10, drainTimeout: .seconds(2), limits: limits)
     }
 
     /// Binds the listener now, so a taken port fails the node before it starts anything else.
