@@ -61,7 +61,7 @@ where S.Element: Sendable {
 
 struct StreamEnded: Error {}
 
-@Suite("Local consensus", .timeLimit(.minutes(1)))
+@Suite("Local consensus", .timeLimit(.minutes(3)))
 struct LocalConsensusTests {
     @Test("a YAML genesis with a descriptor in its oasis JSON form parses and validates")
     func yamlGenesis() throws {

@@ -8,7 +8,7 @@ import Testing
 /// The limits of the state file and of the genesis values that feed it: rounds, heights and
 /// timestamps that do not fit in SQLite's signed 64-bit integers, and a stored chain that does
 /// not match the genesis document.
-@Suite("Local consensus limits", .timeLimit(.minutes(1)))
+@Suite("Local consensus limits", .timeLimit(.minutes(3)))
 struct StoreLimitTests {
     func runtime(round: UInt64) -> RuntimeDescriptor {
         var runtime = computeRuntime()

@@ -5,7 +5,7 @@ import Testing
 
 /// Pruning: v21.1's `TestHistoryPrune` and `TestHistoryPruneError`, acceptance 91–93, and the
 /// pass bounds, all on a manual clock.
-@Suite("History pruner", .timeLimit(.minutes(1)))
+@Suite("History pruner", .timeLimit(.minutes(3)))
 struct HistoryPrunerTests {
     let id = Namespace.test(seed: "history prune test ns")
 

@@ -3,7 +3,7 @@ import OasisCommon
 import RuntimeHistory
 import Testing
 
-@Suite("History watch and nop history", .timeLimit(.minutes(1)))
+@Suite("History watch and nop history", .timeLimit(.minutes(3)))
 struct HistoryWatchTests {
     let id = Namespace.test(seed: "history watch ns")
 

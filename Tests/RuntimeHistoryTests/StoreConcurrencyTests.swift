@@ -9,7 +9,7 @@ import Testing
 
 /// Part 6 of the issue: every store closes cleanly and twice, works from many tasks at once,
 /// and never makes a reader wait for a writer.
-@Suite("Store concurrency and closing", .timeLimit(.minutes(1)))
+@Suite("Store concurrency and closing", .timeLimit(.minutes(3)))
 struct StoreConcurrencyTests {
     let id = Namespace.test(seed: "store concurrency ns")
 

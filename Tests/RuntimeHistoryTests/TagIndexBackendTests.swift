@@ -7,7 +7,7 @@ import RuntimeTagIndexer
 import Testing
 
 /// v21.1's `backend_test.go` against the SQLite backend, and acceptance cases 98–104.
-@Suite("Tag index backend", .timeLimit(.minutes(1)))
+@Suite("Tag index backend", .timeLimit(.minutes(3)))
 struct TagIndexBackendTests {
     let id = Namespace(unchecked: .zero)
 

@@ -92,7 +92,7 @@ func nextCaughtUp(_ events: inout AsyncStream<TagIndexerEvent>.Iterator) async -
     return .none
 }
 
-@Suite("Tag indexer service", .timeLimit(.minutes(1)))
+@Suite("Tag indexer service", .timeLimit(.minutes(3)))
 struct TagIndexerServiceTests {
     let id = Namespace.test(seed: "tag indexer service ns")
 

@@ -221,7 +221,7 @@ struct KVRuntimeStateTests {
         }
     }
 
-    @Test("a batch asks the host for all its keys at once, then runs on the answers", .timeLimit(.minutes(1)))
+    @Test("a batch asks the host for all its keys at once, then runs on the answers", .timeLimit(.minutes(3)))
     func batchPrefetchesItsKeys() async throws {
         // Three distinct keys: the host answers no read until all three are waiting.
         let storage = TestStorageHost(gate: ReadGate(count: 3))

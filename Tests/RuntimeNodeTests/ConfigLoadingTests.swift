@@ -5,7 +5,7 @@ import RuntimeRegistry
 import Testing
 
 /// `NodeConfig.load`: the YAML file, the flags over it, and the shape errors.
-@Suite("Node configuration loading", .timeLimit(.minutes(1)))
+@Suite("Node configuration loading", .timeLimit(.minutes(3)))
 struct ConfigLoadingTests {
     static let id = ConfigFixture.runtimeID
     static let other = ConfigFixture.otherID

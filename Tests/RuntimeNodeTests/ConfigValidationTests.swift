@@ -76,7 +76,7 @@ struct ConfigFixture {
 
 /// `NodeConfig.validate()`: spec/core.md §1.3 with oasis-core's messages, and the node's own
 /// checks, each leaving the data directory as it was.
-@Suite("Node configuration checks", .timeLimit(.minutes(1)))
+@Suite("Node configuration checks", .timeLimit(.minutes(3)))
 struct ConfigValidationTests {
     static let id = ConfigFixture.runtimeID
     static let hosted = "runtime:\n  supported: [\"\(id)\"]\n  paths:\n    \"\(id)\": /bin/true\n"

@@ -5,7 +5,7 @@ import Testing
 @testable import RuntimeNode
 
 /// Concurrent submissions share `CheckTx` calls.
-@Suite("Check-tx coalescing", .timeLimit(.minutes(1)))
+@Suite("Check-tx coalescing", .timeLimit(.minutes(3)))
 struct ExecutorCheckTxCoalescerTests {
     /// The calls made, and a gate the first call waits on.
     final class Recorder: Sendable {

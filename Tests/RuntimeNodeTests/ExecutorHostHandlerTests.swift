@@ -5,7 +5,7 @@ import ServiceLifecycle
 import Testing
 
 /// The node's answers to a hosted runtime's requests, without a runtime process.
-@Suite("Node runtime host handler", .timeLimit(.minutes(1)))
+@Suite("Node runtime host handler", .timeLimit(.minutes(3)))
 struct ExecutorHostHandlerTests {
     /// A registry (no hosting) with one initialized compute runtime, for `body`.
     func withRuntime(_ body: (Runtime) async throws -> Void) async throws {

@@ -9,7 +9,7 @@ import Testing
 /// The localnet executor on the real stack: kv-runtime hosted unconfined through the registry,
 /// the embedded consensus, SQLite storage, history and tag index.
 @Suite(
-    "Localnet executor", .timeLimit(.minutes(1)),
+    "Localnet executor", .timeLimit(.minutes(5)),
     .enabled(if: FileManager.default.isExecutableFile(atPath: kvRuntimeBinaryPath), "needs the kv-runtime binary"))
 struct ExecutorTests {
     @Test("a committed insert is in round 1 of the history, answers a get query, and is indexed by its kv tag")

@@ -2,7 +2,7 @@
 import Testing
 
 /// Configuration inputs that crashed the loader; each must now be refused with an error.
-@Suite("Fuzz regressions: node configuration", .timeLimit(.minutes(1)))
+@Suite("Fuzz regressions: node configuration", .timeLimit(.minutes(3)))
 struct ConfigFuzzRegressionTests {
     // Found by reading NodeConfig.duration while writing the fuzz-config target.
     @Test(

@@ -5,7 +5,7 @@ import Testing
 
 /// spec/core.md §1.6, §1.9 and §10 cases 38, 39, 41–44, on the embedded consensus. Tests wait
 /// on the watcher's tracking events, never on time.
-@Suite("Descriptor tracking", .timeLimit(.minutes(1)))
+@Suite("Descriptor tracking", .timeLimit(.minutes(3)))
 struct DescriptorTrackingTests {
     /// Waits until the watcher has stored the registry descriptor and the active one.
     func awaitReady(_ events: inout AsyncStream<DescriptorTrackingEvent>.Iterator) async throws {

@@ -4,7 +4,7 @@ import Testing
 
 /// The whole path of a round: its I/O tree in the runtime's storage, the block finalized by
 /// consensus, committed to the history by tracking, indexed by the tag indexer from storage.
-@Suite("Indexing through the registry", .timeLimit(.minutes(1)))
+@Suite("Indexing through the registry", .timeLimit(.minutes(3)))
 struct IndexingTests {
     @Test("a finalized round's tags are indexed from the runtime's storage after finishInitialization")
     func roundIsIndexed() async throws {

@@ -4,7 +4,7 @@ import ServiceLifecycle
 import Testing
 
 /// spec/core.md §1.5–1.11 and §10 cases 36–40: the registry and its runtimes' parts.
-@Suite("Registry", .timeLimit(.minutes(1)))
+@Suite("Registry", .timeLimit(.minutes(3)))
 struct RegistryTests {
     @Test("a registry builds each supported runtime's state directory and stores")
     func build() async throws {

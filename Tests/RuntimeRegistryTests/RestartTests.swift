@@ -3,7 +3,7 @@ import RuntimeRegistry
 import Testing
 
 /// A node stopped and started again over the same data directory.
-@Suite("Registry restart", .timeLimit(.minutes(1)))
+@Suite("Registry restart", .timeLimit(.minutes(3)))
 struct RestartTests {
     @Test("after a restart the chain continues at the same height and round, and the history has every round once")
     func restart() async throws {

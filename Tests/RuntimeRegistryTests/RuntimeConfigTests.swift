@@ -34,7 +34,7 @@ struct FactoryFailure: Error, CustomStringConvertible {
 }
 
 /// spec/core.md §1.3 and §10 cases 29–36: every refusal, each before anything is written.
-@Suite("Runtime configuration", .timeLimit(.minutes(1)))
+@Suite("Runtime configuration", .timeLimit(.minutes(3)))
 struct RuntimeConfigTests {
     static let id = IDs.compute.description
 

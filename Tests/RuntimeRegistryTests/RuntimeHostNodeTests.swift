@@ -19,7 +19,7 @@ struct TestHandlerFactory: RuntimeHostHandlerFactory {
 }
 
 /// spec/core.md §1.12.
-@Suite("Runtime host node", .timeLimit(.minutes(1)))
+@Suite("Runtime host node", .timeLimit(.minutes(3)))
 struct RuntimeHostNodeTests {
     @Test("provisioning asks the runtime for its host and keeps the provisioned runtime")
     func provisions() async throws {

@@ -8,7 +8,7 @@ import Testing
 
 /// The storage of a runtime whose history is pruned: the history pruner drops the storage
 /// versions of the rounds it prunes, so a node bounding its history bounds its storage too.
-@Suite("Storage pruning through the registry", .timeLimit(.minutes(1)))
+@Suite("Storage pruning through the registry", .timeLimit(.minutes(3)))
 struct StoragePruningThroughRegistryTests {
     @Test("a history prune pass drops the storage versions of its rounds and keeps the later ones")
     func historyPruneDropsStorageVersions() async throws {

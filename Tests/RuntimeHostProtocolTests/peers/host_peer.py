@@ -62,11 +62,11 @@ class Host:
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.listener.bind(self.path)
         self.listener.listen(1)
-        self.listener.settimeout(30)
+        self.listener.settimeout(120)
         env = dict(os.environ, OASIS_WORKER_HOST=self.path)
         self.child = subprocess.Popen([runtime], env=env, stderr=subprocess.PIPE)
         self.sock, _ = self.listener.accept()
-        self.sock.settimeout(30)
+        self.sock.settimeout(120)
         self.next_id = 0
 
     def send_bytes(self, data):
@@ -162,7 +162,7 @@ class Host:
         self.sock.close()
         self.listener.close()
         try:
-            _, stderr = self.child.communicate(timeout=30)
+            _, stderr = self.child.communicate(timeout=120)
         except subprocess.TimeoutExpired:
             self.child.kill()
             raise HostFailure("runtime did not exit after the connection closed")
