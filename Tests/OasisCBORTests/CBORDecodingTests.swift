@@ -167,6 +167,29 @@ struct CBORDecodingTests {
         #expect(nested.path?.hasPrefix("\"m\".") == true)
     }
 
+    @Test("float keys compare as their encodings: 0.0 and -0.0 are two keys, a NaN key twice is a duplicate")
+    func floatKeys() throws {
+        #expect(CBORValue.float(0.0) != .float(-0.0))
+        #expect(CBORValue.float(.nan) == .float(.nan))
+        #expect(Set<CBORValue>([.float(0.0), .float(-0.0), .float(.nan), .float(.nan)]).count == 3)
+        let zeros: [UInt8] = [0xa2, 0xf9, 0x00, 0x00, 0x01, 0xf9, 0x80, 0x00, 0x02]
+        let nans: [UInt8] = [0xa2, 0xf9, 0x7e, 0x00, 0x01, 0xf9, 0x7e, 0x00, 0x02]
+        // The same in maps of more than 16 pairs, where keys go through a set.
+        var prefix: [UInt8] = [0xb1]
+        for letter in UInt8(ascii: "a")...UInt8(ascii: "o") { prefix += [0x61, letter, 0x00] }
+        let largeZeros = prefix + zeros.dropFirst()
+        let largeNans = prefix + nans.dropFirst()
+        for bytes in [zeros, largeZeros] {
+            let value = try CBORValue(decoding: bytes)
+            #expect(try value.encoded() == bytes)
+            #expect(try CBORDecoder().decode(CBORValue.self, from: bytes) == value)
+        }
+        for bytes in [nans, largeNans] {
+            #expect(throws: CBORError.self) { try CBORValue(decoding: bytes) }
+            #expect(kind(of: bytes, as: CBORValue.self) == .duplicateKey)
+        }
+    }
+
     @Test("decoding from a parsed value gives what decoding the bytes gives")
     func fromValue() throws {
         let point = Point(x: 7, y: -3)
