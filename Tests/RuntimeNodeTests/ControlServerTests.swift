@@ -488,7 +488,8 @@ struct ControlServerTests {
         let executor = HeldExecutor()
         let request = Task(executorPreference: executor) {
             defer { executor.taskEnded.store(true, ordering: .releasing) }
-            return try await ControlClient(socketPath: path).get("/v1/echo")
+            // (A client timeout far beyond any stall: its sleep is held here too.)
+            return try await ControlClient(socketPath: path).request(method: "GET", path: "/v1/echo", timeout: .seconds(3600))
         }
         var accepted: Int32 = -1
         while accepted < 0 {
