@@ -33,8 +33,8 @@ extension CBORValue {
     /// Equality as CBOR data items: text strings compare by their UTF-8 bytes, not by Swift's
     /// canonical equivalence, so NFC "é" (`c3 a9`) and NFD "é" (`65 cc 81`) are different
     /// values and different map keys, as they are for Go's and Python's decoders. Floats compare
-    /// by their bits, as their shortest encodings do: 0.0 and -0.0 are two values, and a NaN
-    /// equals the same NaN.
+    /// as their canonical encodings do: by their bits, except that every NaN is one value (it
+    /// is written as `f97e00`). So 0.0 and -0.0 are two values, and any two NaNs are equal.
     public static func == (lhs: CBORValue, rhs: CBORValue) -> Bool {
         switch (lhs, rhs) {
         case (.unsignedInt(let a), .unsignedInt(let b)): a == b
@@ -46,12 +46,13 @@ extension CBORValue {
         case (.bool(let a), .bool(let b)): a == b
         case (.null, .null), (.undefined, .undefined): true
         case (.simple(let a), .simple(let b)): a == b
-        case (.float(let a), .float(let b)): a.bitPattern == b.bitPattern
+        case (.float(let a), .float(let b)): a.bitPattern == b.bitPattern || (a.isNaN && b.isNaN)
         default: false
         }
     }
 
-    /// Hashes what ``==(_:_:)`` compares: text strings by their UTF-8 bytes, floats by their bits.
+    /// Hashes what ``==(_:_:)`` compares: text strings by their UTF-8 bytes, floats by their bits
+    /// (every NaN alike).
     public func hash(into hasher: inout Hasher) {
         switch self {
         case .unsignedInt(let u):
@@ -87,7 +88,7 @@ extension CBORValue {
             hasher.combine(s)
         case .float(let d):
             hasher.combine(10 as UInt8)
-            hasher.combine(d.bitPattern)
+            hasher.combine(d.isNaN ? Double.nan.bitPattern : d.bitPattern)
         }
     }
 }
