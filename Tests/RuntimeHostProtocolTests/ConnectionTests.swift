@@ -753,7 +753,7 @@ struct ConnectionCallTests {
             try await waitUntil { connection.state == .closed }
             #expect(connection.closeReason?.contains("the peer does not read what is written to it") == true,
                     "close reason: \(connection.closeReason ?? "none")")
-            #expect(logs.closeReasons.contains { $0.contains("more than \(bound) bytes wait to be sent") })
+            #expect(logs.closeReasons.contains { $0.contains("more than \(bound) bytes of answers wait to be sent") })
         }
     }
 

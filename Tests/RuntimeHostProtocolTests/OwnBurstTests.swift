@@ -11,7 +11,11 @@ struct OwnBurstTests {
         let (logger, _) = capturingLogger()
         // The guest reads each request and answers with a small body.
         let guestHandler = GuestHandler { _ in .runtimeRPCCallResponse(RuntimeRPCCallResponse(response: [1])) }
-        let pair = try await ConnectionPair.make(guestHandler: guestHandler, logger: logger)
+        // The guest takes all ten requests at once (its default bound on request bytes in
+        // flight, 64 MiB, would refuse some of them, which is not what this test is about).
+        let pair = try await ConnectionPair.make(
+            guestHandler: guestHandler, configuration: Connection.Configuration(maxConcurrentRequestBytes: 1 << 30),
+            logger: logger)
         try await pair.running {
             _ = try await pair.handshake()
             // Ten calls of 15 MiB each, made at once: 150 MiB of this side's own requests, more

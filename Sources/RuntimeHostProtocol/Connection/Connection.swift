@@ -96,12 +96,15 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
         /// always gets through. With both bounds, requests in flight hold at most this much
         /// (plus one frame), not `maxConcurrentRequests` frames of 16 MiB.
         public var maxConcurrentRequestBytes: Int
-        /// How many bytes of frames may wait to be taken by the socket. More means the peer
-        /// does not read what this side writes (its answers, refusals, pings' answers) while it
-        /// goes on sending, and would otherwise grow this side's memory at the rate it writes;
-        /// the connection is then closed (``PeerNotReading``). At least one largest frame
-        /// (16 MiB and its 4-byte length) more than that, so a peer that reads is never cut off
-        /// for one big answer.
+        /// The bound on answers to a peer that does not read them. The channel's high watermark
+        /// is set to this many unwritten bytes; once over it, answers (responses, refusals,
+        /// pings' answers) written before the channel drains back under half of it count, and
+        /// when they pass this bound too, the connection is closed (``PeerNotReading``): the peer
+        /// goes on sending without reading, and would otherwise grow this side's memory at the
+        /// rate it writes. This side's own requests never count, so a burst of large calls to a
+        /// peer that reads is not cut off (the callers' own concurrency bounds those). At least
+        /// one largest frame (16 MiB and its 4-byte length), so a peer that reads is never cut
+        /// off for one big answer.
         public var maxUnwrittenBytes: Int
 
         /// Tunables; the defaults suit a node.
@@ -179,6 +182,9 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
     private let logger: Logger
     let metrics: ConnectionMetrics
     private let core = Mutex(Core())
+    /// Bytes of answers written since the channel last went over its high watermark (see
+    /// ``Configuration/maxUnwrittenBytes``); reset when it drains under its low one.
+    private let answersWhileUnwritable = Atomic<Int>(0)
     /// The id of the next request.
     private let nextRequestID = Atomic<UInt64>(0)
     private let taskExecutor: EventLoopTaskExecutor
@@ -215,8 +221,8 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
         // active would fail, so wait for that too.
         try await channel.eventLoop.flatSubmit {
             do {
-                // NIO turns the channel unwritable when more than `high` bytes wait; the frame
-                // handler closes the connection then.
+                // NIO turns the channel unwritable when more than `high` bytes wait; answers
+                // written while it is count toward the bound (`countAnswer`).
                 let limit = configuration.maxUnwrittenBytes
                 try channel.syncOptions?.setOption(
                     ChannelOptions.writeBufferWaterMark, value: ChannelOptions.Types.WriteBufferWaterMark(low: limit / 2, high: limit))
@@ -224,7 +230,7 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
                     FrameHandler(
                         delegate: connection,
                         decodeOptions: CBORDecoder.Options(allowsUnknownFields: configuration.ignoresUnknownFields),
-                        maxUnwrittenBytes: limit, onFrame: { recorder.record($0) }))
+                        onFrame: { recorder.record($0) }))
                 if channel.isActive { return channel.eventLoop.makeSucceededVoidFuture() }
                 let active = channel.eventLoop.makePromise(of: Void.self)
                 try channel.pipeline.syncOperations.addHandler(ActivationHandler(active: active), position: .first)
@@ -741,6 +747,22 @@ public final class Connection: Sendable, Service, FrameHandlerDelegate {
             size = replacement
         }
         metrics.frameSizeWrite.record(size)
+        countAnswer(bytes: Frame.headerSize + size)
+    }
+
+    /// Counts an answer written while the channel holds more unwritten bytes than its high
+    /// watermark, and closes the connection once such answers pass the bound: the peer does
+    /// not read them. (`isWritable` is safe to read from any thread.)
+    private func countAnswer(bytes: Int) {
+        guard !channel.isWritable else { return }
+        let total = answersWhileUnwritable.add(bytes, ordering: .relaxed).newValue
+        if total > configuration.maxUnwrittenBytes {
+            transportFailed(PeerNotReading(maxUnwrittenBytes: configuration.maxUnwrittenBytes))
+        }
+    }
+
+    func writabilityChanged(isWritable: Bool) {
+        if isWritable { answersWhileUnwritable.store(0, ordering: .relaxed) }
     }
 
     /// The read that brought requests ended: what was answered during it leaves now.
@@ -764,14 +786,15 @@ public struct RequestLimitReached: Error, CustomStringConvertible, Sendable {
     }
 }
 
-/// The peer let more than ``Connection/Configuration/maxUnwrittenBytes`` of this side's frames
-/// pile up unread: the connection is closed with this as its reason.
+/// The peer let more than ``Connection/Configuration/maxUnwrittenBytes`` of this side's answers
+/// pile up unread, on top of a channel already that full: the connection is closed with this as
+/// its reason.
 public struct PeerNotReading: Error, CustomStringConvertible, Sendable {
     /// The bound that was passed.
     public let maxUnwrittenBytes: Int
 
     public var description: String {
-        "rhp: the peer does not read what is written to it (more than \(maxUnwrittenBytes) bytes wait to be sent); "
+        "rhp: the peer does not read what is written to it (more than \(maxUnwrittenBytes) bytes of answers wait to be sent); "
             + "a peer must read its answers while it sends requests"
     }
 }

@@ -10,6 +10,12 @@ protocol FrameHandlerDelegate: AnyObject, Sendable {
     func transportFailed(_ error: any Error)
     /// A read ended: what the delegate wrote while handling it can be flushed.
     func readEnded()
+    /// The channel went over its high watermark of unwritten bytes, or back under its low one.
+    func writabilityChanged(isWritable: Bool)
+}
+
+extension FrameHandlerDelegate {
+    func writabilityChanged(isWritable: Bool) {}
 }
 
 /// Splits the inbound byte stream into frames, decodes each into a `Message` in place and hands
@@ -33,25 +39,15 @@ final class FrameHandler: ChannelInboundHandler {
     /// How payloads are decoded: strict, or accepting unknown fields.
     private let decodeOptions: CBORDecoder.Options
 
-    /// The bound on frames waiting to be written that the channel's high watermark is set to
-    /// (nil: the channel's writability is not watched).
-    private let maxUnwrittenBytes: Int?
-
     init(delegate: any FrameHandlerDelegate, decodeOptions: CBORDecoder.Options = .strict,
-         maxUnwrittenBytes: Int? = nil, onFrame: @escaping (Int) -> Void) {
+         onFrame: @escaping (Int) -> Void) {
         self.delegate = delegate
         self.decodeOptions = decodeOptions
-        self.maxUnwrittenBytes = maxUnwrittenBytes
         self.onFrame = onFrame
     }
 
-    /// The channel turns unwritable when more than its high watermark waits to be written,
-    /// which the connection sets to ``Connection/Configuration/maxUnwrittenBytes``: the peer
-    /// is not reading, and reading on would only queue more answers for it.
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if let maxUnwrittenBytes, !failed, !context.channel.isWritable {
-            fail(PeerNotReading(maxUnwrittenBytes: maxUnwrittenBytes))
-        }
+        delegate.writabilityChanged(isWritable: context.channel.isWritable)
         context.fireChannelWritabilityChanged()
     }
 
