@@ -284,6 +284,18 @@ int csb_pidfd_reap(int pidfd, int *exited, int *status) {
     return 1;
 }
 
+int csb_pidfd_reap_group(int pidfd, int *exited, int *status) {
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    for (;;) {
+        if (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, WEXITED | WNOHANG | WNOWAIT) == 0) break;
+        if (errno != EINTR) return -errno;
+    }
+    if (info.si_pid == 0) return 0;
+    (void)kill(-info.si_pid, SIGKILL);
+    return csb_pidfd_reap(pidfd, exited, status);
+}
+
 int csb_write_all(int fd, const void *buf, size_t len) {
     sigset_t pipe_only, old, pending;
     sigemptyset(&pipe_only);

@@ -304,6 +304,30 @@ struct SupervisorTests {
         }
     }
 
+    @Test("a runtime that exits before connecting has what it left in its process group killed with it")
+    func failedStartKillsTheGroup() async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let recorded = directory.path + "/straggler"
+        // The runtime leaves a child in its process group (no job control in a script) and
+        // exits: the failed start kills "the process", which must take the group with it.
+        let script = directory.write(
+            "runtime", "#!/bin/sh\nsleep 3600 &\necho $! > \(recorded).tmp\nmv \(recorded).tmp \(recorded)\nexit 1\n")
+        chmod(script, 0o755)
+        let clock = RecordingClock()
+        let runtime = try await runtime(path: script, clock: clock)
+        let straggler = try await hosting(runtime) { log in
+            runtime.start()
+            guard case .failedToStart(let error) = try await log.waitFor("failedToStart") else { throw TimedOut() }
+            #expect("\(error)" == "terminated while waiting for runtime to connect")
+            // The supervisor is in its backoff once the attempt has been cleaned up.
+            _ = try await clock.nextSleep()
+            return try #require(readFile(recorded).flatMap { Int32($0.filter(\.isNumber)) })
+        }
+        defer { kill(straggler, SIGKILL) }
+        #expect(await waitUntilGone(straggler, seconds: 5), "the runtime's child \(straggler) still runs")
+    }
+
     @Test("a runtime killed from outside gives stopped, then started again after the backoff")
     func killedFromOutside() async throws {
         let clock = RecordingClock()

@@ -76,6 +76,14 @@ int csb_pidfd_open(pid_t pid);
 int csb_pidfd_reap(int pidfd, int *exited, int *status);
 
 /*
+ * csb_pidfd_reap for the leader of a process group: once the process has exited, and before it
+ * is reaped, sends SIGKILL to its process group, so nothing it started in the group outlives
+ * it. The group is signalled while the leader is an unreaped zombie, which keeps its pid (the
+ * group id) from being reused. Same results as csb_pidfd_reap.
+ */
+int csb_pidfd_reap_group(int pidfd, int *exited, int *status);
+
+/*
  * Builds the runtime sandbox's seccomp filter (oasis-core's allow-list, see
  * docs/THREAT_MODEL.md) and writes it as a raw BPF program to `fd`:
  *  - default action: fail with EPERM;

@@ -6,7 +6,8 @@ import Synchronization
 /// A running runtime binary, unconfined or in the bubblewrap sandbox (oasis-core's
 /// `process.Process`).
 ///
-/// The child leads its own process group and is killed by the kernel if the node dies. It gets
+/// The child leads its own process group and is killed by the kernel if the node dies; when it
+/// exits, for whatever reason, what is left of its process group is killed. It gets
 /// exactly three descriptors (stdin on `/dev/null`, stdout and stderr on pipes), and exactly
 /// the environment of its configuration. It writes no core dumps (`RLIMIT_CORE` 0), opens at
 /// most 4,096 descriptors (`RLIMIT_NOFILE`, lower if the node's own hard limit is) and is the
@@ -208,14 +209,17 @@ public final class RuntimeProcess: Sendable {
         DescriptorReactor.shared.watch(pidfd) { [self] in reap() }
     }
 
-    /// Runs on the reactor thread: reaps the child, records how it ended, wakes the waiters.
+    /// Runs on the reactor thread: kills what is left of the child's process group, reaps the
+    /// child, records how it ended, wakes the waiters.
     private func reap() {
         var stillRunning = false
         let waiters: [CheckedContinuation<ProcessExit?, Never>] = exit.withLock { state in
             guard state.status == nil else { return [] }
             var exited: Int32 = 0
             var code: Int32 = 0
-            let result = csb_pidfd_reap(pidfd, &exited, &code)
+            // Whatever the child left in its process group goes with it (as a sandbox's
+            // processes go with bubblewrap), killed before the child is reaped.
+            let result = csb_pidfd_reap_group(pidfd, &exited, &code)
             if result == 0 {
                 stillRunning = true
                 return []
