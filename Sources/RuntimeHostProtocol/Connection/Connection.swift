@@ -787,8 +787,8 @@ public struct RequestLimitReached: Error, CustomStringConvertible, Sendable {
 }
 
 /// The peer let more than ``Connection/Configuration/maxUnwrittenBytes`` of this side's answers
-/// pile up unread, on top of a channel already that full: the connection is closed with this as
-/// its reason.
+/// pile up unread while the channel already held more than that unwritten: the connection is
+/// closed with this as its reason.
 public struct PeerNotReading: Error, CustomStringConvertible, Sendable {
     /// The bound that was passed.
     public let maxUnwrittenBytes: Int
