@@ -781,6 +781,41 @@ struct ConnectionCallTests {
         }
     }
 
+    @Test("a peer that reads in bursts keeps its connection: the count of answers starts again when the channel drains")
+    func burstyReaderKeepsConnection() async throws {
+        let (logger, _) = capturingLogger()
+        let (a, b) = try SocketPair.make()
+        let handled = Locked(0)
+        let handler = PingingClosureHandler { _ in
+            defer { handled.withLock { $0 += 1 } }
+            return .runtimeRPCCallResponse(RuntimeRPCCallResponse(response: [UInt8](repeating: 0xCD, count: 1 << 20)))
+        }
+        let bound = Frame.headerSize + Frame.maxPayloadSize + 1
+        let connection = try await Connection.adopting(
+            connectedSocket: a, handler: handler, configuration: Connection.Configuration(maxUnwrittenBytes: bound),
+            logger: logger)
+        let peer = RawPeer(descriptor: b)
+        try await withReadyHost(connection, peer) {
+            // Each burst leaves 28 MiB of answers unread: the channel passes its 16 MiB
+            // watermark and about 12 MiB of answers are counted, under the bound. Counted
+            // across bursts they would pass it in the second one.
+            let burst = 28
+            var id: UInt64 = 1
+            for round in 1...3 {
+                for _ in 0..<burst {
+                    try await peer.send(Message(
+                        id: id, type: .request, body: .runtimeRPCCallRequest(RuntimeRPCCallRequest(request: [1]))))
+                    id += 1
+                }
+                try await waitUntil { handled.value == round * burst }
+                for _ in 0..<burst {
+                    let answer = try #require(try await peer.receive())
+                    #expect(answer.type == .response)
+                }
+            }
+            #expect(connection.state == .ready, "close reason: \(connection.closeReason ?? "none")")
+        }
+    }
 
     @Test(
         "a failed write fails its caller at once with the write's error and leaves nothing behind; later calls still work",
