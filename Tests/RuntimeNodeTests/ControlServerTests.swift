@@ -554,13 +554,7 @@ struct ControlServerTests {
             tasks.addTask { try await group.run() }
             let channel = try await Support.connectRaw(path)
             let closedAfterShutdown = try await channel.executeThenClose { inbound, outbound in
-                try await outbound.write(ByteBuffer(string: "GET /v1/echo HTTP/1.1\r\nHost: x\r\n\r\n"))
-                var received = ""
-                var iterator = inbound.makeAsyncIterator()
-                // Read the whole keep-alive response (its JSON body ends with "}").
-                while !received.hasSuffix("}"), let buffer = try await iterator.next() {
-                    received += String(buffer: buffer)
-                }
+                var (received, iterator) = try await Support.echoKeepAlive(inbound.makeAsyncIterator(), outbound)
                 #expect(received.hasPrefix("HTTP/1.1 200"))
                 #expect(!received.contains("Connection: close"))
                 await group.triggerGracefulShutdown()
