@@ -152,7 +152,9 @@ let package = Package(
             swiftSettings: strict),
         .executableTarget(
             name: "runtime-node",
-            dependencies: ["RuntimeNode", .product(name: "ArgumentParser", package: "swift-argument-parser"), logging],
+            dependencies: [
+                "RuntimeNode", "OasisCommon", .product(name: "ArgumentParser", package: "swift-argument-parser"), logging,
+            ],
             swiftSettings: strict),
 
         .testTarget(

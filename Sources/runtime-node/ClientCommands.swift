@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import OasisCommon
 import RuntimeNode
 
 /// What every client subcommand takes.
@@ -35,6 +36,18 @@ struct ClientOptions: ParsableArguments {
             writeError("runtime-node: the node's answer is not what this client expects: \(error)")
             throw NodeExit.failure
         }
+    }
+}
+
+/// `text` as the runtime ID of a request path. Anything else is a usage error naming the flag
+/// and the value, before the client connects (so it also never reaches the path).
+func runtimeID(_ text: String) throws -> String {
+    do {
+        return try Namespace(hex: text).description
+    } catch {
+        let why = text.utf8.count == 64 ? "\(error)" : "\(text.utf8.count) characters where 64 hex digits belong"
+        throw usageError(
+            "--runtime '\(text)' is not a runtime ID (\(why)); give its 64 hex digits as `runtime-node control status` lists them")
     }
 }
 
@@ -133,7 +146,7 @@ struct TxCommand: AsyncParsableCommand {
         @OptionGroup var call: CallOptions
 
         func run() async throws {
-            let body = try await options.send("POST", "/v1/runtimes/\(call.runtime)/tx", body: try call.body())
+            let body = try await options.send("POST", "/v1/runtimes/\(try runtimeID(call.runtime))/tx", body: try call.body())
             if options.json { return printJSON(body) }
             let result = try options.decode(SubmitAnswer.self, body)
             print("committed in round \(result.round)")
@@ -165,7 +178,7 @@ struct RuntimeCommand: AsyncParsableCommand {
         @OptionGroup var call: CallOptions
 
         func run() async throws {
-            let body = try await options.send("POST", "/v1/runtimes/\(call.runtime)/query", body: try call.body())
+            let body = try await options.send("POST", "/v1/runtimes/\(try runtimeID(call.runtime))/query", body: try call.body())
             if options.json { return printJSON(body) }
             let answer = try options.decode([String: JSONValue].self, body)
             switch answer["result"] ?? .null {
@@ -197,7 +210,7 @@ struct HistoryCommand: AsyncParsableCommand {
         var round: UInt64?
 
         func run() async throws {
-            let path = "/v1/runtimes/\(runtime)/block" + (round.map { "?round=\($0)" } ?? "")
+            let path = "/v1/runtimes/\(try runtimeID(runtime))/block" + (round.map { "?round=\($0)" } ?? "")
             let body = try await options.send("GET", path)
             let answer = try options.decode([String: JSONValue].self, body)
             if options.json {
@@ -249,7 +262,7 @@ struct TagsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let query = "key=\(percentEncoded(key))&value=\(percentEncoded(value))"
-            let body = try await options.send("GET", "/v1/runtimes/\(runtime)/tags?\(query)")
+            let body = try await options.send("GET", "/v1/runtimes/\(try runtimeID(runtime))/tags?\(query)")
             if options.json { return printJSON(body) }
             let answer = try options.decode(TagSearchAnswer.self, body)
             guard !answer.transactions.isEmpty else { return print("no transaction emitted \(key)=\(value)") }
