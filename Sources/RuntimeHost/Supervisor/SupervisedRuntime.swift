@@ -258,7 +258,12 @@ public final class SupervisedRuntime: HostedRuntime {
                 let abortInFlight = state.withLock { s in
                     s.connection = nil
                     s.pid = nil
-                    s.connected = Latch()
+                    // A caller that found no stop yet and reads the state after this waits on
+                    // the new latch; stop() opens the latch it finds, so after a stop() that
+                    // came first the new one starts open and the caller sees `stopped` at once.
+                    let next = Latch()
+                    if stopSignal.isOpen { next.open() }
+                    s.connected = next
                     defer { s.abortInFlight = nil }
                     return s.abortInFlight
                 }
