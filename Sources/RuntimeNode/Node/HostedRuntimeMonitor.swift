@@ -8,7 +8,8 @@ import Synchronization
 /// its state, the version from its handshake, its process and restart count.
 ///
 /// Subscribes to the events when made, so create it before the runtime is started; its
-/// ``run()`` consumes them until the runtime's supervisor ends.
+/// ``run()`` consumes them until the runtime's supervisor ends, and returns at graceful shutdown
+/// or cancellation (never before the events end).
 public final class HostedRuntimeMonitor: Service, Sendable {
     private struct State {
         var state: HostedState = .starting
@@ -68,5 +69,10 @@ public final class HostedRuntimeMonitor: Service, Sendable {
             }
         }
         state.withLock { $0.state = .stopped }
+        // The events end when the supervisor does, which is while the service group is
+        // shutting the supervisor down, before it signals this monitor. A service that returns
+        // during another's graceful shutdown fails the whole group (`serviceFinishedUnexpectedly`),
+        // so the monitor returns only at its own turn (or on cancellation).
+        try? await gracefulShutdown()
     }
 }
