@@ -396,11 +396,12 @@ public final class SQLiteStorageBackend: PrunableStorageBackend, DirectlyReadabl
             let rows = try Row.fetchAll(select, arguments: StatementArguments(values))
             var hashes: Set<Data> = []
             for row in rows {
-                let hash: Data = row[0]
-                let rowRound: Int64 = row[1]
+                // Passed back as stored: a damaged row is deleted, not decoded into a trap.
+                let hash: DatabaseValue = row[0]
+                let rowRound: DatabaseValue = row[1]
                 try deleteRoot.execute(arguments: [kind, hash, rowRound])
                 report.roots += db.changesCount
-                hashes.insert(hash)
+                if let bytes = Data.fromDatabaseValue(hash) { hashes.insert(bytes) }
             }
             for data in hashes {
                 let hash = try Hash(bytes: Array(data))
@@ -414,16 +415,14 @@ public final class SQLiteStorageBackend: PrunableStorageBackend, DirectlyReadabl
             let key = Data(hash.bytes)
             try release.execute(arguments: [key])
             guard db.changesCount > 0, let row = try Row.fetchOne(read, arguments: [key]) else { continue }
-            let refs: Int64 = row[0]
+            let refs: Int64 = try StoredNodes.column(row, 0, "refs", of: hash)
             guard refs <= 0 else { continue }
             try delete.execute(arguments: [key])
             report.nodes += 1
-            let kind: Int64 = row[1]
+            let kind: Int64 = try StoredNodes.column(row, 1, "kind", of: hash)
             if kind == StoredNodes.branchKind {
-                let left: Data = row[2]
-                let right: Data = row[3]
-                released.append(try Hash(bytes: Array(left)))
-                released.append(try Hash(bytes: Array(right)))
+                released.append(try StoredNodes.childHash(row, 2, "left", of: hash))
+                released.append(try StoredNodes.childHash(row, 3, "right", of: hash))
             }
         }
         return report
@@ -489,19 +488,46 @@ struct StoredNodes: MerkleNodeSource {
         guard let row = try Row.fetchOne(statement, arguments: [Data(hash.bytes)]) else {
             throw MerkleError.missingNode(hash)
         }
-        let kind: Int64 = row[0]
-        if kind == Self.leafKind {
-            let key: Data = row[4]
-            let value: Data = row[5]
+        let kind: Int64 = try Self.column(row, 0, "kind", of: hash)
+        switch kind {
+        case Self.leafKind:
+            let key: Data = try Self.column(row, 4, "key", of: hash)
+            let value: Data = try Self.column(row, 5, "value", of: hash)
             return MerkleNode(record: .leaf(key: Array(key), value: Array(value)))
+        case Self.branchKind:
+            let bit: Int64 = try Self.column(row, 1, "bit", of: hash)
+            guard let splitBit = UInt32(exactly: bit) else {
+                throw SQLiteStorageError.corruptNode(hash, "split bit \(bit) is out of range")
+            }
+            return MerkleNode(
+                record: .branch(
+                    bit: splitBit, left: try Self.childHash(row, 2, "left", of: hash),
+                    right: try Self.childHash(row, 3, "right", of: hash)))
+        default:
+            throw SQLiteStorageError.corruptNode(hash, "unknown kind \(kind)")
         }
-        let bit: Int64 = row[1]
-        let left: Data = row[2]
-        let right: Data = row[3]
-        return MerkleNode(
-            record: .branch(
-                bit: UInt32(truncatingIfNeeded: bit), left: try Hash(bytes: Array(left)),
-                right: try Hash(bytes: Array(right))))
+    }
+
+    /// Column `index` of the stored row of node `hash`, or ``SQLiteStorageError/corruptNode(_:_:)``
+    /// when it is NULL or of another type: the database comes from disk, so a damaged row must
+    /// fail the request, not the process.
+    static func column<Value: DatabaseValueConvertible>(
+        _ row: Row, _ index: Int, _ name: String, of hash: Hash
+    ) throws -> Value {
+        let stored: DatabaseValue = row[index]
+        guard let value = Value.fromDatabaseValue(stored) else {
+            throw SQLiteStorageError.corruptNode(hash, "\(name) is \(stored)")
+        }
+        return value
+    }
+
+    /// A branch's child hash from column `index`, checked like ``column(_:_:_:of:)``.
+    static func childHash(_ row: Row, _ index: Int, _ name: String, of hash: Hash) throws -> Hash {
+        let bytes: Data = try column(row, index, name, of: hash)
+        guard let child = try? Hash(bytes: Array(bytes)) else {
+            throw SQLiteStorageError.corruptNode(hash, "\(name) child hash has \(bytes.count) bytes")
+        }
+        return child
     }
 }
 
@@ -513,6 +539,8 @@ public enum SQLiteStorageError: Error, Sendable, Hashable, CustomStringConvertib
     case unsupportedSchema(found: Int64?, supported: Int64)
     /// An apply named a round above `Int64.max`; SQLite stores signed 64-bit integers.
     case roundTooLarge(UInt64)
+    /// The stored row of a node (or of a root) cannot be read as one: the file is damaged.
+    case corruptNode(Hash, String)
 
     public var description: String {
         switch self {
@@ -522,6 +550,8 @@ public enum SQLiteStorageError: Error, Sendable, Hashable, CustomStringConvertib
             "storage: unsupported database schema version \(found.map(String.init) ?? "(missing)") (this build supports up to \(supported))"
         case .roundTooLarge(let round):
             "storage: round \(round) is above the largest storable round \(Int64.max)"
+        case .corruptNode(let hash, let why):
+            "storage: stored node \(hash) is corrupt: \(why)"
         }
     }
 }
