@@ -561,25 +561,35 @@ public enum SQLiteStorageError: Error, Sendable, Hashable, CustomStringConvertib
 /// A node is immutable and named by its hash, so a cached node is as good as a read one. Pruning
 /// deletes only nodes that no kept root reaches, and every read starts at a kept root, so a
 /// pruned node left in the cache is never asked for. Two generations: lookups hit the young one
-/// or promote from the old one; when the young one is full it becomes the old one. At most
-/// `2 × capacity` nodes stay in memory.
+/// or promote from the old one; when the young one is full it becomes the old one. A generation
+/// is full at `capacity` nodes or `byteCapacity` bytes of keys and values, whichever comes
+/// first, so at most `2 × capacity` nodes and about `2 × byteCapacity` bytes stay in memory
+/// whatever sizes the runtime gives its values; a leaf larger than a whole generation is not
+/// kept at all.
 final class NodeCache: Sendable {
     /// Nodes per generation. The top twelve levels of a trie hold 4,095 branches; both
     /// generations together took about 4 MiB in the soak (small keys and values).
     static let defaultCapacity = 4096
+    /// Bytes of keys and values (plus a fixed overhead per node) per generation.
+    static let defaultByteCapacity = 8 << 20
+    /// What a node costs besides its key and value: the object, its hashes, the dictionary slot.
+    static let nodeOverhead = 160
 
     private struct Generations {
         var young: [Hash: MerkleNode] = [:]
+        var youngBytes = 0
         var old: [Hash: MerkleNode] = [:]
         var hits = 0
         var misses = 0
     }
 
     let capacity: Int
+    let byteCapacity: Int
     private let state = Mutex(Generations())
 
-    init(capacity: Int) {
+    init(capacity: Int, byteCapacity: Int = NodeCache.defaultByteCapacity) {
         self.capacity = max(capacity, 1)
+        self.byteCapacity = max(byteCapacity, 1)
     }
 
     func node(_ hash: Hash) -> MerkleNode? {
@@ -593,13 +603,13 @@ final class NodeCache: Sendable {
                 return nil
             }
             generations.hits += 1
-            Self.add(node, to: &generations, capacity: capacity)
+            add(node, to: &generations)
             return node
         }
     }
 
     func insert(_ node: MerkleNode) {
-        state.withLock { Self.add(node, to: &$0, capacity: capacity) }
+        state.withLock { add(node, to: &$0) }
     }
 
     /// Lookups answered from the cache and not, since the backend opened.
@@ -607,11 +617,26 @@ final class NodeCache: Sendable {
         state.withLock { ($0.hits, $0.misses) }
     }
 
-    private static func add(_ node: MerkleNode, to generations: inout Generations, capacity: Int) {
-        generations.young[node.hash] = node
-        if generations.young.count >= capacity {
-            generations.old = generations.young
-            generations.young = [:]
+    /// The bytes a node is counted for.
+    static func cost(of node: MerkleNode) -> Int {
+        switch node.record {
+        case .leaf(let key, let value): nodeOverhead + key.count + value.count
+        case .branch, nil: nodeOverhead
         }
+    }
+
+    private func add(_ node: MerkleNode, to generations: inout Generations) {
+        let cost = Self.cost(of: node)
+        guard cost <= byteCapacity else { return }
+        if generations.youngBytes + cost > byteCapacity { rotate(&generations) }
+        guard generations.young.updateValue(node, forKey: node.hash) == nil else { return }
+        generations.youngBytes += cost
+        if generations.young.count >= capacity { rotate(&generations) }
+    }
+
+    private func rotate(_ generations: inout Generations) {
+        generations.old = generations.young
+        generations.young = [:]
+        generations.youngBytes = 0
     }
 }

@@ -63,6 +63,25 @@ struct NodeCacheTests {
         #expect(cache.statistics.misses == 1)
     }
 
+    @Test("large values fill a generation by bytes: the cache keeps a few MiB, not 8,192 values")
+    func boundedBytes() {
+        let cache = NodeCache(capacity: NodeCache.defaultCapacity)
+        // One 1 MiB buffer shared by every leaf: the test itself stays small.
+        let value = [UInt8](repeating: 0x5a, count: 1 << 20)
+        let leaves = (0..<64).map { MerkleNode(record: .leaf(key: Array("big \($0)".utf8), value: value)) }
+        for leaf in leaves { cache.insert(leaf) }
+        let kept = leaves.filter { cache.node($0.hash) != nil }
+        // Two generations of at most 8 MiB each; before, all 64 MiB stayed (up to 8,192 values).
+        #expect(kept.count * value.count <= 16 << 20)
+        #expect(kept.contains { $0 === leaves.last })
+
+        // A leaf larger than a whole generation is not kept, and does not push the others out.
+        let small = leaf("small")
+        cache.insert(small)
+        cache.insert(MerkleNode(record: .leaf(key: Array("huge".utf8), value: [UInt8](repeating: 1, count: 9 << 20))))
+        #expect(cache.node(small.hash) === small)
+    }
+
     @Test("a direct read of a tree gives what verified SyncIterate pages give; an unknown root is refused the same way")
     func directEntries() async throws {
         let directory = try temporaryDirectory()
