@@ -133,11 +133,38 @@ public final class SQLiteStorageBackend: PrunableStorageBackend, DirectlyReadabl
         return pool
     }
 
+    /// `body` in a read transaction on a WAL snapshot.
+    private func read<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws -> T {
+        let pool = try database()
+        do {
+            return try await pool.read(body)
+        } catch let error as DatabaseError {
+            throw closedOr(error)
+        }
+    }
+
+    /// `body` in a write transaction.
+    private func write<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws -> T {
+        let pool = try database()
+        do {
+            return try await pool.write(body)
+        } catch let error as DatabaseError {
+            throw closedOr(error)
+        }
+    }
+
+    /// A call that took the pool just before ``cleanup()`` closed it meets the closed connection,
+    /// and SQLite then reports `SQLite error 21: out of memory`: such a call fails with
+    /// ``StorageBackendError/closed``, as one made after the cleanup does.
+    private func closedOr(_ error: DatabaseError) -> any Error {
+        pool.withLock { $0 == nil } ? StorageBackendError.closed : error
+    }
+
     // MARK: Reads
 
     public func syncGet(_ request: SyncGetRequest) async throws -> ProofResponse {
         try checkRead(request.tree)
-        return try await database().read { [namespace, nodeCache] db in
+        return try await read { [namespace, nodeCache] db in
             let tree = try Self.tree(at: request.tree.root, namespace: namespace, in: db)
             return ProofResponse(proof: try tree.proveGet(request.key, nodes: StoredNodes(db: db, cache: nodeCache)))
         }
@@ -145,7 +172,7 @@ public final class SQLiteStorageBackend: PrunableStorageBackend, DirectlyReadabl
 
     public func syncGetPrefixes(_ request: SyncGetPrefixesRequest) async throws -> ProofResponse {
         try checkRead(request.tree)
-        return try await database().read { [namespace, nodeCache] db in
+        return try await read { [namespace, nodeCache] db in
             let tree = try Self.tree(at: request.tree.root, namespace: namespace, in: db)
             return ProofResponse(
                 proof: try tree.provePrefixes(
@@ -155,7 +182,7 @@ public final class SQLiteStorageBackend: PrunableStorageBackend, DirectlyReadabl
 
     public func syncIterate(_ request: SyncIterateRequest) async throws -> ProofResponse {
         try checkRead(request.tree)
-        return try await database().read { [namespace, nodeCache] db in
+        return try await read { [namespace, nodeCache] db in
             let tree = try Self.tree(at: request.tree.root, namespace: namespace, in: db)
             return ProofResponse(
                 proof: try tree.proveIterate(
@@ -164,7 +191,7 @@ public final class SQLiteStorageBackend: PrunableStorageBackend, DirectlyReadabl
     }
 
     public func getDiff(_ request: GetDiffRequest) async throws -> WriteLog {
-        try await database().read { [namespace, nodeCache] db in
+        try await read { [namespace, nodeCache] db in
             let start = try Self.tree(at: request.startRoot, namespace: namespace, in: db)
             let end = try Self.tree(at: request.endRoot, namespace: namespace, in: db)
             return try start.diff(
@@ -174,7 +201,7 @@ public final class SQLiteStorageBackend: PrunableStorageBackend, DirectlyReadabl
     }
 
     public func directEntries(at root: StorageRoot) async throws -> [WriteLogEntry] {
-        try await database().read { [namespace, nodeCache] db in
+        try await read { [namespace, nodeCache] db in
             try Self.tree(at: root, namespace: namespace, in: db).iterate(nodes: StoredNodes(db: db, cache: nodeCache))
         }
     }
@@ -233,7 +260,7 @@ public final class SQLiteStorageBackend: PrunableStorageBackend, DirectlyReadabl
     // MARK: Writes
 
     public func apply(_ request: ApplyRequest) async throws -> [Receipt] {
-        try await database().write { [namespace, logger, nodeCache] db in
+        try await write { [namespace, logger, nodeCache] db in
             try Self.apply(request, namespace: namespace, cache: nodeCache, in: db, logger: logger)
             return [
                 Receipt(
@@ -246,7 +273,7 @@ public final class SQLiteStorageBackend: PrunableStorageBackend, DirectlyReadabl
 
     public func applyBatch(_ request: ApplyBatchRequest) async throws -> [Receipt] {
         guard !request.ops.isEmpty else { throw StorageErrors.noRoots }
-        return try await database().write { [namespace, logger, nodeCache] db in
+        return try await write { [namespace, logger, nodeCache] db in
             for op in request.ops {
                 try Self.apply(
                     request.request(for: op), namespace: namespace, cache: nodeCache, in: db, logger: logger)
@@ -354,7 +381,7 @@ public final class SQLiteStorageBackend: PrunableStorageBackend, DirectlyReadabl
         var report = StoragePruneReport()
         let kept = keeping.map { Data($0.bytes) }
         while true {
-            let batch = try await database().write { db in
+            let batch = try await write { db in
                 try Self.pruneBatch(before: round, keeping: kept, limit: max(batchSize, 1), in: db)
             }
             report.roots += batch.roots

@@ -204,6 +204,48 @@ struct SQLiteStorageBackendTests {
         await backend.cleanup()
     }
 
+    @Test("calls racing cleanup either finish or fail with storage: backend is closed, not with SQLite's out of memory")
+    func callsRacingCleanup() async throws {
+        let log: WriteLog = [WriteLogEntry(key: bytes("a"), value: bytes("1"))]
+        let written = try MerkleTree().applying(log).hash
+        var unexpected: [String] = []
+        for _ in 0..<20 {
+            let directory = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let backend = try open(directory)
+            let errors = await withTaskGroup(of: (any Error)?.self) { group in
+                for call in 0..<8 {
+                    group.addTask {
+                        do {
+                            if call % 2 == 0 {
+                                _ = try await backend.apply(ApplyRequest(
+                                    namespace: runtimeA, rootType: .state, srcRound: 0, srcRoot: .empty,
+                                    dstRound: UInt64(call), dstRoot: written, writeLog: log))
+                            } else {
+                                let request = SyncGetRequest(tree: TreeID(root: root(.empty, round: 0)), key: bytes("a"))
+                                _ = try await backend.syncGet(request)
+                            }
+                            return nil
+                        } catch {
+                            return error
+                        }
+                    }
+                }
+                group.addTask {
+                    await backend.cleanup()
+                    return nil
+                }
+                var errors: [any Error] = []
+                for await error in group { if let error { errors.append(error) } }
+                return errors
+            }
+            unexpected += errors.filter { ($0 as? StorageBackendError) != .closed }.map { "\($0)" }
+        }
+        // Before, most of them failed with `SQLite error 21: out of memory - while executing
+        // BEGIN DEFERRED TRANSACTION`: the call had taken the pool just before it was closed.
+        #expect(unexpected == [])
+    }
+
     @Test("random write logs over many rounds agree with a dictionary model in the database")
     func propertyAgainstModel() async throws {
         try await withBackend { backend in
