@@ -33,6 +33,19 @@ public struct TransactionArtifacts: Hashable, Sendable {
     public var hash: Hash { Hash.digest(input) }
 }
 
+/// Why transactions and tags cannot be laid out as an I/O tree.
+public enum IOTreeLayoutError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// A tag's value is empty, which an I/O tree cannot hold (an empty value deletes).
+    case emptyTagValue(key: [UInt8], txHash: Hash)
+
+    public var description: String {
+        switch self {
+        case .emptyTagValue(let key, let txHash):
+            "transaction \(txHash) emitted tag \(Hex.encode(key)) with an empty value, which an I/O tree cannot hold; give tags non-empty values"
+        }
+    }
+}
+
 /// The key layout of a round's I/O tree (oasis-core `runtime/transaction`):
 ///
 /// * `'T' ‖ txHash(32) ‖ 0x01` → CBOR `[input bytes, batch_order u32]`
@@ -44,7 +57,9 @@ public enum IOTreeLayout {
     static let kindInput: UInt8 = 1
     static let kindOutput: UInt8 = 2
 
-    /// The write log that puts `transactions` and `tags` into an empty I/O tree.
+    /// The write log that puts `transactions` and `tags` into an empty I/O tree. A tag with an
+    /// empty value is refused (``IOTreeLayoutError/emptyTagValue(key:txHash:)``): in a write log
+    /// an empty value deletes its key, so the tree cannot hold one.
     public static func writeLog(transactions: [TransactionArtifacts], tags: [TransactionTag]) throws -> WriteLog {
         let encoder = CBOREncoder()
         var log: WriteLog = []
@@ -59,6 +74,8 @@ public enum IOTreeLayout {
                 value: try encoder.encode(CBORValue.array([.byteString(tx.output)]))))
         }
         for tag in tags {
+            // An empty value would delete the entry: the tag would vanish without a word.
+            guard !tag.value.isEmpty else { throw IOTreeLayoutError.emptyTagValue(key: tag.key, txHash: tag.txHash) }
             log.append(WriteLogEntry(key: [tagPrefix] + tag.key + tag.txHash.bytes, value: tag.value))
         }
         return log

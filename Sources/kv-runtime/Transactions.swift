@@ -35,6 +35,13 @@ enum KVTransaction: Equatable {
             }
             return s
         }
+        // A key is also the value of the transaction's `kv_key` tag, and an I/O tree cannot hold
+        // an empty tag value (an empty value deletes), so the tag index could not find it.
+        func key() throws(Malformed) -> String {
+            let key = try text("key")
+            guard !key.isEmpty else { throw Malformed(description: "malformed transaction: \(method) needs a non-empty key") }
+            return key
+        }
         switch method {
         case "insert":
             let value = try text("value")
@@ -43,9 +50,9 @@ enum KVTransaction: Equatable {
             guard !value.isEmpty else {
                 throw Malformed(description: "malformed transaction: insert needs a non-empty value (use remove to delete a key)")
             }
-            self = .insert(key: try text("key"), value: value)
-        case "remove": self = .remove(key: try text("key"))
-        case "get": self = .get(key: try text("key"))
+            self = .insert(key: try key(), value: value)
+        case "remove": self = .remove(key: try key())
+        case "get": self = .get(key: try key())
         default: throw Malformed(description: "method not found: \(method)")
         }
     }

@@ -38,6 +38,26 @@ struct KVTransactionTests {
         #expect(throws: KVTransaction.Malformed.self) {
             try KVTransaction(decoding: try CBORValue.map([.init(key: .textString("method"), value: .textString("fly"))]).encoded())
         }
+        // An empty key would be an empty `kv_key` tag, which the I/O tree cannot hold.
+        for tx in [KVTransaction.insert(key: "", value: "v"), .remove(key: ""), .get(key: "")] {
+            #expect {
+                try KVTransaction(decoding: tx.encoded)
+            } throws: { error in
+                "\(error)" == "malformed transaction: \(tx.operation) needs a non-empty key"
+            }
+        }
+    }
+
+    @Test("a tag with an empty value is refused by the I/O tree layout, not dropped")
+    func emptyTagValue() throws {
+        let tx = TransactionArtifacts(input: [1], output: [2], batchOrder: 0)
+        let tag = TransactionTag(key: Array("kv_key".utf8), value: [], txHash: tx.hash)
+        #expect(throws: IOTreeLayoutError.emptyTagValue(key: tag.key, txHash: tx.hash)) {
+            try IOTreeLayout.writeLog(transactions: [tx], tags: [tag])
+        }
+        #expect(
+            "\(IOTreeLayoutError.emptyTagValue(key: tag.key, txHash: tx.hash))"
+                == "transaction \(tx.hash) emitted tag 6b765f6b6579 with an empty value, which an I/O tree cannot hold; give tags non-empty values")
     }
 
     @Test("a batch reads through its own writes, returns previous values, and writes sorted changes with tags")
