@@ -63,4 +63,73 @@ struct ExecutorCheckTxCoalescerTests {
             return
         }
     }
+
+    @Test("cancelling the submission that started the calls fails no other submission's check")
+    func cancelledStarter() async {
+        let coalescer = CheckTxCoalescer(maxPerCall: 256)
+        let recorder = Recorder()
+        let call: CheckTxCoalescer.Call = { transactions in
+            let first = recorder.calls.withLock { calls in
+                calls.append(transactions)
+                return calls.count == 1
+            }
+            if first { _ = await recorder.gate.waitUnlessCancelled() }
+            // A call made in a cancelled task fails, as an RHP call does.
+            try Task.checkCancellation()
+            return transactions.map { _ in nil }
+        }
+        let starter = Task { await coalescer.check([0], call: call) }
+        _ = await eventually(.seconds(10)) { recorder.calls.withLock { $0.count } == 1 ? true : nil }
+        let other = Task { await coalescer.check([1], call: call) }
+        _ = await eventually(.seconds(10)) { coalescer.pendingCount == 1 ? true : nil }
+        starter.cancel()
+        guard case .callFailed = await starter.value else {
+            Issue.record("want callFailed for the cancelled submission")
+            return
+        }
+        _ = recorder.gate.open()
+        let outcome = await other.value
+        guard case .accepted = outcome else {
+            Issue.record("the other submission: \(outcome)")
+            return
+        }
+    }
+
+    @Test("a submission gets its outcome when its call answers, while later submissions keep the calls going")
+    func outcomeWithoutWaitingForLaterCalls() async {
+        let coalescer = CheckTxCoalescer(maxPerCall: 256)
+        let recorder = Recorder()
+        let secondArrived = Latch()
+        let call: CheckTxCoalescer.Call = { transactions in
+            let count = recorder.calls.withLock { calls in
+                calls.append(transactions)
+                return calls.count
+            }
+            // The first call answers once the next submission waits; the second is held.
+            if count == 1 { _ = await secondArrived.waitUnlessCancelled() }
+            if count == 2 { _ = await recorder.gate.waitUnlessCancelled() }
+            return transactions.map { _ in nil }
+        }
+        let answered = Mutex<CheckTxCoalescer.Outcome?>(nil)
+        let first = Task {
+            let outcome = await coalescer.check([0], call: call)
+            answered.withLock { $0 = outcome }
+        }
+        _ = await eventually(.seconds(10)) { recorder.calls.withLock { $0.count } == 1 ? true : nil }
+        let second = Task { await coalescer.check([1], call: call) }
+        _ = await eventually(.seconds(10)) { coalescer.pendingCount == 1 ? true : nil }
+        _ = secondArrived.open()
+        // The bound only ends the test if the first submission waits for the held call.
+        let outcome = await eventually(.seconds(10)) { answered.withLock { $0 } }
+        _ = recorder.gate.open()
+        guard case .accepted = outcome else {
+            Issue.record("the first submission, while the second call is in flight: \(String(describing: outcome))")
+            return
+        }
+        await first.value
+        guard case .accepted = await second.value else {
+            Issue.record("want accepted for the second submission")
+            return
+        }
+    }
 }

@@ -7,8 +7,11 @@ import Synchronization
 /// `maxPerCall`) — group commit for check-tx. A lone submission is checked at once, so
 /// coalescing adds no latency; under load it turns N round trips into one.
 ///
-/// No task is spawned: the first waiter that finds no call in flight becomes the leader and
-/// makes the calls, in its own task, until nothing is pending.
+/// The first submission that finds no call in flight starts a task that makes the calls until
+/// nothing is pending. The calls do not run in a submitter's task: one that is cancelled would
+/// fail the calls it made (and with them the checks of everyone they carry), and one that led
+/// the calls itself would not get its own outcome while later submissions kept them going.
+/// A cancelled submitter stops waiting for its outcome at once.
 final class CheckTxCoalescer: Sendable {
     /// What one transaction's check came to.
     enum Outcome: Sendable {
@@ -44,23 +47,24 @@ final class CheckTxCoalescer: Sendable {
     var pendingCount: Int { state.withLock { $0.pending.count } }
 
     /// Checks `transaction` with `call`, together with whatever else is waiting.
-    func check(_ transaction: [UInt8], call: Call) async -> Outcome {
+    /// A cancelled caller gets ``Outcome/callFailed(_:)`` at once; the call carrying its
+    /// transaction goes on for the others.
+    func check(_ transaction: [UInt8], call: @escaping Call) async -> Outcome {
         let slot = Slot()
-        state.withLock { $0.pending.append(Waiter(transaction: transaction, slot: slot)) }
-        // Either this task leads (and returns once the queue, this transaction included, is
-        // empty), or a leader is running and takes this transaction before it stops.
-        await lead(call)
-        return await slot.value()
-    }
-
-    /// Makes calls until nothing is pending, if no one else is doing so.
-    private func lead(_ call: Call) async {
-        let leader = state.withLock { s -> Bool in
+        let lead = state.withLock { s -> Bool in
+            s.pending.append(Waiter(transaction: transaction, slot: slot))
             guard !s.leading else { return false }
             s.leading = true
             return true
         }
-        guard leader else { return }
+        // Either a new task makes calls until the queue, this transaction included, is empty,
+        // or the running one takes this transaction before it stops.
+        if lead { Task { await self.makeCalls(call) } }
+        return await slot.value()
+    }
+
+    /// Makes calls until nothing is pending; the caller has set `leading`.
+    private func makeCalls(_ call: Call) async {
         while true {
             let batch = state.withLock { s -> [Waiter] in
                 let taken = Array(s.pending.prefix(maxPerCall))
@@ -86,8 +90,10 @@ private final class Slot: Sendable {
     private let state = Mutex<(outcome: CheckTxCoalescer.Outcome?, waiting: CheckedContinuation<CheckTxCoalescer.Outcome, Never>?)>(
         (nil, nil))
 
+    /// Sets the outcome unless one is set already (the waiter was cancelled).
     func fulfill(_ outcome: CheckTxCoalescer.Outcome) {
         let waiting = state.withLock { s -> CheckedContinuation<CheckTxCoalescer.Outcome, Never>? in
+            guard s.outcome == nil else { return nil }
             s.outcome = outcome
             defer { s.waiting = nil }
             return s.waiting
@@ -95,14 +101,19 @@ private final class Slot: Sendable {
         waiting?.resume(returning: outcome)
     }
 
+    /// The outcome, or `callFailed` as soon as the waiting task is cancelled.
     func value() async -> CheckTxCoalescer.Outcome {
-        await withCheckedContinuation { continuation in
-            let ready = state.withLock { s -> CheckTxCoalescer.Outcome? in
-                if let outcome = s.outcome { return outcome }
-                s.waiting = continuation
-                return nil
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let ready = state.withLock { s -> CheckTxCoalescer.Outcome? in
+                    if let outcome = s.outcome { return outcome }
+                    s.waiting = continuation
+                    return nil
+                }
+                if let ready { continuation.resume(returning: ready) }
             }
-            if let ready { continuation.resume(returning: ready) }
+        } onCancel: {
+            fulfill(.callFailed("the check was cancelled"))
         }
     }
 }
