@@ -12,7 +12,7 @@ import Yams
 /// chain_context: "…"          # optional; default: SHA-512/256 of the file, in hex
 /// genesis_time: 1700000000    # optional, unix seconds of height 1; default 0
 /// block_interval: 1s          # Go duration text ("500ms", "2s", "1m") or seconds as a number
-/// epoch_interval: 10          # blocks per epoch, at least 1
+/// epoch_interval: 10          # blocks per epoch, at least 2
 /// debug_allow_test_runtimes: true   # optional, default true (test namespaces are the norm locally)
 /// runtimes: [ … ]             # runtime descriptors in their oasis JSON form
 /// ```
@@ -61,7 +61,14 @@ public struct ConsensusGenesis: Sendable, Hashable {
         guard blockInterval > .zero else {
             throw .invalidGenesis("block_interval must be positive (got \(blockInterval))")
         }
-        guard epochInterval >= 1 else { throw .invalidGenesis("epoch_interval must be at least 1 (got 0)") }
+        // With 1, every height is an epoch transition whose block takes it for each compute
+        // runtime, so a finalized round would share a height with one: its tracked history,
+        // which is handed one block per runtime and height, would never get the round.
+        guard epochInterval >= 2 else {
+            throw .invalidGenesis(
+                "epoch_interval must be at least 2 (got \(epochInterval)): with 1 every height is an epoch "
+                    + "transition, leaving no height for a runtime's rounds")
+        }
         // Block timestamps are genesis_time plus the elapsed block intervals; bounding the
         // start to signed 64 bits leaves room for them (each one is still checked when made).
         guard genesisTime <= UInt64(Int64.max) else {

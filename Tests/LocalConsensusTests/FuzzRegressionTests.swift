@@ -39,7 +39,7 @@ struct GenesisFuzzRegressionTests {
             Duration.microseconds(500), .nanoseconds(1_500), .milliseconds(1_250), .seconds(2), .nanoseconds(3),
         ])
     func subMillisecondInterval(interval: Duration) throws {
-        let genesis = ConsensusGenesis(chainContext: "fuzz", blockInterval: interval, epochInterval: 1)
+        let genesis = ConsensusGenesis(chainContext: "fuzz", blockInterval: interval, epochInterval: 2)
         #expect(try ConsensusGenesis.parse(try genesis.jsonData()).blockInterval == interval)
     }
 

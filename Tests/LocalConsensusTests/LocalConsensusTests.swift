@@ -94,7 +94,11 @@ struct LocalConsensusTests {
 
     @Test("a genesis with a bad parameter or an invalid runtime is refused")
     func badGenesis() throws {
-        #expect(throws: LocalConsensusError.invalidGenesis("epoch_interval must be at least 1 (got 0)")) {
+        #expect(
+            throws: LocalConsensusError.invalidGenesis(
+                "epoch_interval must be at least 2 (got 0): with 1 every height is an epoch transition, leaving no "
+                    + "height for a runtime's rounds")
+        ) {
             try ConsensusGenesis.parse(Data("{block_interval: 1s, epoch_interval: 0}".utf8))
         }
         var old = computeRuntime()
@@ -228,6 +232,27 @@ struct LocalConsensusTests {
             }
             #expect(seen.map(\.0) == [1, 2, 3])
             #expect(seen.map(\.1) == [.normal, .epochTransition, .normal])
+        }
+    }
+
+    @Test("epoch_interval 1 is refused: every height would be an epoch transition and the history would miss every round")
+    func everyHeightAnEpoch() async throws {
+        let refusal = LocalConsensusError.invalidGenesis(
+            "epoch_interval must be at least 2 (got 1): with 1 every height is an epoch transition, leaving no "
+                + "height for a runtime's rounds")
+        #expect(throws: refusal) {
+            try ConsensusGenesis.parse(Data("{block_interval: 1s, epoch_interval: 1}".utf8))
+        }
+        try await withTemporaryDirectory { dir in
+            // Before, such a chain put each finalized round at the height of an epoch-transition
+            // block, and its tracked history was handed only the latter.
+            do {
+                let consensus = try LocalConsensus(genesis: genesis(epochInterval: 1), directory: dir, logger: quiet)
+                consensus.close()
+                Issue.record("a chain with epoch_interval 1 was opened")
+            } catch {
+                #expect(error as? LocalConsensusError == refusal)
+            }
         }
     }
 
