@@ -256,6 +256,35 @@ struct LocalConsensusTests {
         }
     }
 
+    @Test("a shutdown that cancels a block waiting for a step in progress ends the service without an error")
+    func cancelledWhileWaitingForAStep() async throws {
+        try await withTemporaryDirectory { dir in
+            let clock = ManualClock()
+            let consensus = try LocalConsensus(genesis: genesis(epochInterval: 1000), directory: dir, clock: clock, logger: quiet)
+            defer { consensus.close() }
+            let inner = try RuntimeHistory(directory: dir, runtimeID: computeID, logger: quiet)
+            defer { inner.close() }
+            let history = HeldHistory(inner)
+            try await consensus.trackRuntime(history: history)
+            // A round is being finalized: its step waits for the history to take the block.
+            let round = Task { try await consensus.finalizeRound(runtimeID: computeID, ioRoot: .empty, stateRoot: .empty) }
+            try await history.entered.wait()
+            let service = Task { try await consensus.run() }
+            // The block interval passes: the service's block waits for the round's step.
+            await clock.waitForSleepers(count: 1)
+            clock.advance(by: .seconds(1))
+            // Then the shutdown cancels the service, and the round's step ends.
+            service.cancel()
+            _ = history.release.open()
+            _ = try await round.value
+            do {
+                try await service.value
+            } catch {
+                Issue.record("the cancelled service failed: \(error)")
+            }
+        }
+    }
+
     @Test("a restarted chain continues at the same height and round; its history has no gap or duplicate")
     func restartContinues() async throws {
         try await withTemporaryDirectory { dir in
@@ -442,5 +471,35 @@ final class FlakyHistory: RoothashHistory {
         guard refusing.load(ordering: .relaxed) else { return }
         refused.add(1, ordering: .relaxed)
         throw Refused()
+    }
+}
+
+/// A history whose first single-block commit opens `entered` and waits for `release`.
+final class HeldHistory: RoothashHistory {
+    let inner: RuntimeHistory
+    let entered = Latch()
+    let release = Latch()
+
+    init(_ inner: RuntimeHistory) {
+        self.inner = inner
+    }
+
+    var runtimeID: Namespace { inner.runtimeID }
+
+    func lastConsensusHeight() async throws -> Int64 {
+        try await inner.lastConsensusHeight()
+    }
+
+    func commit(_ block: AnnotatedBlock, roundResults: RoundResults?) async throws {
+        if entered.open() { try await release.wait() }
+        try await inner.commit(block, roundResults: roundResults)
+    }
+
+    func commit(rounds: [FinalizedRound]) async throws {
+        try await inner.commit(rounds: rounds)
+    }
+
+    func consensusCheckpoint(_ height: Int64) async throws {
+        try await inner.consensusCheckpoint(height)
     }
 }
