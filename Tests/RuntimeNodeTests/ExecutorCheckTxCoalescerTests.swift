@@ -29,11 +29,11 @@ struct ExecutorCheckTxCoalescerTests {
         try await withThrowingTaskGroup(of: (UInt8, CheckTxCoalescer.Outcome).self) { group in
             group.addTask { (0, await coalescer.check([0], call: call)) }
             // The first call is in flight (waiting on the gate) before the others arrive.
-            _ = await eventually(.seconds(10)) { recorder.calls.withLock { $0.count } == 1 ? true : nil }
+            _ = await eventually(.seconds(120)) { recorder.calls.withLock { $0.count } == 1 ? true : nil }
             for n in UInt8(1)...49 {
                 group.addTask { (n, await coalescer.check([n], call: call)) }
             }
-            _ = await eventually(.seconds(10)) { coalescer.pendingCount == 49 ? true : nil }
+            _ = await eventually(.seconds(120)) { coalescer.pendingCount == 49 ? true : nil }
             _ = recorder.gate.open()
             var outcomes: [UInt8: CheckTxCoalescer.Outcome] = [:]
             for try await (n, outcome) in group { outcomes[n] = outcome }
@@ -79,9 +79,9 @@ struct ExecutorCheckTxCoalescerTests {
             return transactions.map { _ in nil }
         }
         let starter = Task { await coalescer.check([0], call: call) }
-        _ = await eventually(.seconds(10)) { recorder.calls.withLock { $0.count } == 1 ? true : nil }
+        _ = await eventually(.seconds(120)) { recorder.calls.withLock { $0.count } == 1 ? true : nil }
         let other = Task { await coalescer.check([1], call: call) }
-        _ = await eventually(.seconds(10)) { coalescer.pendingCount == 1 ? true : nil }
+        _ = await eventually(.seconds(120)) { coalescer.pendingCount == 1 ? true : nil }
         starter.cancel()
         guard case .callFailed = await starter.value else {
             Issue.record("want callFailed for the cancelled submission")
@@ -115,12 +115,12 @@ struct ExecutorCheckTxCoalescerTests {
             let outcome = await coalescer.check([0], call: call)
             answered.withLock { $0 = outcome }
         }
-        _ = await eventually(.seconds(10)) { recorder.calls.withLock { $0.count } == 1 ? true : nil }
+        _ = await eventually(.seconds(120)) { recorder.calls.withLock { $0.count } == 1 ? true : nil }
         let second = Task { await coalescer.check([1], call: call) }
-        _ = await eventually(.seconds(10)) { coalescer.pendingCount == 1 ? true : nil }
+        _ = await eventually(.seconds(120)) { coalescer.pendingCount == 1 ? true : nil }
         _ = secondArrived.open()
         // The bound only ends the test if the first submission waits for the held call.
-        let outcome = await eventually(.seconds(10)) { answered.withLock { $0 } }
+        let outcome = await eventually(.seconds(120)) { answered.withLock { $0 } }
         _ = recorder.gate.open()
         guard case .accepted = outcome else {
             Issue.record("the first submission, while the second call is in flight: \(String(describing: outcome))")
