@@ -123,6 +123,17 @@ public final class LocalConsensus: ConsensusBackend, Service {
                             + "genesis file the data directory was created with, or remove '\(store.path)' to start a "
                             + "new chain")
                 }
+                // The genesis registers its runtimes when the chain is made. One added to the
+                // document later would never be registered, and a node supporting it would wait
+                // for its descriptor for good.
+                let stored = Set(loaded.runtimes.map(\.registry.id))
+                if let added = genesis.runtimes.first(where: { !stored.contains($0.id) }) {
+                    throw LocalConsensusError.invalidGenesis(
+                        "runtime \(added.id) is in the genesis document but not in the chain stored in '\(store.path)', "
+                            + "which was made without it; a changed genesis needs a fresh consensus directory: use the "
+                            + "genesis file the data directory was created with, or remove '\(store.path)' to start a "
+                            + "new chain")
+                }
                 var s = State(height: loaded.height, epoch: loaded.epoch)
                 for record in loaded.runtimes {
                     s.runtimes[record.registry.id] = Entry(

@@ -190,4 +190,30 @@ struct StoreLimitTests {
             #expect(consensus.epoch == EpochTime(2))
         }
     }
+
+    @Test("a restart with a runtime added to the genesis is refused, instead of never registering it")
+    func addedGenesisRuntime() async throws {
+        try await withTemporaryDirectory { dir in
+            var consensus = try LocalConsensus(genesis: genesis(), directory: dir, logger: quiet)
+            try await consensus.advanceBlock()
+            consensus.close()
+
+            let added = Namespace.test(seed: "added later")
+            do {
+                consensus = try LocalConsensus(
+                    genesis: genesis(runtimes: [computeRuntime(), computeRuntime(added)]), directory: dir, logger: quiet)
+                consensus.close()
+                Issue.record("a runtime added to the genesis was accepted and would never be registered")
+            } catch let error as LocalConsensusError {
+                guard case .invalidGenesis(let why) = error else { throw error }
+                #expect(why.hasPrefix("runtime \(added) is in the genesis document but not in the chain stored in"))
+                #expect(why.contains("a changed genesis needs a fresh consensus directory"))
+            }
+
+            // A genesis without it opens the chain, as one must for runtimes registered after genesis.
+            consensus = try LocalConsensus(genesis: genesis(runtimes: []), directory: dir, logger: quiet)
+            defer { consensus.close() }
+            #expect(consensus.height == 2)
+        }
+    }
 }
