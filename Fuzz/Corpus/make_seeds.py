@@ -146,7 +146,7 @@ write("fuzz-genesis", "runtime.yaml", yaml_genesis)
 write("fuzz-genesis", "minimal.json", '{"block_interval": "1s", "epoch_interval": 2, "chain_context": "test"}')
 write("fuzz-genesis", "durations.yaml", "block_interval: 1m30s\nepoch_interval: 3\ngenesis_time: 12\n"
       "debug_allow_test_runtimes: false\nruntimes: []\n")
-write("fuzz-genesis", "anchors.yaml", "base: &b {block_interval: 0.25}\nblock_interval: *b\nepoch_interval: 1\n")
+write("fuzz-genesis", "anchors.yaml", "base: &b {block_interval: 0.25}\nblock_interval: *b\nepoch_interval: 2\n")
 write("fuzz-genesis", "descriptor.json",
       '{"v":2,"id":"' + b64(KM_ID) + '","entity_id":"' + b64(ENTITY) + '","kind":2,'
       '"genesis":{"state_root":"' + b64(EMPTY_ROOT) + '","round":0},'
