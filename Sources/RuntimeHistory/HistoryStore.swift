@@ -119,8 +119,17 @@ final class HistoryStore: Sendable {
         guard let row = try Row.fetchOne(
             db.cachedStatement(sql: "SELECT last_round, last_consensus_height FROM history_state WHERE id = 1"))
         else { throw HistoryError.corrupted(round: 0, reason: "the history_state row is missing") }
-        let lastRound: Int64 = row[0]
-        return State(lastRound: UInt64(lastRound), lastConsensusHeight: row[1])
+        // Read as raw values: a damaged file may hold anything here, and a typed subscript traps.
+        let storedRound: DatabaseValue = row[0]
+        let storedHeight: DatabaseValue = row[1]
+        guard let lastRound = Int64.fromDatabaseValue(storedRound).flatMap({ UInt64(exactly: $0) }),
+            let lastConsensusHeight = Int64.fromDatabaseValue(storedHeight)
+        else {
+            throw HistoryError.corrupted(
+                round: 0, reason: "the history_state row holds last_round \(storedRound) and "
+                    + "last_consensus_height \(storedHeight)")
+        }
+        return State(lastRound: lastRound, lastConsensusHeight: lastConsensusHeight)
     }
 
     func state() throws -> State {
@@ -193,8 +202,10 @@ final class HistoryStore: Sendable {
             // With numKept 0, v21.1 pruned the latest round too; we keep it.
             let cutoff = numKept == 0 ? (latest == 0 ? nil : latest - 1) : latest - numKept
             guard let cutoff else { return (latest, [], false) }
+            // A negative round (only a damaged file has one) is no u64 round: no call can read or
+            // delete it, so it is not offered either.
             let statement = try db.cachedStatement(
-                sql: "SELECT round FROM rounds WHERE round <= ? AND round != ? ORDER BY round LIMIT ?")
+                sql: "SELECT round FROM rounds WHERE round BETWEEN 0 AND ? AND round != ? ORDER BY round LIMIT ?")
             let found = try Int64.fetchAll(statement, arguments: [Int64(cutoff), Int64(latest), limit + 1])
             let more = found.count > limit
             return (latest, found.prefix(limit).map { UInt64($0) }, more)

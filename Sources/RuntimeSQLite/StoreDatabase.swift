@@ -181,9 +181,17 @@ package enum StoreDatabase {
         else {
             return .openFailed("the store_meta table has no row")
         }
-        let kind: String = row[0]
-        let idBytes: Data = row[1]
-        let version: Int64 = row[2]
+        // Read as raw values: a damaged file may hold anything here, and a typed subscript traps.
+        let storedKind: DatabaseValue = row[0]
+        let storedID: DatabaseValue = row[1]
+        let storedVersion: DatabaseValue = row[2]
+        guard let kind = String.fromDatabaseValue(storedKind), let idBytes = Data.fromDatabaseValue(storedID),
+            let version = Int64.fromDatabaseValue(storedVersion)
+        else {
+            return .openFailed(
+                "the store_meta row is damaged (store \(storedKind), runtime_id \(storedID), "
+                    + "schema_version \(storedVersion))")
+        }
         if kind != descriptor.kind {
             return .wrongStore(expected: descriptor.kind, got: kind)
         }

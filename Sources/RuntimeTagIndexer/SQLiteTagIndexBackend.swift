@@ -77,7 +77,7 @@ public final class SQLiteTagIndexBackend: TagIndexBackend {
             directory: directory, fileName: Self.fileName, runtimeID: runtimeID, descriptor: Self.descriptor,
             closedError: { TagIndexerError.closed })
         // After a restart, what is already indexed satisfies waiters at once.
-        if let last = try store.pool.read({ try Int64.fetchOne($0, sql: "SELECT max(round) FROM blocks") }) {
+        if let last = try store.pool.read({ try Int64.fetchOne($0, sql: Self.maxRoundSQL) }) {
             indexed.publish(UInt64(last))
         }
     }
@@ -181,9 +181,13 @@ public final class SQLiteTagIndexBackend: TagIndexBackend {
         return runs
     }
 
+    /// The highest round in `blocks`. A negative round (only a damaged file has one) is no u64
+    /// round, so it is left out rather than converted.
+    private static let maxRoundSQL = "SELECT max(round) FROM blocks WHERE round >= 0"
+
     public func lastIndexedRound() async throws -> UInt64? {
         try await store.read { db in
-            try Int64.fetchOne(db, sql: "SELECT max(round) FROM blocks").map { UInt64($0) }
+            try Int64.fetchOne(db, sql: Self.maxRoundSQL).map { UInt64($0) }
         }
     }
 
@@ -221,7 +225,10 @@ public final class SQLiteTagIndexBackend: TagIndexBackend {
                 db.cachedStatement(sql: "SELECT round FROM blocks WHERE block_hash = ? LIMIT 1"), arguments: [key])
         }
         guard let round else { throw TagIndexerErrors.notFound }
-        return UInt64(round)
+        guard let found = UInt64(exactly: round) else {
+            throw TagIndexerErrors.corrupted.wrapping("the block \(blockHash) is stored at round \(round)")
+        }
+        return found
     }
 
     public func queryTxn(key: [UInt8], value: [UInt8]) async throws -> TransactionLocation {
@@ -303,12 +310,18 @@ public final class SQLiteTagIndexBackend: TagIndexBackend {
     }
 
     private static func location(_ row: Row) throws -> TransactionLocation {
-        let round: Int64 = row[0]
-        let index: Int64 = row[2]
-        guard round >= 0, let txIndex = UInt32(exactly: index) else {
-            throw TagIndexerErrors.corrupted.wrapping("round \(round) index \(index)")
+        // Read as raw values: a damaged file may hold anything here, and a typed subscript traps.
+        let storedRound: DatabaseValue = row[0]
+        let storedHash: DatabaseValue = row[1]
+        let storedIndex: DatabaseValue = row[2]
+        guard let round = Int64.fromDatabaseValue(storedRound).flatMap({ UInt64(exactly: $0) }),
+            let txIndex = Int64.fromDatabaseValue(storedIndex).flatMap({ UInt32(exactly: $0) }),
+            let txHash = Data.fromDatabaseValue(storedHash)
+        else {
+            throw TagIndexerErrors.corrupted.wrapping(
+                "a transaction is stored at round \(storedRound) index \(storedIndex) with hash \(storedHash)")
         }
-        return TransactionLocation(round: UInt64(round), txHash: try hash(row[1]), txIndex: txIndex)
+        return TransactionLocation(round: round, txHash: try hash(txHash), txIndex: txIndex)
     }
 
     private static func hash(_ data: Data) throws -> Hash {
