@@ -144,12 +144,15 @@ final class HistoryStore: Sendable {
         }
     }
 
-    /// The stored CBOR of the latest annotated block, or nil.
-    func latestBlockBytes() throws -> [UInt8]? {
+    /// The latest round and the stored CBOR of its annotated block, or nil.
+    func latestBlockBytes() throws -> (round: UInt64, bytes: [UInt8])? {
         try store.lookup { db in
-            try Self.fetchBlob(
-                db, sql: "SELECT block FROM rounds WHERE round = (SELECT last_round FROM history_state WHERE id = 1)",
-                round: nil)
+            let statement = try db.cachedStatement(
+                sql: "SELECT round, block FROM rounds WHERE round = (SELECT last_round FROM history_state WHERE id = 1)")
+            let rows = try Row.fetchCursor(statement)
+            // `round` is the rowid, always an integer; only a damaged file has a negative one.
+            guard let row = try rows.next(), let round = UInt64(exactly: row[0] as Int64) else { return nil }
+            return (round, try row.withUnsafeData(atIndex: 1) { [UInt8]($0 ?? Data()) })
         }
     }
 
@@ -180,9 +183,9 @@ final class HistoryStore: Sendable {
         }
     }
 
-    private static func fetchBlob(_ db: Database, sql: String, round: Int64?) throws -> [UInt8]? {
+    private static func fetchBlob(_ db: Database, sql: String, round: Int64) throws -> [UInt8]? {
         let statement = try db.cachedStatement(sql: sql)
-        let rows = try Row.fetchCursor(statement, arguments: round.map { [$0] } ?? [])
+        let rows = try Row.fetchCursor(statement, arguments: [round])
         guard let row = try rows.next() else { return nil }
         return try row.withUnsafeData(atIndex: 0) { $0.map { [UInt8]($0) } }
     }

@@ -128,7 +128,7 @@ public final class RuntimeHistory: BlockHistory {
     public func annotatedBlock(round: UInt64) async throws -> AnnotatedBlock {
         try Task.checkCancellation()
         guard let bytes = try store.blockBytes(round: round) else { throw RoothashErrors.notFound }
-        return try decodeBlock(bytes, round: round)
+        return try Self.decodeBlock(bytes, round: round)
     }
 
     /// On an empty history there is no latest block: `RoothashErrors.notFound`.
@@ -140,8 +140,8 @@ public final class RuntimeHistory: BlockHistory {
         try Task.checkCancellation()
         if store.isClosed { throw HistoryError.closed }
         if let latest = blocks.latest { return latest }
-        guard let bytes = try store.latestBlockBytes() else { throw RoothashErrors.notFound }
-        return try decodeBlock(bytes, round: nil)
+        guard let latest = try store.latestBlockBytes() else { throw RoothashErrors.notFound }
+        return try Self.decodeBlock(latest.bytes, round: latest.round)
     }
 
     public func roundResults(round: UInt64) async throws -> RoundResults? {
@@ -163,7 +163,7 @@ public final class RuntimeHistory: BlockHistory {
     public func annotatedBlocks(after round: UInt64?, limit: Int) async throws -> [AnnotatedBlock] {
         try Task.checkCancellation()
         guard limit > 0 else { return [] }
-        return try await store.blocksBytes(after: round, limit: limit).map { try decodeBlock($0.bytes, round: $0.round) }
+        return try await store.blocksBytes(after: round, limit: limit).map { try Self.decodeBlock($0.bytes, round: $0.round) }
     }
 
     public func watchBlocks() -> AsyncStream<AnnotatedBlock> {
@@ -184,26 +184,27 @@ public final class RuntimeHistory: BlockHistory {
     /// The writer's `PRAGMA synchronous`, for tests.
     func writerSynchronous() throws -> Int { try store.writerSynchronous() }
 
-    private func decodeBlock(_ bytes: [UInt8], round: UInt64?) throws -> AnnotatedBlock {
+    private static func decodeBlock(_ bytes: [UInt8], round: UInt64) throws -> AnnotatedBlock {
         let annotated: AnnotatedBlock
         if let fast = AnnotatedBlockCodec.decode(bytes) {
             annotated = fast
         } else {
             do {
-                annotated = try Self.decoder.decode(AnnotatedBlock.self, from: bytes)
+                annotated = try decoder.decode(AnnotatedBlock.self, from: bytes)
             } catch {
-                throw HistoryError.corrupted(round: round ?? 0, reason: "annotated block: \(error)")
+                throw HistoryError.corrupted(round: round, reason: "annotated block: \(error)")
             }
         }
         guard annotated.block != nil else {
-            throw HistoryError.corrupted(round: round ?? 0, reason: "annotated block without a block")
+            throw HistoryError.corrupted(round: round, reason: "annotated block without a block")
         }
         return annotated
     }
 
-    /// The latest block, read synchronously while opening.
+    /// The latest block, read synchronously while opening, with the checks of every read: a
+    /// damaged one is not served from memory, so reading it reports the damage.
     private static func syncLatest(_ store: HistoryStore) throws -> AnnotatedBlock? {
-        guard let bytes = try store.latestBlockBytes() else { return nil }
-        return try AnnotatedBlockCodec.decode(bytes) ?? decoder.decode(AnnotatedBlock.self, from: bytes)
+        guard let latest = try store.latestBlockBytes() else { return nil }
+        return try decodeBlock(latest.bytes, round: latest.round)
     }
 }

@@ -1,5 +1,7 @@
+import ConsensusAPI
 import Foundation
 import GRDB
+import OasisCBOR
 import OasisCommon
 import RuntimeHistory
 import RuntimeStorage
@@ -14,11 +16,11 @@ struct DamagedFileTests {
     let id = Namespace.test(seed: "damaged files ns")
 
     /// Runs `sql` on `path` with a connection of its own, foreign keys off.
-    func damage(_ path: String, _ sql: String) async throws {
+    func damage(_ path: String, _ sql: String, arguments: StatementArguments = []) async throws {
         var configuration = Configuration()
         configuration.foreignKeysEnabled = false
         let db = try DatabaseQueue(path: path, configuration: configuration)
-        try await db.write { try $0.execute(sql: sql) }
+        try await db.write { try $0.execute(sql: sql, arguments: arguments) }
         try db.close()
     }
 
@@ -66,6 +68,45 @@ struct DamagedFileTests {
             #expect(report.outcome == .pruned)
             #expect(report.rounds == [2, 3])
             #expect(try await history.annotatedBlocks(after: nil, limit: 10).map { $0.block!.header.round } == [4])
+        }
+    }
+
+    @Test("a damaged latest block is reported under its own round, also after a reopen")
+    func damagedLatestBlock() async throws {
+        try await withTemporaryDirectory { dir in
+            var history = try openHistory(dir, id)
+            for round in UInt64(1)...3 {
+                try await history.commit(annotated(id, round: round, height: Int64(round)), roundResults: nil)
+            }
+            history.close()
+            try await damage(dir + "/history.sqlite", "UPDATE rounds SET block = x'00' WHERE round = 3")
+
+            history = try openHistory(dir, id)
+            defer { history.close() }
+            await expectError(prefix: "runtime/history: stored round 3 cannot be decoded: annotated block: ") {
+                _ = try await history.latestAnnotatedBlock()
+            }
+            #expect(try await history.block(round: 2).header.round == 2)
+        }
+    }
+
+    @Test("a stored latest block without a block is reported, not served from memory")
+    func latestWithoutBlock() async throws {
+        try await withTemporaryDirectory { dir in
+            var history = try openHistory(dir, id)
+            for round in UInt64(1)...3 {
+                try await history.commit(annotated(id, round: round, height: Int64(round)), roundResults: nil)
+            }
+            history.close()
+            let bytes = Data(try CBOREncoder().encode(AnnotatedBlock(consensusHeight: 3, block: nil)))
+            try await damage(dir + "/history.sqlite", "UPDATE rounds SET block = ? WHERE round = 3", arguments: [bytes])
+
+            history = try openHistory(dir, id)
+            defer { history.close() }
+            let message = "runtime/history: stored round 3 cannot be decoded: annotated block without a block; "
+                + "the database is damaged, restore it or remove history.sqlite to rebuild it from consensus"
+            await expectError(message) { _ = try await history.latestBlock() }
+            await expectError(message) { _ = try await history.latestRound() }
         }
     }
 
