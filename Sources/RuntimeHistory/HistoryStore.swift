@@ -209,7 +209,9 @@ final class HistoryStore: Sendable {
             // delete it, so it is not offered either.
             let statement = try db.cachedStatement(
                 sql: "SELECT round FROM rounds WHERE round BETWEEN 0 AND ? AND round != ? ORDER BY round LIMIT ?")
-            let found = try Int64.fetchAll(statement, arguments: [Int64(cutoff), Int64(latest), limit + 1])
+            // One more than the limit tells whether more remain; `Int.max` (no bound) has no more.
+            let found = try Int64.fetchAll(
+                statement, arguments: [Int64(cutoff), Int64(latest), limit == .max ? limit : limit + 1])
             let more = found.count > limit
             return (latest, found.prefix(limit).map { UInt64($0) }, more)
         }

@@ -160,6 +160,24 @@ struct HistoryPrunerTests {
         }
     }
 
+    @Test("unbounded pass and batch sizes (Int.max) prune everything old enough in one batch")
+    func unboundedPass() async throws {
+        try await withTemporaryDirectory { dir in
+            let configuration = HistoryConfiguration(
+                pruner: .keepLast(10), maxRoundsPerPass: .max, deleteBatchSize: .max)
+            let history = try openHistory(dir, id, configuration: configuration)
+            defer { history.close() }
+            try await commitRounds(history, through: 50)
+
+            let report = await history.pruner.prunePass()
+            #expect(report.outcome == .pruned)
+            #expect(report.rounds == Array(0...40))
+            #expect(report.deleted == 41)
+            #expect(report.batches == 1)
+            #expect(report.backlogRemains == false)
+        }
+    }
+
     @Test("keep-last(0) never removes the latest block")
     func latestNeverRemoved() async throws {
         try await withTemporaryDirectory { dir in
