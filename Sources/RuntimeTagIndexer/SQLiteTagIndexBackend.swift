@@ -172,7 +172,8 @@ public final class SQLiteTagIndexBackend: TagIndexBackend {
         var runs: [ClosedRange<Int64>] = []
         for round in rounds {
             guard let value = Int64(exactly: round) else { continue }
-            if let last = runs.last, value <= last.upperBound + 1 {
+            // `value - 1`, not `upperBound + 1`, which overflows at `Int64.max`; rounds are ≥ 0.
+            if let last = runs.last, value - 1 <= last.upperBound {
                 runs[runs.count - 1] = last.lowerBound...max(last.upperBound, value)
             } else {
                 runs.append(value...value)

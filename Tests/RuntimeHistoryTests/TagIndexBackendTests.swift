@@ -229,6 +229,21 @@ struct TagIndexBackendTests {
         }
     }
 
+    @Test("pruning the largest storable round, given twice, removes it")
+    func pruneLargestRound() async throws {
+        try await withTemporaryDirectory { dir in
+            let backend = try open(dir)
+            defer { backend.close() }
+            let largest = UInt64(Int64.max)
+            try await backend.index(round: largest - 1, blockHash: blockHash1, transactions: [], tags: [])
+            try await backend.index(round: largest, blockHash: blockHash2, transactions: [], tags: [])
+            try await backend.prune(rounds: [largest, largest - 1, largest, largest + 1])
+            await expectNotFound { _ = try await backend.queryBlock(hash: blockHash1) }
+            await expectNotFound { _ = try await backend.queryBlock(hash: blockHash2) }
+            #expect(try await backend.lastIndexedRound() == nil)
+        }
+    }
+
     @Test("the watermark only moves up, and only with index(_:through:); it survives a reopen and a prune")
     func watermark() async throws {
         try await withTemporaryDirectory { dir in
