@@ -44,16 +44,23 @@ public final class TagIndexer: Service, Sendable {
         /// skipped and logged (v21.1: 120s). A failed history read or index write is retried
         /// without end: skipping it would leave rounds unindexed.
         public var retryMaxElapsed: Duration
+        /// How long one attempt to read a round's transactions may take before it is cancelled
+        /// and counts as failed (v21.1: 5s), so a read that never answers is retried and in the
+        /// end skipped instead of holding the indexer, and the history's pruning, for good.
+        /// Measured in real time: it bounds I/O, not the injected clock's waits.
+        public var attemptTimeout: Duration
 
         /// The defaults: 256 rounds per catch-up transaction and v21.1's retry timing.
         public init(
             catchUpBatchSize: Int = 256, retryInitialInterval: Duration = .milliseconds(500),
-            retryMaxInterval: Duration = .seconds(60), retryMaxElapsed: Duration = .seconds(120)
+            retryMaxInterval: Duration = .seconds(60), retryMaxElapsed: Duration = .seconds(120),
+            attemptTimeout: Duration = .seconds(5)
         ) {
             self.catchUpBatchSize = catchUpBatchSize
             self.retryInitialInterval = retryInitialInterval
             self.retryMaxInterval = retryMaxInterval
             self.retryMaxElapsed = retryMaxElapsed
+            self.attemptTimeout = attemptTimeout
         }
     }
 
@@ -230,7 +237,7 @@ public final class TagIndexer: Service, Sendable {
         var waited = Duration.zero
         while true {
             do {
-                let round = try await source.transactions(for: header)
+                let round = try await readTransactions(header)
                 entry.transactions = round.transactions
                 entry.tags = round.tags
                 return entry
@@ -251,10 +258,37 @@ public final class TagIndexer: Service, Sendable {
         }
     }
 
+    /// One attempt to read the transactions of `header`'s round, cancelled after
+    /// `attemptTimeout`.
+    private func readTransactions(_ header: BlockHeader) async throws -> RoundTransactions {
+        let source = self.source
+        let timeout = configuration.attemptTimeout
+        return try await withThrowingTaskGroup(of: RoundTransactions?.self) { group in
+            group.addTask { try await source.transactions(for: header) }
+            group.addTask {
+                try await ContinuousClock().sleep(for: timeout, tolerance: nil)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let round = first else {
+                try Task.checkCancellation()
+                throw AttemptTimedOut(timeout: timeout)
+            }
+            return round
+        }
+    }
+
     private func skip(_ round: UInt64, because reason: String) {
         logger.error("tag indexer skipped a round", metadata: ["tagindexer.round": "\(round)", "error": "\(reason)"])
         eventBroadcaster.publish(.skipped(round: round, reason: reason))
     }
+}
+
+/// A read of a round's transactions that did not answer in time.
+struct AttemptTimedOut: Error, CustomStringConvertible {
+    let timeout: Duration
+
+    var description: String { "no answer within \(timeout)" }
 }
 
 /// Drops pruned rounds from the index before the history deletes them; an error vetoes.

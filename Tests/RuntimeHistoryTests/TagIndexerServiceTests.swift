@@ -23,6 +23,38 @@ final class FakeTransactionSource: TransactionSource {
     }
 }
 
+/// A transaction source whose reads of rounds it does not know never answer, until cancelled.
+final class HangingTransactionSource: TransactionSource {
+    let readable: [UInt64: RoundTransactions]
+    let cancelled = LockedBox(0)
+
+    init(readable: [UInt64: RoundTransactions]) {
+        self.readable = readable
+    }
+
+    func transactions(for header: BlockHeader) async throws -> RoundTransactions {
+        if let round = readable[header.round] { return round }
+        do {
+            try await Task.sleep(for: .seconds(3600))
+        } catch {
+            cancelled.mutate { $0 += 1 }
+            throw error
+        }
+        throw TestFailure("a read of round \(header.round) answered")
+    }
+}
+
+/// Whether something sleeps on `clock` within `limit` of real time (a bound that only ends a
+/// test whose code under test hangs).
+func waitForSleeper(_ clock: ManualClock, atMost limit: Duration) async -> Bool {
+    let deadline = ContinuousClock.now + limit
+    while clock.sleepers == 0 {
+        guard ContinuousClock.now < deadline else { return false }
+        try? await Task.sleep(for: .milliseconds(5))
+    }
+    return true
+}
+
 /// One transaction with tag `round` = `"r<round>"` for every round that has an I/O root.
 func taggedRound(_ round: UInt64) -> RoundTransactions {
     let tx = TransactionArtifacts(input: Array("tx of round \(round)".utf8), batchOrder: 0)
@@ -191,6 +223,50 @@ struct TagIndexerServiceTests {
             await #expect(throws: CodedError.self) {
                 _ = try await backend.queryTxnByIndex(round: 1, index: 0)
             }
+        }
+    }
+
+    @Test("a read of a round's transactions that never answers times out, is retried, then the round is skipped",
+          .timeLimit(.minutes(1)))
+    func hangingReadSkipped() async throws {
+        try await withTemporaryDirectory { dir in
+            let history = try openHistory(dir, id)
+            defer { history.close() }
+            let clock = ManualClock()
+            let source = HangingTransactionSource(readable: [2: taggedRound(2)])
+            let backend = try SQLiteTagIndexBackend(directory: dir, runtimeID: id, logger: quietLogger)
+            defer { backend.close() }
+            let configuration = TagIndexer.Configuration(
+                retryInitialInterval: .seconds(1), retryMaxInterval: .seconds(2), retryMaxElapsed: .seconds(4),
+                attemptTimeout: .milliseconds(20))
+            let indexer = TagIndexer(
+                backend: backend, history: history, source: source, configuration: configuration, clock: clock,
+                logger: quietLogger)
+            try await withServiceRunning(indexer) {
+                var events = indexer.events().makeAsyncIterator()
+                #expect(await events.next() == .caughtUp(through: nil))
+                try await history.commit(blockWithTransactions(id, round: 1), roundResults: nil)
+                // Each attempt is cancelled after its timeout; then the usual waits of 1s and 1.5s.
+                // Without a timeout the first read never ends and the indexer never sleeps: the
+                // bound on the wait only ends the test then.
+                for wait in [Duration.seconds(1), .milliseconds(1500)] {
+                    guard await waitForSleeper(clock, atMost: .seconds(30)) else {
+                        Issue.record("the indexer is stuck in a read of round 1")
+                        return
+                    }
+                    clock.advance(by: wait)
+                }
+                let skipped = await events.next()
+                guard case .skipped(round: 1, let reason) = skipped else {
+                    Issue.record("expected round 1 to be skipped, got \(String(describing: skipped))")
+                    return
+                }
+                #expect(reason == "reading its transactions failed: no answer within 0.02 seconds")
+                try await history.commit(blockWithTransactions(id, round: 2), roundResults: nil)
+                try await backend.waitBlockIndexed(round: 2)
+            }
+            #expect(source.cancelled.value == 3)
+            #expect(try await backend.indexedThrough() == 2)
         }
     }
 
