@@ -195,8 +195,13 @@ public final class RuntimeHistory: BlockHistory {
                 throw HistoryError.corrupted(round: round, reason: "annotated block: \(error)")
             }
         }
-        guard annotated.block != nil else {
+        guard let block = annotated.block else {
             throw HistoryError.corrupted(round: round, reason: "annotated block without a block")
+        }
+        // A block is stored under its own round; one under another round would move readers
+        // that follow rounds (the tag indexer's watermark, catch-up) to the wrong place.
+        guard block.header.round == round else {
+            throw HistoryError.corrupted(round: round, reason: "the block stored for it is of round \(block.header.round)")
         }
         return annotated
     }

@@ -90,6 +90,26 @@ struct DamagedFileTests {
         }
     }
 
+    @Test("a block stored under another round than its own is reported, not served")
+    func blockUnderAnotherRound() async throws {
+        try await withTemporaryDirectory { dir in
+            var history = try openHistory(dir, id)
+            for round in UInt64(1)...3 {
+                try await history.commit(annotated(id, round: round, height: Int64(round)), roundResults: nil)
+            }
+            history.close()
+            try await damage(
+                dir + "/history.sqlite", "UPDATE rounds SET block = (SELECT block FROM rounds WHERE round = 1) WHERE round = 2")
+
+            history = try openHistory(dir, id)
+            defer { history.close() }
+            let message = "runtime/history: stored round 2 cannot be decoded: the block stored for it is of round 1"
+            await expectError(prefix: message) { _ = try await history.block(round: 2) }
+            await expectError(prefix: message) { _ = try await history.annotatedBlocks(after: 1, limit: 10) }
+            #expect(try await history.block(round: 3).header.round == 3)
+        }
+    }
+
     @Test("a stored latest block without a block is reported, not served from memory")
     func latestWithoutBlock() async throws {
         try await withTemporaryDirectory { dir in
