@@ -7,11 +7,11 @@ import Synchronization
 /// `maxPerCall`) — group commit for check-tx. A lone submission is checked at once, so
 /// coalescing adds no latency; under load it turns N round trips into one.
 ///
-/// The first submission that finds no call in flight starts a task that makes the calls until
-/// nothing is pending. The calls do not run in a submitter's task: one that is cancelled would
-/// fail the calls it made (and with them the checks of everyone they carry), and one that led
-/// the calls itself would not get its own outcome while later submissions kept them going.
-/// A cancelled submitter stops waiting for its outcome at once.
+/// The calls are made by ``run(_:)``, a loop the executor runs beside its batching loop, never
+/// in a submitter's task: a submitter that is cancelled would fail the call it made, and with
+/// it the checks of everyone the call carries, and one that made the calls until nothing was
+/// pending would not get its own outcome while later submissions kept them going. A cancelled
+/// submitter stops waiting for its outcome at once; its transaction is still checked.
 final class CheckTxCoalescer: Sendable {
     /// What one transaction's check came to.
     enum Outcome: Sendable {
@@ -19,8 +19,11 @@ final class CheckTxCoalescer: Sendable {
         case accepted
         /// The runtime refused it, with this text.
         case refused(String)
-        /// The call itself failed (the runtime is down, timed out, or answered nonsense).
+        /// The call itself failed (the runtime is down, timed out, or answered nonsense), or
+        /// the submitter was cancelled.
         case callFailed(String)
+        /// The coalescer stopped before the transaction was checked.
+        case stopped
     }
 
     /// Makes one batched call for `transactions`; one entry per transaction (nil: accepted).
@@ -33,7 +36,9 @@ final class CheckTxCoalescer: Sendable {
 
     private struct State {
         var pending: [Waiter] = []
-        var leading = false
+        /// The loop, while it waits for work.
+        var idle: CheckedContinuation<Void, Never>?
+        var stopped = false
     }
 
     private let maxPerCall: Int
@@ -46,40 +51,79 @@ final class CheckTxCoalescer: Sendable {
     /// How many transactions wait for a call (for tests).
     var pendingCount: Int { state.withLock { $0.pending.count } }
 
-    /// Checks `transaction` with `call`, together with whatever else is waiting.
-    /// A cancelled caller gets ``Outcome/callFailed(_:)`` at once; the call carrying its
-    /// transaction goes on for the others.
-    func check(_ transaction: [UInt8], call: @escaping Call) async -> Outcome {
+    /// Checks `transaction`, together with whatever else is waiting, once ``run(_:)`` takes
+    /// it. A cancelled caller gets ``Outcome/callFailed(_:)`` at once; after ``stop()``,
+    /// ``Outcome/stopped``.
+    func check(_ transaction: [UInt8]) async -> Outcome {
         let slot = Slot()
-        let lead = state.withLock { s -> Bool in
+        let (accepted, idle) = state.withLock { s -> (Bool, CheckedContinuation<Void, Never>?) in
+            guard !s.stopped else { return (false, nil) }
             s.pending.append(Waiter(transaction: transaction, slot: slot))
-            guard !s.leading else { return false }
-            s.leading = true
-            return true
+            defer { s.idle = nil }
+            return (true, s.idle)
         }
-        // Either a new task makes calls until the queue, this transaction included, is empty,
-        // or the running one takes this transaction before it stops.
-        if lead { Task { await self.makeCalls(call) } }
+        guard accepted else { return .stopped }
+        idle?.resume()
         return await slot.value()
     }
 
-    /// Makes calls until nothing is pending; the caller has set `leading`.
-    private func makeCalls(_ call: Call) async {
+    /// Makes calls with `call` whenever transactions wait, until ``stop()`` or cancellation;
+    /// a call in flight then finishes, and transactions still waiting get ``Outcome/stopped``.
+    func run(_ call: Call) async {
+        await withTaskCancellationHandler {
+            while let batch = await nextBatch() {
+                do {
+                    let results = try await call(batch.map(\.transaction))
+                    for (waiter, refusal) in zip(batch, results) {
+                        waiter.slot.fulfill(refusal.map(Outcome.refused) ?? .accepted)
+                    }
+                } catch {
+                    for waiter in batch { waiter.slot.fulfill(.callFailed("\(error)")) }
+                }
+            }
+        } onCancel: {
+            stop()
+        }
+        let left = state.withLock { s -> [Waiter] in
+            defer { s.pending = [] }
+            return s.pending
+        }
+        for waiter in left { waiter.slot.fulfill(.stopped) }
+    }
+
+    /// Ends ``run(_:)`` after its call in flight; later checks get ``Outcome/stopped``.
+    func stop() {
+        let idle = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            s.stopped = true
+            defer { s.idle = nil }
+            return s.idle
+        }
+        idle?.resume()
+    }
+
+    /// The next transactions to check, waiting for some; nil once stopped.
+    private func nextBatch() async -> [Waiter]? {
         while true {
-            let batch = state.withLock { s -> [Waiter] in
+            enum Next { case batch([Waiter]), stopped, wait }
+            let next = state.withLock { s -> Next in
+                if s.stopped { return .stopped }
+                guard !s.pending.isEmpty else { return .wait }
                 let taken = Array(s.pending.prefix(maxPerCall))
                 s.pending.removeFirst(taken.count)
-                if taken.isEmpty { s.leading = false }
-                return taken
+                return .batch(taken)
             }
-            guard !batch.isEmpty else { return }
-            do {
-                let results = try await call(batch.map(\.transaction))
-                for (waiter, refusal) in zip(batch, results) {
-                    waiter.slot.fulfill(refusal.map(Outcome.refused) ?? .accepted)
+            switch next {
+            case .batch(let batch): return batch
+            case .stopped: return nil
+            case .wait:
+                await withCheckedContinuation { continuation in
+                    let wake = state.withLock { s -> Bool in
+                        if s.stopped || !s.pending.isEmpty { return true }
+                        s.idle = continuation
+                        return false
+                    }
+                    if wake { continuation.resume() }
                 }
-            } catch {
-                for waiter in batch { waiter.slot.fulfill(.callFailed("\(error)")) }
             }
         }
     }

@@ -123,16 +123,13 @@ public final class LocalnetExecutor: Service, Sendable {
             if attempt > 1 { try await clock.sleep(for: options.retryDelay, tolerance: nil) }
             guard !queue.isStopping else { throw ExecutorError.stopped }
             let started = ContinuousClock.now
-            let outcome = await checker.check(transaction) { [self] transactions in
-                let latest = try await latestBlock()
-                return try await hosted.checkTxBatch(
-                    block: latest, lightBlock: LightBlock(height: consensus.height), transactions: transactions,
-                    timeout: options.callTimeout)
-            }
+            let outcome = await checker.check(transaction)
             recordCheck(since: started)
             switch outcome {
             case .accepted:
                 return
+            case .stopped:
+                throw ExecutorError.stopped
             case .refused(let text):
                 queue.record { $0.rejected += 1 }
                 metrics.rejected.increment()
@@ -146,6 +143,14 @@ public final class LocalnetExecutor: Service, Sendable {
         }
         throw ExecutorError.batchFailed(
             "check-tx failed \(max(options.attempts, 1)) times without an answer from the runtime: \(failure)")
+    }
+
+    /// One `CheckTx` call for `transactions` on the latest block.
+    private func checkTxBatch(_ transactions: [[UInt8]]) async throws -> [String?] {
+        let latest = try await latestBlock()
+        return try await hosted.checkTxBatch(
+            block: latest, lightBlock: LightBlock(height: consensus.height), transactions: transactions,
+            timeout: options.callTimeout)
     }
 
     private func recordCheck(since started: ContinuousClock.Instant) {
@@ -181,12 +186,19 @@ public final class LocalnetExecutor: Service, Sendable {
         logger.info("localnet executor running")
         await withGracefulShutdownHandler {
             await withTaskCancellationHandler {
-                await loop()
+                await withTaskGroup(of: Void.self) { group in
+                    // Check-tx calls run here, beside the batching loop, not in submitters' tasks.
+                    group.addTask { await self.checker.run { try await self.checkTxBatch($0) } }
+                    await loop()
+                    checker.stop()
+                }
             } onCancel: {
                 self.queue.stop()
+                self.checker.stop()
             }
         } onGracefulShutdown: {
             self.queue.stop()
+            self.checker.stop()
         }
         let left = statistics.queued
         queue.drain(failing: .stopped)
