@@ -62,11 +62,23 @@ public final class TagIndexer: Service, Sendable {
             self.retryMaxElapsed = retryMaxElapsed
             self.attemptTimeout = attemptTimeout
         }
+
+        /// The configuration the service runs with: at least one round per catch-up
+        /// transaction (with none nothing would ever be indexed, and every prune refused), and
+        /// retry waits and attempts of at least a millisecond (a zero wait would spin).
+        var bounded: Configuration {
+            var c = self
+            c.catchUpBatchSize = max(c.catchUpBatchSize, 1)
+            c.retryInitialInterval = max(c.retryInitialInterval, .milliseconds(1))
+            c.retryMaxInterval = max(c.retryMaxInterval, c.retryInitialInterval)
+            c.attemptTimeout = max(c.attemptTimeout, .milliseconds(1))
+            return c
+        }
     }
 
     /// The index, for queries.
     public let backend: any TagIndexBackend
-    /// Catch-up and retry tuning.
+    /// Catch-up and retry tuning, as given with values out of range raised to their least.
     public let configuration: Configuration
     private let history: any BlockHistory
     private let source: any TransactionSource
@@ -85,7 +97,7 @@ public final class TagIndexer: Service, Sendable {
         self.backend = backend
         self.history = history
         self.source = source
-        self.configuration = configuration
+        self.configuration = configuration.bounded
         self.clock = clock
         self.logger = logger
         history.pruner.register(PruneIndex(backend: backend, logger: logger))

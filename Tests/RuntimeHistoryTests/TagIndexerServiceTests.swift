@@ -165,6 +165,31 @@ struct TagIndexerServiceTests {
         }
     }
 
+    @Test("a configuration out of range is raised to its least: a catch-up batch of 0 still catches up")
+    func boundedConfiguration() async throws {
+        try await withTemporaryDirectory { dir in
+            let history = try openHistory(dir, id)
+            defer { history.close() }
+            let source = FakeTransactionSource()
+            let backend = try SQLiteTagIndexBackend(directory: dir, runtimeID: id, logger: quietLogger)
+            defer { backend.close() }
+            for round in UInt64(0)..<3 {
+                source.rounds.mutate { $0[round] = taggedRound(round) }
+                try await history.commit(blockWithTransactions(id, round: round), roundResults: nil)
+            }
+            let indexer = TagIndexer(
+                backend: backend, history: history, source: source,
+                configuration: TagIndexer.Configuration(
+                    catchUpBatchSize: 0, retryInitialInterval: .zero, retryMaxInterval: .zero),
+                logger: quietLogger)
+            #expect(indexer.configuration.catchUpBatchSize == 1)
+            #expect(indexer.configuration.retryInitialInterval == .milliseconds(1))
+            #expect(indexer.configuration.retryMaxInterval == .milliseconds(1))
+            try await withServiceRunning(indexer) { try await backend.waitBlockIndexed(round: 2) }
+            #expect(try await backend.indexedThrough() == 2)
+        }
+    }
+
     @Test("after catching up, the indexer follows new commits; an empty I/O root indexes just the block")
     func followsLiveBlocks() async throws {
         try await withTemporaryDirectory { dir in
