@@ -61,7 +61,7 @@ extension TextRepresentedEnum {
         let value: RawValue?
         switch cborMapKey {
         case .unsignedInt(let u): value = RawValue(exactly: u)
-        case .negativeInt(let n): value = n < UInt64(Int64.max) ? RawValue(exactly: -1 - Int64(n)) : nil
+        case .negativeInt(let n): value = n <= UInt64(Int64.max) ? RawValue(exactly: -1 - Int64(n)) : nil
         default: value = nil
         }
         guard let value else {

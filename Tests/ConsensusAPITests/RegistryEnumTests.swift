@@ -79,6 +79,19 @@ struct RegistryEnumTests {
         #expect(try ThresholdKind(cborMapKey: .negativeInt(1)) == ThresholdKind(rawValue: -2))
     }
 
+    @Test("the most negative threshold kind reads back as the map key it writes")
+    func mostNegativeThresholdKind() throws {
+        // Go's int reads -2^63 (`3b 7fff ffff ffff ffff`); ValidateBasic, not decoding, refuses it.
+        let kind = ThresholdKind(rawValue: .min)
+        #expect(kind.cborMapKey == .negativeInt(UInt64(Int64.max)))
+        #expect(try ThresholdKind(cborMapKey: kind.cborMapKey) == kind)
+        let staking = RuntimeStakingParameters(thresholds: [kind: Quantity(1)])
+        let bytes = try CBOREncoder().encode(staking)
+        #expect(try CBORDecoder().decode(RuntimeStakingParameters.self, from: bytes) == staking)
+        #expect(errorText { try staking.validateBasic(runtimeKind: .compute) }
+            == "unsupported staking threshold kind for runtime: [unknown threshold kind]")
+    }
+
     @Test("slash reasons accept the legacy \"0\" and refuse to write unknown values")
     func slashReasons() throws {
         #expect(try SlashReason(string: "0") == .consensusEquivocation)
