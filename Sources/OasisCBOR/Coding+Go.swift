@@ -170,12 +170,16 @@ public enum Hex {
         public var description: String {
             switch self {
             case .oddLength: "encoding/hex: odd length hex string"
-            case .invalidByte(let b): "encoding/hex: invalid byte: U+\(String(b, radix: 16, uppercase: true).leftPadded(to: 4)) \(quoted(b))"
+            case .invalidByte(let b): "encoding/hex: invalid byte: U+\(String(b, radix: 16, uppercase: true).leftPadded(to: 4))\(quoted(b))"
             }
         }
 
+        /// Go's `%#U` of the byte as a rune: ` 'c'` when `strconv.IsPrint` holds for it, nothing
+        /// otherwise. Among U+0000–U+00FF that is ASCII 0x20–0x7E and Latin-1 0xA1–0xFF except
+        /// the soft hyphen U+00AD.
         private func quoted(_ b: UInt8) -> String {
-            b >= 0x20 && b < 0x7f ? "'\(Character(Unicode.Scalar(b)))'" : "'?'"
+            let printable = (0x20...0x7e).contains(b) || ((0xa1...0xff).contains(b) && b != 0xad)
+            return printable ? " '\(Character(Unicode.Scalar(b)))'" : ""
         }
     }
 

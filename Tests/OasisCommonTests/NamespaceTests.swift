@@ -56,6 +56,24 @@ struct NamespaceTests {
         #expect(text != "malformed namespace")
     }
 
+    @Test("the invalid byte is quoted as Go's %#U quotes it: printable runes only, Latin-1 included")
+    func invalidByteQuoting() {
+        let rest = String(repeating: "0", count: 62)
+        #expect(message { _ = try Namespace(hex: "0g" + rest) } == "encoding/hex: invalid byte: U+0067 'g'")
+        #expect(message { _ = try Namespace(hex: "0 " + rest) } == "encoding/hex: invalid byte: U+0020 ' '")
+        // Not printable: no quoted rune at all.
+        #expect(message { _ = try Namespace(hex: "0\n" + rest) } == "encoding/hex: invalid byte: U+000A")
+        #expect(message { _ = try Namespace(hex: "0\u{7f}" + rest) } == "encoding/hex: invalid byte: U+007F")
+        // Go converts the byte, not the character, to a rune: "é" is c3 a9, so U+00C3 'Ã'.
+        #expect(message { _ = try Namespace(hex: "0é" + rest) } == "encoding/hex: invalid byte: U+00C3 'Ã'")
+        // U+00A0 (no-break space) and U+00AD (soft hyphen) are not printable in Go.
+        #expect(message { _ = try Namespace(hex: "0\u{a0}" + rest) } == "encoding/hex: invalid byte: U+00C2 'Â'")
+        #expect(Hex.DecodeError.invalidByte(0xa0).description == "encoding/hex: invalid byte: U+00A0")
+        #expect(Hex.DecodeError.invalidByte(0xad).description == "encoding/hex: invalid byte: U+00AD")
+        #expect(Hex.DecodeError.invalidByte(0x85).description == "encoding/hex: invalid byte: U+0085")
+        #expect(Hex.DecodeError.invalidByte(0xff).description == "encoding/hex: invalid byte: U+00FF 'ÿ'")
+    }
+
     @Test("an odd length is the hex decoder's odd-length error (9)")
     func oddLength() {
         #expect(message { _ = try Namespace(hex: String(repeating: "0", count: 63)) } == "encoding/hex: odd length hex string")
