@@ -108,21 +108,21 @@ public struct CBORWriter {
             writeHead(4, UInt64(items.count))
             for item in items { try write(item) }
         case .map(let entries):
-            var encoded: [(key: [UInt8], value: CBORValue)] = []
+            var encoded: [(key: [UInt8], entry: CBORMapEntry)] = []
             encoded.reserveCapacity(entries.count)
             for entry in entries {
                 var keyWriter = CBORWriter(capacity: 16)
                 try keyWriter.write(entry.key)
-                encoded.append((keyWriter.bytes, entry.value))
+                encoded.append((keyWriter.bytes, entry))
             }
             encoded.sort { canonicalKeyOrder($0.key, $1.key) }
             for i in encoded.indices.dropFirst() where encoded[i - 1].key == encoded[i].key {
-                throw CBORError(.unencodable, "duplicate map key \(describeKey(entries[i].key))")
+                throw CBORError(.unencodable, "duplicate map key \(describeKey(encoded[i].entry.key))")
             }
             writeHead(5, UInt64(encoded.count))
-            for entry in encoded {
-                bytes.append(contentsOf: entry.key)
-                try write(entry.value)
+            for item in encoded {
+                bytes.append(contentsOf: item.key)
+                try write(item.entry.value)
             }
         case .bool(let b): bytes.append(b ? 0xf5 : 0xf4)
         case .null: bytes.append(0xf6)

@@ -107,6 +107,17 @@ struct CBOREncodingTests {
         #expect(throws: CBORError.self) { try CBOREncoder().encode(Twice()) }
     }
 
+    @Test("a raw map with a key twice fails to encode, naming that key")
+    func duplicateRawKey() {
+        // Sorted, the two "a" keys come first; the key in between in the input is not the one named.
+        let value = CBORValue.map([
+            CBORMapEntry(key: .textString("a"), value: .unsignedInt(1)),
+            CBORMapEntry(key: .textString("zz"), value: .unsignedInt(2)),
+            CBORMapEntry(key: .textString("a"), value: .unsignedInt(3)),
+        ])
+        #expect(throws: CBORError(.unencodable, "duplicate map key \"a\"")) { try value.encoded() }
+    }
+
     @Test("NFC and NFD spellings of a text key are two keys, sorted by their bytes")
     func canonicallyEquivalentKeys() throws {
         // "é" as "e" + U+0301 (65 cc 81) and as U+00E9 (c3 a9): the shorter encoding first.
