@@ -327,7 +327,7 @@ final class _CBORDecoderImpl: Decoder {
             // value = -1 - n
             let n = head.argument
             guard I.isSigned, n <= UInt64(Int64.max), let v = I(exactly: -1 - Int64(n)) else {
-                throw error(.invalidValue, "-\(n &+ 1) does not fit \(I.self)", extra: key)
+                throw error(.invalidValue, "\(negativeIntegerText(n)) does not fit \(I.self)", extra: key)
             }
             return v
         default:

@@ -192,10 +192,16 @@ func describeKey(_ key: CBORValue) -> String {
     switch key {
     case .textString(let s): return "\"\(s)\""
     case .unsignedInt(let u): return String(u)
-    case .negativeInt(let n): return "-\(n &+ 1)"
+    case .negativeInt(let n): return negativeIntegerText(n)
     case .byteString(let b): return "h'\(hexString(b))'"
     default: return key.kindName
     }
+}
+
+/// The decimal text of the CBOR negative integer `-1 - n`, exact down to -2^64 (where `n + 1`
+/// does not fit a `UInt64`).
+func negativeIntegerText(_ n: UInt64) -> String {
+    n == .max ? "-18446744073709551616" : "-\(n + 1)"
 }
 
 /// Lowercase hex of some bytes.

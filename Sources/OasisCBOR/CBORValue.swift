@@ -217,7 +217,7 @@ extension CBORValue: Codable {
                 switch entry.key {
                 case .textString(let s): name = s
                 case .unsignedInt(let u): name = String(u)
-                case .negativeInt(let n): name = "-\(n &+ 1)"
+                case .negativeInt(let n): name = negativeIntegerText(n)
                 case .byteString(let b): name = Base64.encode(b)
                 default: name = "\(entry.key)"
                 }

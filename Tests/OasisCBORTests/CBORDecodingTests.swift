@@ -1,3 +1,4 @@
+import Foundation
 import OasisCBOR
 import Testing
 
@@ -301,6 +302,17 @@ struct CBORDecodingTests {
         #expect(kind(of: [0x38, 0x80], as: Int8.self) == .invalidValue)
         #expect(kind(of: [0x20], as: UInt8.self) == .invalidValue)
         #expect(kind(of: [0x19, 0x01, 0x00], as: UInt8.self) == .invalidValue)
+    }
+
+    @Test("the most negative CBOR integer, -2^64, is named exactly in errors and JSON keys")
+    func mostNegativeInteger() throws {
+        let lowest: [UInt8] = [0x3b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]
+        #expect(error(of: lowest, as: Int64.self)?.detail == "-18446744073709551616 does not fit Int64")
+        let twice = [0xa2] + lowest + [0xf6] + lowest + [0xf6]
+        #expect(error(of: twice, as: CBORValue.self)?.detail == "key -18446744073709551616")
+        let value = CBORValue.map([CBORMapEntry(key: .negativeInt(.max), value: .null)])
+        let json = try JSONEncoder().encode(value)
+        #expect(String(decoding: json, as: UTF8.self) == #"{"-18446744073709551616":null}"#)
     }
 
     @Test("byte fields accept null as empty, as Go does")
