@@ -256,10 +256,11 @@ public struct Block: Hashable, Sendable, Codable {
     }
 
     /// `NewEmptyBlock`: the next round after `child`, with the same state root, an empty I/O
-    /// root and no messages.
+    /// root and no messages. The round wraps after 2^64 − 1 as Go's `uint64` does (a runtime's
+    /// genesis round can be any u64).
     public static func empty(after child: Block, timestamp: UInt64, type: HeaderType) -> Block {
         Block(header: BlockHeader(
-            version: child.header.version, namespace: child.header.namespace, round: child.header.round + 1,
+            version: child.header.version, namespace: child.header.namespace, round: child.header.round &+ 1,
             timestamp: timestamp, headerType: type, previousHash: child.header.encodedHash(),
             ioRoot: .empty, stateRoot: child.header.stateRoot, messagesHash: .empty))
     }

@@ -135,4 +135,14 @@ struct RoothashEncodingTests {
         #expect(next.header.isParentOf(genesis.header))
         #expect(!genesis.header.isParentOf(next.header))
     }
+
+    @Test("the empty block after round 2^64 - 1 wraps to round 0, as Go's uint64 does")
+    func emptyBlockAfterLastRound() {
+        // A runtime's genesis round is any u64 from the genesis document.
+        var genesis = Block.genesis(namespace: .test(seed: "p"), timestamp: 1)
+        genesis.header.round = .max
+        let next = Block.empty(after: genesis, timestamp: 2, type: .normal)
+        #expect(next.header.round == 0)
+        #expect(next.header.previousHash == genesis.header.encodedHash())
+    }
 }
