@@ -36,14 +36,15 @@ public struct PublicKey: Hashable, Sendable, Comparable, CustomStringConvertible
     public static func < (a: PublicKey, b: PublicKey) -> Bool { a.raw < b.raw }
 }
 
-/// Why a key or signature could not be made.
+/// Why a key or signature could not be made: Go's `signature.ErrMalformedPublicKey` and
+/// `signature.ErrMalformedSignature`.
 public enum KeyError: Error, Sendable, Hashable, CustomStringConvertible {
     case malformedPublicKey
     case malformedSignature
 
     public var description: String {
         switch self {
-        case .malformedPublicKey: "ed25519: malformed public key"
+        case .malformedPublicKey: "signature: malformed public key"
         case .malformedSignature: "signature: malformed signature"
         }
     }

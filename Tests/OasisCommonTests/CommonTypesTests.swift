@@ -62,6 +62,13 @@ struct CommonTypesTests {
         #expect(TEEHardware(rawValue: 7).description == "[unsupported TEEHardware]")
     }
 
+    @Test("malformed keys and signatures carry the messages of Go's signature package")
+    func keyErrors() {
+        #expect(throws: KeyError.malformedPublicKey) { try PublicKey(bytes: [1, 2, 3]) }
+        #expect("\(KeyError.malformedPublicKey)" == "signature: malformed public key")
+        #expect("\(KeyError.malformedSignature)" == "signature: malformed signature")
+    }
+
     @Test("base64 is strict: padding required, no stray bits")
     func base64() {
         #expect(Base64.encode([]) == "")
