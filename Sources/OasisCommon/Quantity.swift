@@ -50,6 +50,82 @@ public struct Quantity: Hashable, Sendable, Comparable, CustomStringConvertible 
         self.init(bigEndian: bytes.reversed())
     }
 
+    /// Parses the text form the way Go's `Quantity.UnmarshalText` does, through
+    /// `big.Int.UnmarshalText`, which reads with base 0: an optional sign, then a `0x`, `0o`,
+    /// `0b` or bare `0` (octal) prefix picks the base, and `_` may separate digits. So `"010"` is
+    /// 8 and `"1_000"` is 1000. Negative values are invalid quantities, as in Go (`-0` is zero).
+    init(goText text: String) throws(QuantityError) {
+        var input = Array(text.utf8)[...]
+        var negative = false
+        if let sign = input.first, sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") {
+            negative = sign == UInt8(ascii: "-")
+            input = input.dropFirst()
+        }
+        // `prev` is what came last: a digit ("0"), a separator ("_") or nothing yet (".").
+        var base: UInt32 = 10
+        var prev = UInt8(ascii: ".")
+        var digits: [UInt32] = []
+        var octalPrefixOnly = false
+        if input.first == UInt8(ascii: "0") {
+            prev = UInt8(ascii: "0")
+            input = input.dropFirst()
+            if let next = input.first {
+                switch next | 0x20 {  // ASCII lower case
+                case UInt8(ascii: "b"): base = 2
+                case UInt8(ascii: "o"): base = 8
+                case UInt8(ascii: "x"): base = 16
+                default:
+                    // A bare "0" prefix: octal, and what follows is read as digits.
+                    base = 8
+                    octalPrefixOnly = true
+                }
+                if !octalPrefixOnly { input = input.dropFirst() }
+            } else {
+                digits = [0]
+            }
+        }
+        var badSeparator = false
+        for c in input {
+            if c == UInt8(ascii: "_") {
+                if prev != UInt8(ascii: "0") { badSeparator = true }
+                prev = c
+                continue
+            }
+            let value: UInt32
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): value = UInt32(c - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "z"): value = UInt32(c - UInt8(ascii: "a")) + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): value = UInt32(c - UInt8(ascii: "A")) + 10
+            default: throw .invalidDecimal(text)
+            }
+            // A character that is no digit of the base ends the number; Go then refuses the rest.
+            guard value < base else { throw .invalidDecimal(text) }
+            prev = UInt8(ascii: "0")
+            digits.append(value)
+        }
+        if badSeparator || prev == UInt8(ascii: "_") { throw .invalidDecimal(text) }
+        if digits.isEmpty {
+            // A lone octal prefix "0" is zero; a sign alone or `0x` with no digits is nothing.
+            guard octalPrefixOnly else { throw .invalidDecimal(text) }
+            digits = [0]
+        }
+        var bytes: [UInt8] = []  // little-endian while building
+        for digit in digits {
+            var carry = digit
+            for i in bytes.indices {
+                let v = UInt32(bytes[i]) * base + carry
+                bytes[i] = UInt8(truncatingIfNeeded: v)
+                carry = v >> 8
+            }
+            while carry > 0 {
+                bytes.append(UInt8(truncatingIfNeeded: carry))
+                carry >>= 8
+            }
+        }
+        self.init(bigEndian: bytes.reversed())
+        if negative && !isZero { throw .invalidDecimal(text) }
+    }
+
     public var isZero: Bool { magnitude.isEmpty }
 
     /// The value when it fits in 64 bits.
@@ -112,7 +188,7 @@ extension Quantity: Codable {
         } else {
             let text = try c.decode(String.self)
             do {
-                try self.init(decimal: text)
+                try self.init(goText: text)
             } catch {
                 throw DecodingError.dataCorruptedError(in: c, debugDescription: error.description)
             }

@@ -53,6 +53,33 @@ struct CommonTypesTests {
         #expect(Quantity(5) > Quantity(4) && Quantity(256) > Quantity(255))
     }
 
+    @Test("quantity JSON reads as Go's big.Int text does: base prefixes, a bare 0 for octal, _ separators")
+    func quantityGoText() throws {
+        func read(_ text: String) -> Quantity? {
+            let json = Data(#"[""#.utf8) + Data(text.utf8) + Data(#""]"#.utf8)
+            return try? JSONDecoder().decode([Quantity].self, from: json).first
+        }
+        #expect(read("1000") == Quantity(1000))
+        #expect(read("010") == Quantity(8))
+        #expect(read("0x3e8") == Quantity(1000))
+        #expect(read("0X3E8") == Quantity(1000))
+        #expect(read("0o17") == Quantity(15))
+        #expect(read("0b101") == Quantity(5))
+        #expect(read("1_000") == Quantity(1000))
+        #expect(read("0_1") == Quantity(1))
+        #expect(read("0x_ff") == Quantity(255))
+        #expect(read("+5") == Quantity(5))
+        #expect(read("0") == .zero)
+        #expect(read("00") == .zero)
+        #expect(read("-0") == .zero)
+        #expect(read("0x1000000000000000000000000000000000") == (try Quantity(decimal: "5444517870735015415413993718908291383296")))
+        for bad in ["", "+", "-5", "08", "0b2", "0x", "0xg", "1__0", "_1", "1_", " 1", "1 ", "1.0", "1e3", "--1"] {
+            #expect(read(bad) == nil, "\(bad)")
+        }
+        // Written back, a quantity is always decimal.
+        #expect(String(decoding: try JSONEncoder().encode([read("010")]), as: UTF8.self) == #"["8"]"#)
+    }
+
     @Test("TEE hardware parses case-insensitively (65)")
     func teeHardware() throws {
         #expect(try TEEHardware(string: "") == .invalid)
