@@ -179,6 +179,26 @@ struct ConfigValidationTests {
         }
     }
 
+    @Test("a data directory too long for its control socket is refused before the node creates it")
+    func dataDirectoryTooLongForSocket() async throws {
+        try await ConfigFixture.with { fixture in
+            let dataDir = fixture.root + "/" + String(repeating: "d", count: 100)
+            let config = NodeConfig(
+                dataDir: dataDir, consensus: ConsensusOptions(genesis: fixture.dataDir + "/genesis.yaml"))
+            let logger = Logger(label: "config-tests", factory: { _ in SwiftLogNoOpLogHandler() })
+            do {
+                _ = try await RuntimeNode.make(config: config, metrics: nil, logger: logger)
+                Issue.record("the node started")
+            } catch let error as NodeConfigError {
+                #expect(error.key == "datadir")
+                #expect(error.description.contains(dataDir + "/internal.sock"))
+            } catch {
+                Issue.record("not a configuration error: \(error)")
+            }
+            #expect(!FileManager.default.fileExists(atPath: dataDir))
+        }
+    }
+
     @Test("a data directory below a regular file is refused")
     func dataDirectoryBelowFile() async throws {
         try await ConfigFixture.with { fixture in

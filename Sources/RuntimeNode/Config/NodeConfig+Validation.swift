@@ -22,7 +22,7 @@ extension NodeConfig {
     /// 2. `runtime.supported` parses (`malformed runtime map item: …`) and names at most 64
     ///    runtimes (`runtime/registry: too many registered runtimes`);
     /// 3. the data directory is a writable directory, or can be created (its nearest existing
-    ///    parent is a writable directory);
+    ///    parent is a writable directory), and its control socket path fits in `sun_path`;
     /// 4. each supported runtime's existing state directory `<datadir>/runtimes/<id>` is a
     ///    directory with mode 0700 owned by this user (`common/Mkdir` messages);
     /// 5. the genesis document loads (`consensus.genesis`, default `<datadir>/genesis.yaml`);
@@ -127,6 +127,16 @@ extension NodeConfig {
         if let problem = Self.creatableDirectoryProblem(dataDir) {
             throw NodeConfigError(
                 key: "datadir", message: problem, hint: "choose another --datadir or fix its permissions")
+        }
+        // The node binds its control socket in the data directory; a path that does not fit in
+        // sun_path would only fail after the directory was created.
+        let socketPath = dataDir + "/" + RuntimeNode.controlSocketName
+        if socketPath.utf8.count > SocketFile.maxPathLength {
+            throw NodeConfigError(
+                key: "datadir",
+                message: "the control socket path \(socketPath) is \(socketPath.utf8.count) bytes, longer than the "
+                    + "\(SocketFile.maxPathLength)-byte Unix socket limit",
+                hint: "use a shorter data directory")
         }
         for id in supported.keys.sorted(by: { $0.description < $1.description }) {
             let path = runtimeStateDir(dataDir: dataDir, runtimeID: id)
