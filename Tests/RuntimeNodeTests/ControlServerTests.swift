@@ -145,7 +145,8 @@ enum ControlTestSupport {
     /// in the test process, whose pool a CPU-bound suite starves for a minute or more: the
     /// default 10 s head bound then runs out between connecting and writing, and the server
     /// closes the connection before the request arrives. Tests of the bounds set their own.
-    static let patientLimits = HTTPServerCore.Limits(headTimeout: .seconds(600), idleTimeout: .seconds(600))
+    static let patientLimits = HTTPServerCore.Limits(
+        headTimeout: .seconds(600), bodyTimeout: .seconds(600), idleTimeout: .seconds(600))
 
     /// Whether the server closes a fresh connection on which `bytes` were sent, without an
     /// answer, within 120 s. The server may close before the bytes are written; that counts too.
@@ -627,6 +628,18 @@ struct ControlServerTests {
             }
             #expect(closedWhenIdle)
             #expect(try await client.get("/v1/echo").status == 200)
+        }
+    }
+
+    @Test("a connection that stops in the middle of a request body is closed after the body bound")
+    func stalledBodyClosed() async throws {
+        var limits = Support.patientLimits
+        limits.bodyTimeout = .milliseconds(100)
+        try await Support.withControlServer(limits: limits) { path, _ in
+            // Without the bound the connection stays open and closedByServer gives up after 120 s.
+            let stalled = try await Support.closedByServer(
+                path, after: Array("POST /v1/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc".utf8))
+            #expect(stalled)
         }
     }
 

@@ -26,6 +26,8 @@ final class HTTPServerCore: Sendable {
     struct Limits: Sendable {
         /// How long a new connection may take to send a whole request head.
         var headTimeout: Duration = .seconds(10)
+        /// How long a request may take to send its whole body once its head is in.
+        var bodyTimeout: Duration = .seconds(10)
         /// How long a connection may wait after a response before the next request head is whole.
         var idleTimeout: Duration = .seconds(60)
         /// Connections served at once on one listener; more are closed as soon as they are accepted.
@@ -70,8 +72,8 @@ final class HTTPServerCore: Sendable {
                 try pipeline.addHandler(BadRequestHandler())
                 try pipeline.addHandler(
                     IdleConnectionHandler(
-                        headTimeout: TimeAmount(limits.headTimeout), idleTimeout: TimeAmount(limits.idleTimeout),
-                        logger: logger))
+                        headTimeout: TimeAmount(limits.headTimeout), bodyTimeout: TimeAmount(limits.bodyTimeout),
+                        idleTimeout: TimeAmount(limits.idleTimeout), logger: logger))
                 return try HTTPServerConnection(wrappingChannelSynchronously: channel)
             }
         }
@@ -234,7 +236,8 @@ final class HTTPServerCore: Sendable {
 }
 
 /// Closes a connection that has not sent a whole request head ``headTimeout`` after it opened,
-/// or ``idleTimeout`` after its last response ended. No bound runs while a request is being
+/// has not sent a request's whole body ``bodyTimeout`` after its head, or has not sent a head
+/// ``idleTimeout`` after its last response ended. No bound runs while a request is being
 /// answered.
 final class IdleConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
@@ -243,13 +246,15 @@ final class IdleConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     typealias OutboundOut = HTTPServerResponsePart
 
     private let headTimeout: TimeAmount
+    private let bodyTimeout: TimeAmount
     private let idleTimeout: TimeAmount
     private let logger: Logger
     private var timer: Scheduled<Void>?
     private var started = false
 
-    init(headTimeout: TimeAmount, idleTimeout: TimeAmount, logger: Logger) {
+    init(headTimeout: TimeAmount, bodyTimeout: TimeAmount, idleTimeout: TimeAmount, logger: Logger) {
         self.headTimeout = headTimeout
+        self.bodyTimeout = bodyTimeout
         self.idleTimeout = idleTimeout
         self.logger = logger
     }
@@ -273,7 +278,16 @@ final class IdleConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .head = unwrapInboundIn(data) { cancel() }
+        switch unwrapInboundIn(data) {
+        case .head:
+            // A client that stops in the middle of its body would otherwise hold the connection
+            // (and a place under the connection cap) for ever.
+            arm(context, bodyTimeout, "no whole request body within the body timeout after its head")
+        case .end:
+            cancel()
+        case .body:
+            break
+        }
         context.fireChannelRead(data)
     }
 
