@@ -141,8 +141,16 @@ final class ControlRoutes: Sendable {
             throw RouteError(400, "a tag search needs both 'key' and 'value'")
         }
         guard let indexer = runtime.tagIndexer else { throw RouteError(404, "runtime \(runtime.id) has no tag index") }
-        let hits = try await indexer.queries.queryTxns(TagQuery(
-            conditions: [TagQueryCondition(key: Array(key.utf8), values: [Array(value.utf8)])]))
+        let hits: [UInt64: [TagQueryResult]]
+        do {
+            hits = try await indexer.queries.queryTxns(TagQuery(
+                conditions: [TagQueryCondition(key: Array(key.utf8), values: [Array(value.utf8)])]))
+        } catch TagIndexerError.disabled {
+            // The node was configured without an index: the client asked for something that is
+            // not there, which is no server failure.
+            throw RouteError(
+                404, "runtime \(runtime.id) has no tag index (runtime.history.tag_indexer.backend is not set)")
+        }
         let rows = hits.sorted { $0.key < $1.key }.flatMap { round, results in
             results.map { TagSearchAnswer.Hit(round: round, txHash: "\($0.txHash)", txIndex: $0.txIndex) }
         }
