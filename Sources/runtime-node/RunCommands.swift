@@ -14,13 +14,15 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var flags: NodeFlags
 
     func run() async throws {
+        let signals = TerminationSignals()
+        defer { signals.cancel() }
         let config: NodeConfig
         do {
             config = try NodeConfig.load(configFile: configFile, flags: flags.overrides)
         } catch {
             throw usageError(error.description)
         }
-        try await runNode(config, banner: nil)
+        try await runNode(config, banner: nil, signals: signals)
     }
 }
 
@@ -40,6 +42,8 @@ struct LocalnetCommand: AsyncParsableCommand {
     @OptionGroup var flags: NodeFlags
 
     func run() async throws {
+        let signals = TerminationSignals()
+        defer { signals.cancel() }
         let dataDir = absolutePath(flags.dataDir ?? defaultLocalnetDirectory())
         let binary = absolutePath(kvRuntime ?? siblingExecutable("kv-runtime"))
         guard FileManager.default.isExecutableFile(atPath: binary) else {
@@ -54,12 +58,15 @@ struct LocalnetCommand: AsyncParsableCommand {
         } catch let error as NodeConfigError {
             throw usageError(error.description)
         }
-        try await runNode(config, banner: Localnet.nextSteps(dataDir: dataDir, executable: siblingExecutable("runtime-node")))
+        try await runNode(
+            config, banner: Localnet.nextSteps(dataDir: dataDir, executable: siblingExecutable("runtime-node")),
+            signals: signals)
     }
 }
 
 /// Runs the node with `config` until it stops; prints `banner` to stdout once it serves.
-func runNode(_ config: NodeConfig, banner: String?) async throws {
+/// `signals`, caught since the command began, stop it (see ``TerminationSignals``).
+func runNode(_ config: NodeConfig, banner: String?, signals: TerminationSignals) async throws {
     NodeLogging.bootstrap(format: LogFormat(rawValue: config.logFormat) ?? .logfmt, level: config.logLevel)
     let metrics = NodeMetrics.bootstrap()
     let logger = Logger(label: "runtime-node")
@@ -74,7 +81,14 @@ func runNode(_ config: NodeConfig, banner: String?) async throws {
     }
     if let banner { FileHandle.standardOutput.write(Data((banner + "\n").utf8)) }
     do {
-        try await node.run()
+        let caught = signals.stream
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await _ in caught { await node.shutdown() }
+            }
+            try await node.run(signals: false)
+            group.cancelAll()
+        }
     } catch {
         writeError("runtime-node: the node failed: \(error)")
         throw NodeExit.failure

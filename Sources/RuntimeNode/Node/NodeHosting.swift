@@ -84,7 +84,9 @@ final class NodeHosting: Service, Sendable {
         if let executor { parts.append(executor) }
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: parts.map {
-                .init(service: $0, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore)
+                .init(
+                    service: WaitsForShutdown(service: $0), successTerminationBehavior: .ignore,
+                    failureTerminationBehavior: .ignore)
             },
             logger: logger))
         hosted.start()

@@ -54,6 +54,9 @@ public final class RuntimeNode: Sendable {
     /// Held from ``make(config:metrics:logger:)`` until the stores are closed.
     private let lock: DataDirectoryLock
 
+    /// The running group, and whether ``shutdown()`` came (perhaps before there was a group).
+    private let running = Mutex<(group: ServiceGroup?, shutdownRequested: Bool)>((nil, false))
+
     private init(
         config: NodeConfig, consensus: LocalConsensus, registry: Registry, controlServer: ControlServer,
         metricsServer: MetricsServer?, metrics: NodeMetrics?, hosting: NodeHosting, lock: DataDirectoryLock,
@@ -127,7 +130,8 @@ public final class RuntimeNode: Sendable {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         func add(_ service: any Service, essential: Bool = false) {
             services.append(.init(
-                service: service, successTerminationBehavior: essential ? .gracefullyShutdownGroup : .ignore,
+                service: essential ? service : WaitsForShutdown(service: service),
+                successTerminationBehavior: essential ? .gracefullyShutdownGroup : .ignore,
                 failureTerminationBehavior: .gracefullyShutdownGroup))
         }
         add(consensus, essential: true)
@@ -143,6 +147,13 @@ public final class RuntimeNode: Sendable {
         configuration.maximumGracefulShutdownDuration = Self.gracefulShutdownLimit
         configuration.maximumCancellationDuration = .seconds(2)
         let group = ServiceGroup(configuration: configuration)
+        let requested = running.withLock { r -> Bool in
+            r.group = group
+            return r.shutdownRequested
+        }
+        // A shutdown asked for before the group existed (a signal while the node was opening,
+        // caught by the caller) is handed to it now: it starts the services and stops them.
+        if requested { await group.triggerGracefulShutdown() }
         logger.info("node running", metadata: [
             "node.datadir": "\(config.dataDir)", "node.control_socket": "\(controlSocketPath)",
             "node.metrics_address": "\(metricsAddress ?? "off")",
@@ -155,6 +166,17 @@ public final class RuntimeNode: Sendable {
             throw error
         }
         await close()
+    }
+
+    /// Starts a graceful shutdown of ``run(signals:)``, or, when it has not started yet, makes
+    /// it shut down as soon as it has. For callers that catch the termination signals
+    /// themselves (`run(signals: false)`), from before the node was made.
+    public func shutdown() async {
+        let group = running.withLock { r -> ServiceGroup? in
+            r.shutdownRequested = true
+            return r.group
+        }
+        await group?.triggerGracefulShutdown()
     }
 
     private func close() async {
