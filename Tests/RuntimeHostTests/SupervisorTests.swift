@@ -211,6 +211,8 @@ struct SupervisorTests {
         #expect(log.kinds == ["failedToStart"])
         if case .failedToStart(let error) = log.all.first {
             #expect("\(error)" == "failed to initialize connection: runtime is stopped")
+            // Cut short by stop(), not a failure of the runtime's.
+            #expect((error as? HostRuntimeError)?.code == .stopped)
         }
         #expect(runtime.pid == nil)
     }
@@ -244,6 +246,8 @@ struct SupervisorTests {
         #expect(log.kinds == ["failedToStart"])
         if case .failedToStart(let error) = log.all.first {
             #expect("\(error)" == "failed to spawn sandbox: runtime is stopped")
+            // Cut short by stop(), not a failure of the runtime's.
+            #expect((error as? HostRuntimeError)?.code == .stopped)
         }
         #expect(runtime.pid == nil)
     }

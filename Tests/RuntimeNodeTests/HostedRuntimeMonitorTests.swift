@@ -64,6 +64,40 @@ struct HostedRuntimeMonitorTests {
     }
 }
 
+/// A hosted runtime that only publishes the events a test gives it.
+final class ScriptedRuntime: HostedRuntime {
+    let id = executorRuntimeID
+    private let broadcaster = Broadcaster<HostEvent>(replayLast: false)
+    func call(_ body: Body, timeout: Duration?) async throws -> Body { throw HostRuntimeError(.notReady, "scripted") }
+    func events() -> AsyncStream<HostEvent> { broadcaster.subscribe() }
+    func start() {}
+    func abort(force: Bool) async throws {}
+    func stop() {}
+    func run() async throws {}
+    func publish(_ event: HostEvent) { broadcaster.publish(event) }
+    func finish() { broadcaster.finish() }
+}
+
+extension HostedRuntimeMonitorTests {
+    @Test("a start that stop() cut short leaves the runtime stopped, not failed; a real failure is failed")
+    func startInterruptedByStop() async throws {
+        let runtime = ScriptedRuntime()
+        let monitor = HostedRuntimeMonitor(runtime: RichRuntime(runtime), logger: executorTestLogger)
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [monitor], logger: executorTestLogger))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            runtime.publish(.failedToStart(HostRuntimeError(.startFailed, "failed to spawn process: no such file")))
+            try await eventually("the monitor sees the failure") { monitor.status.state == .failed }
+            #expect(monitor.status.lastError == "failed to spawn process: no such file")
+            runtime.publish(.failedToStart(HostRuntimeError(.stopped, "failed to initialize connection: runtime is stopped")))
+            try await eventually("the monitor sees the stop") { monitor.status.state == .stopped }
+            runtime.finish()
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+    }
+}
+
 /// Waits for `latch`, or `limit` at most; true if it opened.
 private func race(_ latch: Latch, orSleep limit: Duration) async throws -> Bool {
     try await withThrowingTaskGroup(of: Bool.self) { group in

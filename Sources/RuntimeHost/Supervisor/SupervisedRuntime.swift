@@ -168,10 +168,16 @@ public final class SupervisedRuntime: HostedRuntime {
 
             switch await runInstance(logger: logger) {
             case .failedToStart(let error):
+                if stopSignal.isOpen {
+                    // stop() cut the attempt short: no failure of the runtime's. The event keeps
+                    // its sentence (`…: runtime is stopped`) with the code `stopped`.
+                    logger.info("runtime host: stop interrupted the start", metadata: ["runtime.error": "\(error)"])
+                    broadcaster.publish(.failedToStart(HostRuntimeError(.stopped, "\(error)")))
+                    return
+                }
                 failureCounter.increment()
                 logger.error("runtime host: the runtime failed to start", metadata: ["runtime.error": "\(error)"])
                 broadcaster.publish(.failedToStart(error))
-                if stopSignal.isOpen { return }
             case .ended(let ending, let uptime):
                 if uptime >= timings.healthyAfter { backoff.reset() }
                 switch ending {

@@ -55,6 +55,10 @@ public final class HostedRuntimeMonitor: Service, Sendable {
                     $0.lastError = nil
                 }
                 logger.info("runtime started", metadata: ["runtime.version": "\(version)"])
+            case .failedToStart(let error as HostRuntimeError) where error.code == .stopped:
+                // A start cut short by stop(): the runtime is stopped, not failed.
+                state.withLock { $0.state = .stopped }
+                logger.info("runtime start interrupted by stop", metadata: ["runtime.error": "\(error)"])
             case .failedToStart(let error):
                 state.withLock {
                     $0.state = .failed
