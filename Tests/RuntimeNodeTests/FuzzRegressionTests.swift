@@ -31,4 +31,18 @@ struct ConfigFuzzRegressionTests {
             #expect(try NodeConfig.load(configFile: fixture.configPath, flags: [:]) == config)
         }
     }
+
+    @Test("a runtime.paths key longer than YAML's 1024-character implicit key is written so that it loads back")
+    func longPathsKey() async throws {
+        try await ConfigFixture.with { fixture in
+            // Found by fuzz-config: loading keeps a paths key as given (validation refuses it
+            // later), and yaml() wrote it as an implicit key, which YAML limits to 1024 characters.
+            for length in [1022, 1023, 1500] {
+                let key = String(repeating: "k", count: length)
+                let config = try ConfigLoadingTests.load("", flags: ["runtime.paths": ["\(key)=/bin/true"]], in: fixture)
+                try fixture.write(config.yaml(), to: fixture.configPath)
+                #expect(try NodeConfig.load(configFile: fixture.configPath, flags: [:]) == config, "key of \(length)")
+            }
+        }
+    }
 }

@@ -45,8 +45,17 @@ extension NodeConfig {
                     lines.append("\(indent)\(name): {}")
                 } else {
                     lines.append("\(indent)\(name):")
-                    lines += map.sorted { $0.key < $1.key }.map {
-                        "\(indent)  \(NodeConfigText.quoted($0.key)): \(NodeConfigText.quoted($0.value))"
+                    for (key, value) in map.sorted(by: { $0.key < $1.key }) {
+                        let quotedKey = NodeConfigText.quoted(key)
+                        // YAML limits an implicit key to 1024 characters; a longer one (never a
+                        // valid runtime ID, but the file must still read back) takes the
+                        // explicit form.
+                        if quotedKey.count > 1024 {
+                            lines.append("\(indent)  ? \(quotedKey)")
+                            lines.append("\(indent)  : \(NodeConfigText.quoted(value))")
+                        } else {
+                            lines.append("\(indent)  \(quotedKey): \(NodeConfigText.quoted(value))")
+                        }
                     }
                 }
             }
