@@ -102,10 +102,11 @@ private func createDirectories(_ path: String) throws(DirectoryError) {
     }
 }
 
-/// Go's `os.FileMode.String()` for a directory: `drwx------`.
+/// Go's `os.FileMode.String()` of the permission bits alone (`fm.Perm()`, as `common.Mkdir`
+/// prints them): no type letter, so `-rwx------`.
 private func modeString(_ mode: UInt32) -> String {
     let letters = Array("rwxrwxrwx")
-    var out = "d"
+    var out = "-"
     for bit in 0..<9 {
         out.append(mode & (1 << (8 - UInt32(bit))) != 0 ? letters[bit] : "-")
     }

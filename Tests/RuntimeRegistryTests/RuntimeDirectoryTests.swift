@@ -77,6 +77,9 @@ struct RuntimeDirectoryTests {
         }
         #expect(error.description.contains("has invalid permissions"))
         #expect(error.description.contains("chmod 700"))
+        // Go prints `fm.Perm()`: the permission bits without the directory letter.
+        #expect(error.description.hasPrefix(
+            "common/Mkdir: path '\(path)' has invalid permissions: -rwxr-xr-x. Expected permissions: -rwx------"))
     }
 
     @Test("a regular file in place of the state directory is refused (28)")
