@@ -98,17 +98,33 @@ public final class Runtime: Service, Sendable {
     // MARK: Descriptors
 
     /// The latest registry descriptor, once the first registration of this runtime has been
-    /// seen. Throws `CancellationError` when the calling task is cancelled first.
+    /// seen. Throws `CancellationError` when the calling task is cancelled first, or when the
+    /// runtime is stopped (``Registry/cleanup()``) before any registration was seen.
     public func registryDescriptor() async throws -> RuntimeDescriptor {
-        try await registryReady.wait()
+        try await awaitDescriptor(registryReady)
         return descriptors.withLock { $0.registry! }
     }
 
     /// The descriptor active this epoch, once it has been read from the runtime state. For a
-    /// key-manager runtime it never resolves; cancel the calling task to stop waiting.
+    /// key-manager runtime it never resolves; cancel the calling task to stop waiting. Throws
+    /// `CancellationError` as ``registryDescriptor()`` does.
     public func activeDescriptor() async throws -> RuntimeDescriptor {
-        try await activeReady.wait()
+        try await awaitDescriptor(activeReady)
         return descriptors.withLock { $0.active! }
+    }
+
+    /// Waits for `ready`; once the runtime has stopped, its watcher is gone and `ready` never
+    /// opens, so the wait ends with `CancellationError` instead of lasting for good.
+    private func awaitDescriptor(_ ready: Latch) async throws {
+        try Task.checkCancellation()
+        if ready.isOpen { return }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await ready.wait() }
+            group.addTask { try await self.stopped.wait() }
+            _ = try await group.next()
+            group.cancelAll()
+        }
+        guard ready.isOpen else { throw CancellationError() }
     }
 
     /// Every registry descriptor from now on (the latest first, if there is one), including

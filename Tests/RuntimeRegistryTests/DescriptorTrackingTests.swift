@@ -82,6 +82,35 @@ struct DescriptorTrackingTests {
         }
     }
 
+    @Test("descriptor waits end when the runtime stops before any event, instead of lasting for good")
+    func waitsEndAtStop() async throws {
+        try await Fixture.with { fixture in
+            let registry = try await fixture.registry(fixture.options([IDs.compute], paths: [IDs.compute]))
+            let runtime = try registry.runtime(IDs.compute)  // its watcher does not run
+            let parked = Task { try await runtime.registryDescriptor() }  // may wait before the stop
+            await registry.cleanup()
+            let waits = Task {
+                await #expect(throws: CancellationError.self) { _ = try await parked.value }
+                await #expect(throws: CancellationError.self) { _ = try await runtime.registryDescriptor() }
+                await #expect(throws: CancellationError.self) { _ = try await runtime.activeDescriptor() }
+                await #expect(throws: RegistryError.registryDescriptorUnavailable("CancellationError()")) {
+                    _ = try await runtime.host()
+                }
+            }
+            // Only ends a hung wait; a wait ended this way is a failure.
+            let timedOut = Latch()
+            let watchdog = Task {
+                try await Task.sleep(for: .seconds(120))
+                timedOut.open()
+                parked.cancel()
+                waits.cancel()
+            }
+            await waits.value
+            watchdog.cancel()
+            #expect(!timedOut.isOpen)
+        }
+    }
+
     @Test("identical registrations broadcast twice; unchanged epochs broadcast no active update (42)")
     func broadcasts() async throws {
         try await Fixture.with { fixture in
