@@ -129,10 +129,15 @@ func executeBatch(
     let transactions = inputs.map { input in Result { try KVTransaction(decoding: input) } }
     await prefetch(transactions.compactMap { try? $0.get() }.map { Array($0.key.utf8) })
     var overlay: [[UInt8]: [UInt8]?] = [:]
+    // Whether each key read from state was there: a key the state did not hold and the batch
+    // leaves deleted did not change, so it gets no entry (as oasis MKVS drops such deletes).
+    var stored: [[UInt8]: Bool] = [:]
     var result = BatchResult(outputs: [], artifacts: [], tags: [], stateWriteLog: [])
     func current(_ key: [UInt8]) async throws -> [UInt8]? {
         if let written = overlay[key] { return written }
-        return try await read(key)
+        let value = try await read(key)
+        stored[key] = value != nil
+        return value
     }
     for (index, input) in inputs.enumerated() {
         if isAborted() { throw BatchAborted() }
@@ -161,9 +166,10 @@ func executeBatch(
         result.outputs.append(output)
         result.artifacts.append(TransactionArtifacts(input: input, output: output.encoded, batchOrder: UInt32(index)))
     }
-    result.stateWriteLog = overlay.sorted { $0.key.lexicographicallyPrecedes($1.key) }.map { key, value in
-        WriteLogEntry(key: key, value: value ?? [])
-    }
+    // Every written key was read first (insert and remove return the previous value).
+    result.stateWriteLog = overlay.filter { key, value in value != nil || stored[key] == true }
+        .sorted { $0.key.lexicographicallyPrecedes($1.key) }
+        .map { key, value in WriteLogEntry(key: key, value: value ?? []) }
     return result
 }
 

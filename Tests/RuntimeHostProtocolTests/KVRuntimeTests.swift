@@ -75,9 +75,8 @@ struct KVTransactionTests {
             .success(.null), .success(.textString("old")), .success(.textString("new")), .success(.textString("1")),
             .error("malformed transaction: cbor: malformed item: unexpected break code (at byte 0)"),
         ])
-        #expect(result.stateWriteLog == [
-            WriteLogEntry(key: Array("a".utf8), value: Array("new".utf8)), WriteLogEntry(key: Array("b".utf8), value: []),
-        ])
+        // "b" was absent before the batch and is again after it: no change, no entry.
+        #expect(result.stateWriteLog == [WriteLogEntry(key: Array("a".utf8), value: Array("new".utf8))])
         #expect(result.tags.count == 8)
         #expect(result.tags.first == TransactionTag(
             key: Array("kv_op".utf8), value: Array("insert".utf8), txHash: Hash.digest(inputs[0])))
@@ -88,6 +87,31 @@ struct KVTransactionTests {
         let parsed = try IOTreeLayout.parse(io)
         #expect(Set(parsed.transactions) == Set(result.artifacts))
         #expect(Set(parsed.tags) == Set(result.tags))
+    }
+
+    @Test("the state write log has no deletes of keys the state did not hold; removing a stored key deletes it")
+    func deletesOnlyStoredKeys() async throws {
+        let stored: [[UInt8]: [UInt8]] = [Array("kept".utf8): Array("1".utf8), Array("gone".utf8): Array("2".utf8)]
+        let inputs = [
+            KVTransaction.remove(key: "never").encoded,
+            KVTransaction.insert(key: "brief", value: "x").encoded,
+            KVTransaction.remove(key: "brief").encoded,
+            KVTransaction.remove(key: "gone").encoded,
+            KVTransaction.insert(key: "gone", value: "3").encoded,
+            KVTransaction.remove(key: "gone").encoded,
+            KVTransaction.insert(key: "kept", value: "1").encoded,
+        ]
+        let result = try await executeBatch(inputs, isAborted: { false }, read: { stored[$0] })
+        #expect(result.outputs == [
+            .success(.null), .success(.null), .success(.textString("x")), .success(.textString("2")), .success(.null),
+            .success(.textString("3")), .success(.textString("1")),
+        ])
+        #expect(result.stateWriteLog == [
+            WriteLogEntry(key: Array("gone".utf8), value: []), WriteLogEntry(key: Array("kept".utf8), value: Array("1".utf8)),
+        ])
+        // A batch that only removes an absent key changes nothing.
+        let noop = try await executeBatch([KVTransaction.remove(key: "never").encoded], isAborted: { false }, read: { stored[$0] })
+        #expect(noop.stateWriteLog.isEmpty)
     }
 
     @Test("an abort stops the batch at the next transaction")
