@@ -34,11 +34,17 @@ public struct Quantity: Hashable, Sendable, Comparable, CustomStringConvertible 
         guard !text.isEmpty, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
             throw .invalidDecimal(text)
         }
+        self.init(bigEndian: Self.magnitude(digits: text.utf8.map { UInt32($0 - 0x30) }, base: 10))
+    }
+
+    /// The big-endian bytes of the number written with `digits` (most significant first, each
+    /// below `base`).
+    private static func magnitude(digits: [UInt32], base: UInt32) -> [UInt8] {
         var bytes: [UInt8] = []  // little-endian while building
-        for digit in text.utf8 {
-            var carry = UInt32(digit - 0x30)
+        for digit in digits {
+            var carry = digit
             for i in bytes.indices {
-                let v = UInt32(bytes[i]) * 10 + carry
+                let v = UInt32(bytes[i]) * base + carry
                 bytes[i] = UInt8(truncatingIfNeeded: v)
                 carry = v >> 8
             }
@@ -47,7 +53,7 @@ public struct Quantity: Hashable, Sendable, Comparable, CustomStringConvertible 
                 carry >>= 8
             }
         }
-        self.init(bigEndian: bytes.reversed())
+        return bytes.reversed()
     }
 
     /// Parses the text form the way Go's `Quantity.UnmarshalText` does, through
@@ -109,20 +115,7 @@ public struct Quantity: Hashable, Sendable, Comparable, CustomStringConvertible 
             guard octalPrefixOnly else { throw .invalidDecimal(text) }
             digits = [0]
         }
-        var bytes: [UInt8] = []  // little-endian while building
-        for digit in digits {
-            var carry = digit
-            for i in bytes.indices {
-                let v = UInt32(bytes[i]) * base + carry
-                bytes[i] = UInt8(truncatingIfNeeded: v)
-                carry = v >> 8
-            }
-            while carry > 0 {
-                bytes.append(UInt8(truncatingIfNeeded: carry))
-                carry >>= 8
-            }
-        }
-        self.init(bigEndian: bytes.reversed())
+        self.init(bigEndian: Self.magnitude(digits: digits, base: base))
         if negative && !isZero { throw .invalidDecimal(text) }
     }
 
