@@ -135,29 +135,24 @@ public final class SQLiteStorageBackend: PrunableStorageBackend, DirectlyReadabl
 
     /// `body` in a read transaction on a WAL snapshot.
     private func read<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws -> T {
-        let pool = try database()
-        do {
-            return try await pool.read(body)
-        } catch let error as DatabaseError {
-            throw closedOr(error)
-        }
+        try await withPool { try await $0.read(body) }
     }
 
     /// `body` in a write transaction.
     private func write<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws -> T {
-        let pool = try database()
-        do {
-            return try await pool.write(body)
-        } catch let error as DatabaseError {
-            throw closedOr(error)
-        }
+        try await withPool { try await $0.write(body) }
     }
 
-    /// A call that took the pool just before ``cleanup()`` closed it meets the closed connection,
-    /// and SQLite then reports `SQLite error 21: out of memory`: such a call fails with
-    /// ``StorageBackendError/closed``, as one made after the cleanup does.
-    private func closedOr(_ error: DatabaseError) -> any Error {
-        pool.withLock { $0 == nil } ? StorageBackendError.closed : error
+    /// `operation` on the pool. A call that took the pool just before ``cleanup()`` closed it
+    /// meets the closed connection, and SQLite then reports `SQLite error 21: out of memory`:
+    /// such a call fails with ``StorageBackendError/closed``, as one made after the cleanup does.
+    private func withPool<T>(_ operation: (DatabasePool) async throws -> T) async throws -> T {
+        let pool = try database()
+        do {
+            return try await operation(pool)
+        } catch let error as DatabaseError {
+            throw self.pool.withLock { $0 == nil } ? StorageBackendError.closed : error
+        }
     }
 
     // MARK: Reads
