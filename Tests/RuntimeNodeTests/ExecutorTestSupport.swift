@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import RuntimeHost
 import RuntimeNode
 import RuntimeRegistry
 import ServiceLifecycle
@@ -82,6 +83,7 @@ struct ExecutorNode {
     static func with<T: Sendable>(
         descriptor: RuntimeDescriptor = executorDescriptor(), clock: any Clock<Duration> = ContinuousClock(),
         options: LocalnetExecutor.Options = LocalnetExecutor.Options(),
+        timings: SupervisorTimings = SupervisorTimings(),
         _ body: @Sendable (ExecutorNode) async throws -> T
     ) async throws -> T {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("executor-tests-\(UUID().uuidString)")
@@ -98,7 +100,7 @@ struct ExecutorNode {
             options: RuntimeOptions(
                 supported: [id.description], provisioner: "unconfined", paths: [id.description: kvRuntimeBinaryPath],
                 tagIndexerBackend: "sqlite", debugDontBlameOasis: true),
-            consensus: consensus, logger: executorTestLogger)
+            consensus: consensus, provisioners: unconfinedProvisioners(timings: timings), logger: executorTestLogger)
         try await registry.finishInitialization()
         let runtime = try registry.runtime(id)
 
@@ -146,6 +148,18 @@ struct ExecutorNode {
         await registry.cleanup()
         return try outcome.get()
     }
+}
+
+/// Provisioners that run kv-runtime unconfined with the given supervisor timings.
+private func unconfinedProvisioners(timings: SupervisorTimings) -> ProvisionerFactory {
+    ProvisionerFactory(
+        mock: { MockProvisioner() },
+        sandbox: { hostInfo, _, _ in
+            SandboxProvisioner(hostInfo: hostInfo, mode: .unconfined, logger: executorTestLogger, timings: timings)
+        },
+        sgx: { hostInfo, _, _, _ in
+            SandboxProvisioner(hostInfo: hostInfo, mode: .unconfined, logger: executorTestLogger, timings: timings)
+        })
 }
 
 /// The outcome of one submission, comparable in expectations.

@@ -157,7 +157,11 @@ struct ExecutorTests {
         // storage answers run on the test process's busy pool), short enough for three
         // attempts on a stopped one to fail within half a minute.
         options.callTimeout = .seconds(8)
-        try await ExecutorNode.with(options: options) { node in
+        // The supervisor's watchdog would kill the stopped runtime (after 5 s to 20 s) and a
+        // restarted one would answer the later attempts: this test is about the executor alone.
+        var timings = SupervisorTimings()
+        timings.watchdogInterval = nil
+        try await ExecutorNode.with(options: options, timings: timings) { node in
             let supervised = try #require(node.hosted.runtime as? SupervisedRuntime)
             // The runtime's start is not what this test measures: wait for it without the
             // executor's short deadline.
