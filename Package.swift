@@ -64,7 +64,7 @@ let package = Package(
         .target(
             name: "LocalConsensus",
             dependencies: [
-                "OasisCBOR", "OasisCommon", "ConsensusAPI", grdb, logging, lifecycle,
+                "OasisCBOR", "OasisCommon", "ConsensusAPI", "RuntimeSQLite", grdb, logging, lifecycle,
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strict),
@@ -75,7 +75,7 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "RuntimeStorageSQLite",
-            dependencies: ["RuntimeStorage", "OasisCBOR", "OasisCommon", "ConsensusAPI", grdb, logging],
+            dependencies: ["RuntimeStorage", "OasisCBOR", "OasisCommon", "ConsensusAPI", "RuntimeSQLite", grdb, logging],
             swiftSettings: strict),
         // Shared opening of the per-runtime SQLite stores (WAL, durability, runtime-id stamp).
         .target(name: "RuntimeSQLite", dependencies: ["OasisCommon", grdb], swiftSettings: strict),

@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import OasisCBOR
 import OasisCommon
+import RuntimeSQLite
 
 /// The persisted state of the embedded consensus, one SQLite file (WAL, `synchronous=FULL`):
 /// the chain's height and epoch, every runtime's registry and active descriptor, and every
@@ -227,60 +228,5 @@ final class ConsensusStore: Sendable {
 
     func close() {
         try? queue.close()
-    }
-}
-
-/// A stored value of another type than its column's: only a file damaged or edited by hand
-/// holds one (SQLite keeps text in an INTEGER column as text).
-struct StoredValueMismatch: Error, CustomStringConvertible {
-    let column: String
-    let value: DatabaseValue
-    let expected: String
-
-    var description: String {
-        let found: String
-        switch value.storage {
-        case .null: found = "NULL"
-        case .int64(let integer): found = "the integer \(integer)"
-        case .double(let real): found = "the real \(real)"
-        case .string(let text): found = "the text '\(text.prefix(40))'"
-        case .blob(let data): found = "a \(data.count)-byte blob"
-        }
-        return "its column \(column) holds \(found), not \(expected)"
-    }
-}
-
-extension Row {
-    /// The integer in `column`, or ``StoredValueMismatch``: GRDB's typed subscript stops the
-    /// process on a value it cannot convert, and truncates a real to an integer.
-    fileprivate func storedInteger(_ column: String) throws -> Int64 {
-        let value: DatabaseValue = self[column]
-        guard case .int64(let integer) = value.storage else {
-            throw StoredValueMismatch(column: column, value: value, expected: "an integer")
-        }
-        return integer
-    }
-
-    /// The blob in `column`, or ``StoredValueMismatch``.
-    fileprivate func storedBlob(_ column: String) throws -> [UInt8] {
-        let value: DatabaseValue = self[column]
-        guard case .blob(let data) = value.storage else {
-            throw StoredValueMismatch(column: column, value: value, expected: "a blob")
-        }
-        return [UInt8](data)
-    }
-
-    /// The blob in `column`, nil for NULL, or ``StoredValueMismatch``.
-    fileprivate func storedOptionalBlob(_ column: String) throws -> [UInt8]? {
-        (self[column] as DatabaseValue).isNull ? nil : try storedBlob(column)
-    }
-
-    /// The text in `column`, or ``StoredValueMismatch``.
-    fileprivate func storedText(_ column: String) throws -> String {
-        let value: DatabaseValue = self[column]
-        guard case .string(let text) = value.storage else {
-            throw StoredValueMismatch(column: column, value: value, expected: "text")
-        }
-        return text
     }
 }

@@ -119,17 +119,13 @@ final class HistoryStore: Sendable {
         guard let row = try Row.fetchOne(
             db.cachedStatement(sql: "SELECT last_round, last_consensus_height FROM history_state WHERE id = 1"))
         else { throw HistoryError.corrupted(round: 0, reason: "the history_state row is missing") }
-        // Read as raw values: a damaged file may hold anything here, and a typed subscript traps.
-        let storedRound: DatabaseValue = row[0]
-        let storedHeight: DatabaseValue = row[1]
-        guard let lastRound = Int64.fromDatabaseValue(storedRound).flatMap({ UInt64(exactly: $0) }),
-            let lastConsensusHeight = Int64.fromDatabaseValue(storedHeight)
-        else {
-            throw HistoryError.corrupted(
-                round: 0, reason: "the history_state row holds last_round \(storedRound) and "
-                    + "last_consensus_height \(storedHeight)")
+        do {
+            return State(
+                lastRound: try row.storedInteger("last_round", as: UInt64.self),
+                lastConsensusHeight: try row.storedInteger("last_consensus_height"))
+        } catch {
+            throw HistoryError.corrupted(round: 0, reason: "the history_state row is damaged: \(error)")
         }
-        return State(lastRound: lastRound, lastConsensusHeight: lastConsensusHeight)
     }
 
     func state() throws -> State {

@@ -181,16 +181,15 @@ package enum StoreDatabase {
         else {
             return .openFailed("the store_meta table has no row")
         }
-        // Read as raw values: a damaged file may hold anything here, and a typed subscript traps.
-        let storedKind: DatabaseValue = row[0]
-        let storedID: DatabaseValue = row[1]
-        let storedVersion: DatabaseValue = row[2]
-        guard let kind = String.fromDatabaseValue(storedKind), let idBytes = Data.fromDatabaseValue(storedID),
-            let version = Int64.fromDatabaseValue(storedVersion)
-        else {
-            return .openFailed(
-                "the store_meta row is damaged (store \(storedKind), runtime_id \(storedID), "
-                    + "schema_version \(storedVersion))")
+        let kind: String
+        let idBytes: [UInt8]
+        let version: Int64
+        do {
+            kind = try row.storedText("store")
+            idBytes = try row.storedBlob("runtime_id")
+            version = try row.storedInteger("schema_version")
+        } catch {
+            return .openFailed("the store_meta row is damaged: \(error)")
         }
         if kind != descriptor.kind {
             return .wrongStore(expected: descriptor.kind, got: kind)
@@ -199,7 +198,7 @@ package enum StoreDatabase {
         guard let steps = descriptor.migrationSteps(from: version) else {
             return .unsupportedVersion(expected: descriptor.schemaVersion, got: version)
         }
-        guard let stored = try? Namespace(bytes: [UInt8](idBytes)) else {
+        guard let stored = try? Namespace(bytes: idBytes) else {
             return .openFailed("the stored runtime id is not 32 bytes")
         }
         if stored != runtimeID {

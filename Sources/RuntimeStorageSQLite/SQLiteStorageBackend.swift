@@ -2,6 +2,7 @@ public import ConsensusAPI
 import Foundation
 import GRDB
 import OasisCBOR
+import RuntimeSQLite
 public import Logging
 public import OasisCommon
 public import RuntimeStorage
@@ -437,11 +438,12 @@ public final class SQLiteStorageBackend: PrunableStorageBackend, DirectlyReadabl
             let key = Data(hash.bytes)
             try release.execute(arguments: [key])
             guard db.changesCount > 0, let row = try Row.fetchOne(read, arguments: [key]) else { continue }
-            let refs: Int64 = try StoredNodes.column(row, 0, "refs", of: hash)
+            let (refs, kind) = try StoredNodes.decoding(hash) {
+                (try row.storedInteger(at: 0, named: "refs"), try row.storedInteger(at: 1, named: "kind"))
+            }
             guard refs <= 0 else { continue }
             try delete.execute(arguments: [key])
             report.nodes += 1
-            let kind: Int64 = try StoredNodes.column(row, 1, "kind", of: hash)
             if kind == StoredNodes.branchKind {
                 released.append(try StoredNodes.childHash(row, 2, "left", of: hash))
                 released.append(try StoredNodes.childHash(row, 3, "right", of: hash))
@@ -510,44 +512,39 @@ struct StoredNodes: MerkleNodeSource {
         guard let row = try Row.fetchOne(statement, arguments: [Data(hash.bytes)]) else {
             throw MerkleError.missingNode(hash)
         }
-        let kind: Int64 = try Self.column(row, 0, "kind", of: hash)
-        switch kind {
-        case Self.leafKind:
-            let key: Data = try Self.column(row, 4, "key", of: hash)
-            let value: Data = try Self.column(row, 5, "value", of: hash)
-            return MerkleNode(record: .leaf(key: Array(key), value: Array(value)))
-        case Self.branchKind:
-            let bit: Int64 = try Self.column(row, 1, "bit", of: hash)
-            guard let splitBit = UInt32(exactly: bit) else {
-                throw SQLiteStorageError.corruptNode(hash, "split bit \(bit) is out of range")
+        return try Self.decoding(hash) {
+            switch try row.storedInteger(at: 0, named: "kind") {
+            case Self.leafKind:
+                return MerkleNode(
+                    record: .leaf(key: try row.storedBlob(at: 4, named: "key"), value: try row.storedBlob(at: 5, named: "value")))
+            case Self.branchKind:
+                return MerkleNode(
+                    record: .branch(
+                        bit: try row.storedInteger(at: 1, named: "bit", as: UInt32.self),
+                        left: try Self.childHash(row, 2, "left", of: hash),
+                        right: try Self.childHash(row, 3, "right", of: hash)))
+            case let kind:
+                throw SQLiteStorageError.corruptNode(hash, "unknown kind \(kind)")
             }
-            return MerkleNode(
-                record: .branch(
-                    bit: splitBit, left: try Self.childHash(row, 2, "left", of: hash),
-                    right: try Self.childHash(row, 3, "right", of: hash)))
-        default:
-            throw SQLiteStorageError.corruptNode(hash, "unknown kind \(kind)")
         }
     }
 
-    /// Column `index` of the stored row of node `hash`, or ``SQLiteStorageError/corruptNode(_:_:)``
-    /// when it is NULL or of another type: the database comes from disk, so a damaged row must
-    /// fail the request, not the process.
-    static func column<Value: DatabaseValueConvertible>(
-        _ row: Row, _ index: Int, _ name: String, of hash: Hash
-    ) throws -> Value {
-        let stored: DatabaseValue = row[index]
-        guard let value = Value.fromDatabaseValue(stored) else {
-            throw SQLiteStorageError.corruptNode(hash, "\(name) is \(stored)")
+    /// `decode`'s result, with a damaged column of node `hash`'s row reported as
+    /// ``SQLiteStorageError/corruptNode(_:_:)``: the database comes from disk, so a damaged row
+    /// fails the request, not the process.
+    static func decoding<T>(_ hash: Hash, _ decode: () throws -> T) throws -> T {
+        do {
+            return try decode()
+        } catch let mismatch as StoredValueMismatch {
+            throw SQLiteStorageError.corruptNode(hash, "\(mismatch)")
         }
-        return value
     }
 
-    /// A branch's child hash from column `index`, checked like ``column(_:_:_:of:)``.
+    /// A branch's child hash from column `index`.
     static func childHash(_ row: Row, _ index: Int, _ name: String, of hash: Hash) throws -> Hash {
-        let bytes: Data = try column(row, index, name, of: hash)
-        guard let child = try? Hash(bytes: Array(bytes)) else {
-            throw SQLiteStorageError.corruptNode(hash, "\(name) child hash has \(bytes.count) bytes")
+        let bytes = try decoding(hash) { try row.storedBlob(at: index, named: name) }
+        guard let child = try? Hash(bytes: bytes) else {
+            throw SQLiteStorageError.corruptNode(hash, "its \(name) child hash has \(bytes.count) bytes")
         }
         return child
     }

@@ -251,12 +251,13 @@ public final class SQLiteTagIndexBackend: TagIndexBackend {
         try Task.checkCancellation()
         guard let storedRound = Int64(exactly: round) else { throw TagIndexerErrors.notFound }
         let hash = try await store.read { db in
-            try Data.fetchOne(
+            try Row.fetchOne(
                 db.cachedStatement(sql: "SELECT tx_hash FROM transactions WHERE round = ? AND tx_index = ? LIMIT 1"),
-                arguments: [storedRound, Int64(index)])
+                arguments: [storedRound, Int64(index)]
+            ).map { row in try Self.location { try Self.hash(try row.storedBlob("tx_hash")) } }
         }
         guard let hash else { throw TagIndexerErrors.notFound }
-        return try Self.hash(hash)
+        return hash
     }
 
     public func queryTxns(_ query: TagQuery) async throws -> [UInt64: [TagQueryResult]] {
@@ -311,25 +312,28 @@ public final class SQLiteTagIndexBackend: TagIndexBackend {
     }
 
     private static func location(_ row: Row) throws -> TransactionLocation {
-        // Read as raw values: a damaged file may hold anything here, and a typed subscript traps.
-        let storedRound: DatabaseValue = row[0]
-        let storedHash: DatabaseValue = row[1]
-        let storedIndex: DatabaseValue = row[2]
-        guard let round = Int64.fromDatabaseValue(storedRound).flatMap({ UInt64(exactly: $0) }),
-            let txIndex = Int64.fromDatabaseValue(storedIndex).flatMap({ UInt32(exactly: $0) }),
-            let txHash = Data.fromDatabaseValue(storedHash)
-        else {
-            throw TagIndexerErrors.corrupted.wrapping(
-                "a transaction is stored at round \(storedRound) index \(storedIndex) with hash \(storedHash)")
+        try location {
+            TransactionLocation(
+                round: try row.storedInteger("round", as: UInt64.self),
+                txHash: try hash(try row.storedBlob("tx_hash")),
+                txIndex: try row.storedInteger("tx_index", as: UInt32.self))
         }
-        return TransactionLocation(round: round, txHash: try hash(txHash), txIndex: txIndex)
     }
 
-    private static func hash(_ data: Data) throws -> Hash {
+    /// `read`'s result, with a damaged transaction row reported as index corruption.
+    private static func location<T>(_ read: () throws -> T) throws -> T {
         do {
-            return try Hash(bytes: [UInt8](data))
+            return try read()
+        } catch let mismatch as StoredValueMismatch {
+            throw TagIndexerErrors.corrupted.wrapping("a transaction row is damaged: \(mismatch)")
+        }
+    }
+
+    private static func hash(_ bytes: [UInt8]) throws -> Hash {
+        do {
+            return try Hash(bytes: bytes)
         } catch {
-            throw TagIndexerErrors.corrupted.wrapping("a stored hash has \(data.count) bytes")
+            throw TagIndexerErrors.corrupted.wrapping("a stored hash has \(bytes.count) bytes")
         }
     }
 }

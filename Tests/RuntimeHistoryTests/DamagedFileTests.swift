@@ -37,7 +37,8 @@ struct DamagedFileTests {
             history = try openHistory(
                 dir, id, configuration: HistoryConfiguration(pruner: .keepLast(1)))
             defer { history.close() }
-            let prefix = "runtime/history: stored round 0 cannot be decoded: the history_state row holds last_round "
+            let prefix = "runtime/history: stored round 0 cannot be decoded: the history_state row is damaged: "
+                + "its column last_round holds "
             await expectError(prefix: prefix) { _ = try await history.metadata() }
             await expectError(prefix: prefix) { _ = try await history.lastConsensusHeight() }
             await expectError(prefix: prefix) {
@@ -138,7 +139,7 @@ struct DamagedFileTests {
             try openHistory(dir, id).close()
             try await damage(dir + "/history.sqlite", "UPDATE store_meta SET \(assignment)")
             await expectError(prefix: "runtime/history: failed to open database: \(dir)/history.sqlite: "
-                + "the store_meta row is damaged (") {
+                + "the store_meta row is damaged: its column ") {
                 _ = try openHistory(dir, id)
             }
         }
@@ -164,6 +165,32 @@ struct DamagedFileTests {
 
     @Test("a transaction stored with an index that is not a number is reported as damage")
     func damagedTransactionIndex() async throws {
+        try await withDamagedTransaction("UPDATE transactions SET tx_index = 'first'") { backend, tag in
+            await expectError(prefix: "tagindexer: index corrupted: a transaction row is damaged: "
+                + "its column tx_index holds the text 'first', not an integer from 0 to 4294967295") {
+                _ = try await backend.queryTxn(key: tag.key, value: tag.value)
+            }
+            await expectError(prefix: "tagindexer: index corrupted") {
+                _ = try await backend.queryTxns(TagQuery())
+            }
+        }
+    }
+
+    @Test("a transaction hash stored as another type is reported as damage by every query that reads it")
+    func damagedTransactionHash() async throws {
+        try await withDamagedTransaction("UPDATE transactions SET tx_hash = 5") { backend, tag in
+            let prefix = "tagindexer: index corrupted: a transaction row is damaged: "
+                + "its column tx_hash holds the integer 5, not a blob"
+            await expectError(prefix: prefix) { _ = try await backend.queryTxnByIndex(round: 3, index: 0) }
+            await expectError(prefix: prefix) { _ = try await backend.queryTxn(key: tag.key, value: tag.value) }
+        }
+    }
+
+    /// Indexes one tagged transaction at round 3, runs `sql` on the closed index, and hands the
+    /// reopened backend and the transaction's tag to `body`.
+    private func withDamagedTransaction(
+        _ sql: String, _ body: (SQLiteTagIndexBackend, TransactionTag) async throws -> Void
+    ) async throws {
         try await withTemporaryDirectory { dir in
             let tx = TransactionArtifacts(input: Array("a transaction".utf8), batchOrder: 0)
             let tag = TransactionTag(key: Array("k".utf8), value: Array("v".utf8), txHash: tx.hash)
@@ -171,16 +198,11 @@ struct DamagedFileTests {
             try await backend.index(
                 round: 3, blockHash: Hash.digest(Array("a block".utf8)), transactions: [tx], tags: [tag])
             backend.close()
-            try await damage(dir + "/tag-index.sqlite", "UPDATE transactions SET tx_index = 'first'")
+            try await damage(dir + "/tag-index.sqlite", sql)
 
             backend = try SQLiteTagIndexBackend(directory: dir, runtimeID: id, logger: quietLogger)
             defer { backend.close() }
-            await expectError(prefix: "tagindexer: index corrupted: a transaction is stored at round 3 index ") {
-                _ = try await backend.queryTxn(key: tag.key, value: tag.value)
-            }
-            await expectError(prefix: "tagindexer: index corrupted") {
-                _ = try await backend.queryTxns(TagQuery())
-            }
+            try await body(backend, tag)
         }
     }
 }

@@ -56,7 +56,7 @@ struct StorageCorruptionTests {
                 let request = SyncGetRequest(tree: TreeID(root: first), key: bytes("a"))
                 let error = await #expect(throws: SQLiteStorageError.self) { try await backend.syncGet(request) }
                 #expect(error?.description.hasPrefix("storage: stored node ") == true, "\(column)")
-                #expect(error?.description.contains("is corrupt: \(column) is NULL") == true, "\(column)")
+                #expect(error?.description.contains("is corrupt: its column \(column) holds NULL, not a blob") == true, "\(column)")
             }
         }
     }
