@@ -99,9 +99,9 @@ public struct ConsensusGenesis: Sendable, Hashable {
     public static func load(path: String) throws(LocalConsensusError) -> ConsensusGenesis {
         let data: Data
         do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
+            data = Data(try BoundedFile.read(path, limit: maxDocumentSize))
         } catch {
-            throw .invalidGenesis("cannot read genesis file '\(path)': \(error.localizedDescription)")
+            throw .invalidGenesis("cannot read genesis file '\(path)': \(error)")
         }
         do {
             return try parse(data)
@@ -118,6 +118,7 @@ public struct ConsensusGenesis: Sendable, Hashable {
             guard let root = try Yams.compose(yaml: text) else {
                 throw LocalConsensusError.invalidGenesis("empty document")
             }
+            try requireBoundedSize(root)
             try requireConstructible(root, path: "")
             let tree = root.any
             // JSONSerialization traps, rather than throws, on a top level that is not a
@@ -221,6 +222,41 @@ struct DurationValue: Codable, Hashable {
 /// Refuses what Yams's constructor (`Node.any`) would trap on rather than report: a mapping key
 /// that is itself a mapping or a sequence (`{[a]: 1}`; every key is force-unwrapped as a string)
 /// and a YAML 1.1 base-60 integer (`1:30`), whose value is computed with overflowing arithmetic.
+/// The largest genesis file read: one with the most runtimes (64) is a few hundred KiB.
+let maxDocumentSize = 16 << 20
+
+/// The most values (mappings, sequences, scalars and keys) a genesis document may expand to:
+/// one with the most runtimes has about 10^4.
+let maxDocumentValues = 1_000_000
+
+/// Refuses a document that expands to more than ``maxDocumentValues`` values. Yams resolves an
+/// alias to a copy of its anchor, so a few lines of nested anchors can stand for billions of
+/// values ("billion laughs"), and every walk of the tree below would take that long. Counts
+/// without recursion and stops at the bound.
+private func requireBoundedSize(_ root: Yams.Node) throws(LocalConsensusError) {
+    var pending = [root]
+    var count = 0
+    while let node = pending.popLast() {
+        count += 1
+        guard count <= maxDocumentValues else {
+            throw .invalidGenesis(
+                "the document expands to more than \(maxDocumentValues) values (anchors and aliases count "
+                    + "once per use); a genesis has far fewer, so remove the nested aliases")
+        }
+        switch node {
+        case .mapping(let mapping):
+            for (key, value) in mapping {
+                pending.append(key)
+                pending.append(value)
+            }
+        case .sequence(let sequence):
+            pending.append(contentsOf: sequence)
+        case .scalar, .alias:
+            break
+        }
+    }
+}
+
 private func requireConstructible(_ node: Yams.Node, path: String) throws(LocalConsensusError) {
     switch node {
     case .mapping(let mapping):

@@ -114,6 +114,28 @@ struct LocalConsensusTests {
         }
     }
 
+    @Test("a genesis of nested aliases (billion laughs) or a file that never ends is refused, not expanded")
+    func boundedGenesis() throws {
+        // Nine levels of nine aliases stand for 9^9 (387 million) values in ten lines.
+        var yaml = "block_interval: 1s\nepoch_interval: 2\nx0: &x0 [a, a, a, a, a, a, a, a, a]\n"
+        for level in 1...9 {
+            yaml += "x\(level): &x\(level) [" + Array(repeating: "*x\(level - 1)", count: 9).joined(separator: ", ") + "]\n"
+        }
+        #expect(
+            throws: LocalConsensusError.invalidGenesis(
+                "the document expands to more than 1000000 values (anchors and aliases count once per use); "
+                    + "a genesis has far fewer, so remove the nested aliases")
+        ) {
+            try ConsensusGenesis.parse(Data(yaml.utf8))
+        }
+        #expect(
+            throws: LocalConsensusError.invalidGenesis(
+                "cannot read genesis file '/dev/zero': it is larger than 16777216 bytes")
+        ) {
+            try ConsensusGenesis.load(path: "/dev/zero")
+        }
+    }
+
     @Test("heights and epochs advance on the clock; watchers get the current epoch first")
     func clockDrivesEpochs() async throws {
         try await withTemporaryDirectory { dir in

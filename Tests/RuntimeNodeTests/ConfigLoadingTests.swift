@@ -207,6 +207,11 @@ struct ConfigLoadingTests {
                 try NodeConfig.load(configFile: fixture.root, flags: [:])
             }
             #expect(directory?.message == "cannot read config file '\(fixture.root)': it is a directory")
+            // A file that never ends is refused at the bound, not read until memory runs out.
+            let endless = #expect(throws: NodeConfigError.self) {
+                try NodeConfig.load(configFile: "/dev/zero", flags: [:])
+            }
+            #expect(endless?.message == "cannot read config file '/dev/zero': it is larger than 4194304 bytes")
         }
     }
 

@@ -47,6 +47,10 @@ extension NodeConfig {
     }
 
     /// The file's YAML tree; `nil` for an empty file.
+    /// The largest config file read (a config names at most 64 runtimes, a few KiB): a path
+    /// such as `/dev/zero` is refused instead of filling memory.
+    static let maxConfigFileSize = 4 << 20
+
     private static func readYAML(path: String) throws(NodeConfigError) -> Node? {
         func unreadable(_ why: String) -> NodeConfigError {
             NodeConfigError(
@@ -54,14 +58,13 @@ extension NodeConfig {
                 description: "cannot read config file '\(path)': \(why); "
                     + "pass an existing, readable YAML file to --config")
         }
-        var info = stat()
-        guard stat(path, &info) == 0 else { throw unreadable(String(cString: strerror(errno))) }
-        guard info.st_mode & S_IFMT != S_IFDIR else { throw unreadable("it is a directory") }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            let reason = access(path, R_OK) == 0 ? "read failed" : String(cString: strerror(errno))
-            throw unreadable(reason)
+        let bytes: [UInt8]
+        do {
+            bytes = try BoundedFile.read(path, limit: maxConfigFileSize)
+        } catch {
+            throw unreadable(error.description)
         }
-        guard let text = String(data: data, encoding: .utf8) else { throw unreadable("it is not UTF-8 text") }
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw unreadable("it is not UTF-8 text") }
         do {
             return try Yams.compose(yaml: text)
         } catch let error as YamlError {
