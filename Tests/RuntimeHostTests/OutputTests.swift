@@ -23,8 +23,8 @@ struct OutputTests {
         let store = RecordingLogHandler.Store()
         let logger = Logger(label: "test") { _ in RecordingLogHandler(store: store) }
         let relay = Task { await process.relayOutput(to: logger) }
-        // Wait (bounded) for the first line to be relayed, then cancel.
-        for _ in 0..<1000 where store.records.withLock({ $0.isEmpty }) {
+        // Wait (bounded; generous for a loaded machine) for the first line to be relayed, then cancel.
+        for _ in 0..<12_000 where store.records.withLock({ $0.isEmpty }) {
             try await Task.sleep(for: .milliseconds(10))
         }
         relay.cancel()
