@@ -34,6 +34,23 @@ extension Fixtures {
     }
 }
 
+extension SupervisorTimings {
+    /// The defaults, without the real-time deadlines that a loaded machine could miss in a
+    /// test about something else: the runtime's connect (5 s), the handshake (1 s), a graceful
+    /// abort (1 s) and the watchdog (a 5 s ping deadline every 15 s). The connection enforces
+    /// these deadlines on wall-clock time whatever clock the supervisor runs on, so one stall
+    /// of the test process would turn a start into `failedToStart` (and a backoff on a manual
+    /// clock nobody advances), a graceful abort into a kill, or a live runtime into a restart.
+    static var patient: SupervisorTimings {
+        var timings = SupervisorTimings()
+        timings.connectTimeout = .seconds(3600)
+        timings.handshakeTimeout = .seconds(3600)
+        timings.abortTimeout = .seconds(3600)
+        timings.watchdogInterval = nil
+        return timings
+    }
+}
+
 /// The provisioner modes the shared suite runs in.
 enum HostMode: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case unconfined, sandboxed

@@ -80,9 +80,11 @@ struct ProvisionerBoundaryTests {
     @Test("the initializer runs after the handshake and its TEE capability is in the started event")
     func initializerHook() async throws {
         let capability = CapabilityTEE(hardware: .intelSGX, rak: PublicKey(raw: .zero), attestation: [1, 2, 3])
+        // Patient timings: a handshake missed on a loaded machine would fail the start and
+        // back off on a clock that never moves.
         let provisioner = SandboxProvisioner(
             hostInfo: Fixtures.hostInfo, mode: .unconfined, clock: RecordingClock(), logger: Fixtures.logger,
-            initializer: { context in
+            timings: .patient, initializer: { context in
                 // The connection is Ready: the initializer can talk to the runtime.
                 guard try await context.connection.call(.runtimePingRequest) == .empty else { return nil }
                 return context.version == Version(major: 0, minor: 1, patch: 0) ? capability : nil
@@ -103,9 +105,11 @@ struct ProvisionerBoundaryTests {
         struct AttestationFailed: Error, CustomStringConvertible {
             var description: String { "no quote" }
         }
+        // Patient timings: a handshake missed on a loaded machine would fail the start with
+        // another sentence.
         let provisioner = SandboxProvisioner(
             hostInfo: Fixtures.hostInfo, mode: .unconfined, clock: RecordingClock(), logger: Fixtures.logger,
-            initializer: { _ in throw AttestationFailed() })
+            timings: .patient, initializer: { _ in throw AttestationFailed() })
         let runtime = try await runtime(provisioner)
         try await hosting(runtime) { log in
             runtime.start()

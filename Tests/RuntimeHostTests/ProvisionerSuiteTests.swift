@@ -10,8 +10,11 @@ import Testing
 /// unconfined and sandboxed (host.md §6.14).
 @Suite("Provisioner suite")
 struct ProvisionerSuiteTests {
+    /// The tests assert exact event sequences: patient timings, so that a loaded machine's
+    /// stall neither fails a start (a missed 1 s handshake), nor turns a graceful abort into a
+    /// kill (a missed 1 s abort deadline), nor lets the watchdog restart the runtime.
     func provisioner(_ mode: HostMode) -> SandboxProvisioner {
-        SandboxProvisioner(hostInfo: Fixtures.hostInfo, mode: mode.sandboxMode, logger: Fixtures.logger)
+        SandboxProvisioner(hostInfo: Fixtures.hostInfo, mode: mode.sandboxMode, logger: Fixtures.logger, timings: .patient)
     }
 
     func kvRuntime(_ mode: HostMode) async throws -> SupervisedRuntime {

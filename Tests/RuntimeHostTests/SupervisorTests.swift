@@ -12,11 +12,13 @@ import Testing
 /// wherever time matters.
 @Suite("Runtime supervisor")
 struct SupervisorTests {
-    /// Deterministic timings: no jitter, no watchdog unless a test turns it on.
+    /// Deterministic timings: no jitter, no watchdog unless a test turns it on, and none of the
+    /// deadlines the connection also enforces in real time within reach of a loaded machine
+    /// (a handshake missed by a stalled test process fails the start, and its backoff sleeps
+    /// on a clock the test does not advance).
     static var timings: SupervisorTimings {
-        var timings = SupervisorTimings()
+        var timings = SupervisorTimings.patient
         timings.backoffJitter = 0
-        timings.watchdogInterval = nil
         timings.healthyAfter = .seconds(3600)
         return timings
     }
@@ -101,9 +103,14 @@ struct SupervisorTests {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         let clock = RecordingClock()
+        #expect(SupervisorTimings().watchdogInterval == .seconds(15))
+        #expect(SupervisorTimings().watchdogTimeout == .seconds(5))
         var timings = Self.timings
         timings.watchdogInterval = .seconds(15)
-        timings.watchdogTimeout = .seconds(5)
+        // The ping's deadline runs on the clock and, in the connection, on wall-clock time: a
+        // long one keeps a loaded machine from ending the ping (and the race the test advances
+        // the clock for) before the test has seen it sleep.
+        timings.watchdogTimeout = .seconds(3600)
         let runtime = try await runtime(
             path: Fixtures.fixtureRuntime(mode: "hang-pings", in: directory), clock: clock, timings: timings)
         try await hosting(runtime) { log in
@@ -113,9 +120,9 @@ struct SupervisorTests {
             #expect(try await clock.nextSleep() == .seconds(15))
             try await clock.waitForSleeper()
             clock.advance(by: .seconds(15))
-            #expect(try await clock.nextSleep() == .seconds(5))
+            #expect(try await clock.nextSleep() == .seconds(3600))
             try await clock.waitForSleeper()
-            clock.advance(by: .seconds(5))
+            clock.advance(by: .seconds(3600))
             try await log.waitFor("stopped")
             #expect(await waitUntilGone(hung))
             #expect(try await clock.nextSleep() == .milliseconds(500))
@@ -128,11 +135,15 @@ struct SupervisorTests {
         }
     }
 
-    @Test("a graceful abort unanswered within 1 s kills the runtime: abort returns after stopped, and it restarts at once")
+    @Test("a graceful abort unanswered by its deadline kills the runtime: abort returns after stopped, and it restarts at once")
     func unansweredAbort() async throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         let clock = RecordingClock()
+        #expect(SupervisorTimings().abortTimeout == .seconds(1))
+        // The test's timings make the deadline an hour: the connection enforces it on
+        // wall-clock time too, and a 1 s one could end the abort on a loaded machine before the
+        // test has seen it sleep on the clock (which it then waits for in vain).
         let runtime = try await runtime(path: Fixtures.fixtureRuntime(mode: "hang-aborts", in: directory), clock: clock)
         try await hosting(runtime) { log throws in
             runtime.start()
@@ -142,9 +153,9 @@ struct SupervisorTests {
                 do { return .success(try await runtime.abort(force: false)) } catch { return .failure(error) }
             }()
             let deadline = try await clock.nextSleep()
-            #expect(deadline == .seconds(1))
+            #expect(deadline == .seconds(3600))
             try await clock.waitForSleeper()
-            clock.advance(by: .seconds(1))
+            clock.advance(by: .seconds(3600))
             let outcome = await abort
             #expect(throws: Never.self) { try outcome.get() }
             try await log.waitFor("stopped")
@@ -161,12 +172,9 @@ struct SupervisorTests {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         let clock = RecordingClock()
-        // The connection enforces the abort's deadline on wall-clock time too: a long one keeps
-        // it from ending the abort on a loaded machine before stop() does.
-        var timings = Self.timings
-        timings.abortTimeout = .seconds(3600)
-        let runtime = try await runtime(
-            path: Fixtures.fixtureRuntime(mode: "hang-aborts", in: directory), clock: clock, timings: timings)
+        // The connection enforces the abort's deadline on wall-clock time too: the long one of
+        // the test's timings keeps it from ending the abort on a loaded machine before stop() does.
+        let runtime = try await runtime(path: Fixtures.fixtureRuntime(mode: "hang-aborts", in: directory), clock: clock)
         let log = try await hosting(runtime) { log throws in
             runtime.start()
             try await log.waitFor("started")
@@ -328,7 +336,7 @@ struct SupervisorTests {
             _ = try await clock.nextSleep()
             return try #require(readFile(recorded).flatMap { Int32($0.filter(\.isNumber)) })
         }
-        let gone = await waitUntilGone(straggler, seconds: 60)
+        let gone = await waitUntilGone(straggler)
         if !gone { kill(straggler, SIGKILL) }
         #expect(gone, "the runtime's child \(straggler) still runs")
     }
@@ -356,10 +364,11 @@ struct SupervisorTests {
         let clock = RecordingClock()
         let runtime = try await runtime(path: Fixtures.kvRuntime, clock: clock)
         try await hosting(runtime) { log throws in
-            async let pong = runtime.call(.runtimePingRequest, timeout: .seconds(30))
+            // The deadline left once connected is enforced on wall-clock time: generous.
+            async let pong = runtime.call(.runtimePingRequest, timeout: .seconds(300))
             // The call is parked on the clock (its deadline) before anything runs.
             let parked = try await clock.nextSleep()
-            #expect(parked == .seconds(30))
+            #expect(parked == .seconds(300))
             runtime.start()
             let answer = try await pong
             #expect(answer == .empty)
