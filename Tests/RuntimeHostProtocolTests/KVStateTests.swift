@@ -317,7 +317,10 @@ struct KVRuntimeSandboxTests {
         let process: RuntimeProcess
         do {
             process = try await RuntimeProcess.spawn(RuntimeProcessConfiguration(
-                executablePath: kvRuntimeBinary, isolation: .sandboxed(SandboxOptions(bubblewrapPath: "/usr/bin/bwrap")),
+                // A generous preflight timeout: the preflight's result, a timeout on a loaded
+                // machine included, is cached for the whole test process.
+                executablePath: kvRuntimeBinary,
+                isolation: .sandboxed(SandboxOptions(bubblewrapPath: "/usr/bin/bwrap", preflightTimeout: .seconds(600))),
                 hostSocketPath: socketPath, environment: ["KV_RUNTIME_LOG_LEVEL": "debug"]))
         } catch {
             await listener.close()

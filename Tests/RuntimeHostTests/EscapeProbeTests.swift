@@ -48,7 +48,7 @@ struct EscapeProbeTests {
     func sandboxedProbesFail(proc: ProcFilesystem) async throws {
         let host = Host()
         defer { host.close() }
-        let sandbox = ProcessIsolation.sandboxed(SandboxOptions(bubblewrapPath: Fixtures.bubblewrap, proc: proc))
+        let sandbox = ProcessIsolation.sandboxed(Fixtures.sandboxOptions(proc: proc))
         let attempts = host.probes(entrypoint: "/entrypoint", library: "/usr/lib/libc.so.6")
         let finished = try await run(probe(attempts, sandbox))
         let results = finished.stdout.filter { $0.hasPrefix("result ") }

@@ -59,7 +59,7 @@ enum HostMode: String, CaseIterable, Sendable, CustomTestStringConvertible {
     var sandboxMode: SandboxMode {
         switch self {
         case .unconfined: .unconfined
-        case .sandboxed: .sandboxed(SandboxOptions(bubblewrapPath: Fixtures.bubblewrap))
+        case .sandboxed: .sandboxed(Fixtures.sandboxOptions())
         }
     }
 }

@@ -41,8 +41,11 @@ struct ProvisionerBoundaryTests {
         let bwrap = directory.write(
             "bwrap", "#!/bin/sh\necho $$ > \(pidFile)\necho 'bwrap: No permissions to create new namespace' >&2\nexit 1\n")
         chmod(bwrap, 0o755)
+        // A generous preflight timeout (wall-clock): on a loaded machine the script could take
+        // longer than the default 10 s, and the start would fail with another sentence.
+        let options = SandboxOptions(bubblewrapPath: bwrap, preflightTimeout: .seconds(600))
         let provisioner = SandboxProvisioner(
-            hostInfo: Fixtures.hostInfo, mode: .sandboxed(SandboxOptions(bubblewrapPath: bwrap)), clock: RecordingClock(),
+            hostInfo: Fixtures.hostInfo, mode: .sandboxed(options), clock: RecordingClock(),
             logger: Fixtures.logger)
         let runtime = try await runtime(provisioner)
         try await hosting(runtime) { log in

@@ -20,7 +20,15 @@ enum Fixtures {
     /// The system's bubblewrap.
     static let bubblewrap = "/usr/bin/bwrap"
 
-    static var sandboxed: ProcessIsolation { .sandboxed(SandboxOptions(bubblewrapPath: bubblewrap)) }
+    /// Options for the system's bubblewrap. The preflight's result is cached per bubblewrap
+    /// path for the whole test process, failures included, and its default 10 s timeout runs
+    /// on wall-clock time: one preflight stalled on a loaded machine would fail every sandboxed
+    /// test after it. A generous timeout keeps that to a bubblewrap that really hangs.
+    static func sandboxOptions(proc: ProcFilesystem = .whenNeeded) -> SandboxOptions {
+        SandboxOptions(bubblewrapPath: bubblewrap, proc: proc, preflightTimeout: .seconds(600))
+    }
+
+    static var sandboxed: ProcessIsolation { .sandboxed(sandboxOptions()) }
 }
 
 /// A fresh directory under /tmp, removed by `remove()`.
