@@ -379,9 +379,11 @@ struct ControlServerTests {
         // run() binds by itself when bind() was not called.
         let server = ControlServer(socketPath: path, handler: Support.echoHandler, logger: Support.quietLogger)
         try await Support.serving(server) {
-            // Bounded wait for run() to bind.
+            // Bounded wait for run() to bind (generous: a loaded machine can take seconds to
+            // start the service).
             var answered = false
-            for _ in 0..<500 where !answered {
+            let end = ContinuousClock.now + .seconds(120)
+            while !answered && ContinuousClock.now < end {
                 answered = (try? await ControlClient(socketPath: path).get("/v1/echo").status) == 200
                 if !answered { try await Task.sleep(for: .milliseconds(10)) }
             }
@@ -401,13 +403,16 @@ struct ControlServerTests {
         let path = dir + "/internal.sock"
         let (started, startedContinuation) = AsyncStream.makeStream(of: Void.self)
         let (release, releaseContinuation) = AsyncStream.makeStream(of: Void.self)
+        // The drain must outlast the test's release of the request whatever a loaded machine's
+        // stalls: with the default 5 s the drain could cancel the handler and close the
+        // connection before its answer is written.
         let server = ControlServer(
             socketPath: path,
             handler: { _ in
                 startedContinuation.yield()
                 for await _ in release { break }
                 return .text("finished")
-            }, logger: Support.quietLogger)
+            }, logger: Support.quietLogger, drainTimeout: .seconds(600), limits: Support.patientLimits)
         try await server.bind()
         let group = ServiceGroup(configuration: .init(services: [server], logger: Support.quietLogger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
@@ -666,7 +671,8 @@ struct ControlServerTests {
             // The idle two are gone: a normal request is answered again (bounded wait for the
             // server to see them close).
             var status: Int?
-            for _ in 0..<500 where status != 200 {
+            let end = ContinuousClock.now + .seconds(120)
+            while status != 200 && ContinuousClock.now < end {
                 status = try? await client.get("/v1/echo").status
                 if status != 200 { try await Task.sleep(for: .milliseconds(10)) }
             }
