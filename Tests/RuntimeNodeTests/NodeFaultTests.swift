@@ -107,11 +107,12 @@ struct NodeFaultTests {
                     }
                 }
             }
-            _ = await eventually(.seconds(60)) { acknowledged.value.withLock { $0.count >= 15 } ? true : nil }
+            // Generous: 15 rounds take a few seconds here, a minute or more on a loaded machine.
+            _ = await eventually(.seconds(180)) { acknowledged.value.withLock { $0.count >= 15 } ? true : nil }
             node.signal(SIGKILL)
             group.cancelAll()
         }
-        _ = await node.exitStatus(within: .seconds(60))
+        _ = await node.exitStatus(within: .seconds(120))
         let acked = acknowledged.value.withLock { $0 }
         #expect(acked.count >= 15)
 
@@ -167,7 +168,7 @@ struct NodeFaultTests {
                 "/v1/runtimes/\(Self.kvID)/tx", json: insertBody("loop\(n)", "x"))
             #expect(response.status == 200, "\(response.errorMessage ?? "")")
         }
-        let later = try await eventually(.seconds(60)) { () async throws -> [String: Any]? in
+        let later = try await eventually(.seconds(120)) { () async throws -> [String: Any]? in
             guard let status = try await statusObject(socket),
                 restarts(status, "\(crasher)") >= restartsBefore + 2
             else { return nil }
@@ -207,7 +208,7 @@ struct NodeFaultTests {
         let node = try startNode(dataDir, hosting: flooder, binary: binary, in: scratch)
         defer { node.cleanUp() }
         _ = try await awaitState(socket, Self.kvID, node)
-        let cutOff = try await eventually(.seconds(60)) { () async throws -> [String: Any]? in
+        let cutOff = try await eventually(.seconds(120)) { () async throws -> [String: Any]? in
             guard let status = try await statusObject(socket),
                 restarts(status, "\(flooder)") >= 1
             else { return nil }
@@ -322,7 +323,7 @@ struct NodeDiskFullTests {
         #expect(said.contains("full") || said.contains("no space"), "unclear error: \(reason)")
         // The node either still answers or has stopped with that error; either way it goes down cleanly.
         node.signal(SIGTERM)
-        _ = await node.exitStatus(within: .seconds(60))
+        _ = await node.exitStatus(within: .seconds(120))
 
         // Space again: the stores are intact and every acknowledged round is there.
         try #require(mount("tmpfs", dataDir, "tmpfs", UInt(MS_REMOUNT), "size=256m,mode=0700") == 0)

@@ -90,7 +90,7 @@ final class NodeProcess: Sendable {
 
     /// Records an issue, with how the process ended and the end of its stderr, unless it exits
     /// with status 0 within `limit`.
-    func expectCleanExit(within limit: Duration = .seconds(60), sourceLocation: SourceLocation = #_sourceLocation) async {
+    func expectCleanExit(within limit: Duration = .seconds(120), sourceLocation: SourceLocation = #_sourceLocation) async {
         let status = await exitStatus(within: limit)
         guard status != .exited(0) else { return }
         let ended = status.map { "\($0)" } ?? "nothing: still running after \(limit)"
@@ -141,7 +141,8 @@ func httpGet(_ address: String, _ path: String) -> String? {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { return nil }
     defer { close(fd) }
-    var timeout = timeval(tv_sec: 10, tv_usec: 0)
+    // Generous: the node shares a loaded machine with the rest of the suite.
+    var timeout = timeval(tv_sec: 120, tv_usec: 0)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
