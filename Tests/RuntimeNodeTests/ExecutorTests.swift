@@ -247,6 +247,13 @@ struct ExecutorTests {
                 try await eventually("a queued transaction") { executor.statistics.queued == 1 }
                 let pid = try #require(supervised.pid)
                 #expect(kill(pid, SIGKILL) == 0)
+                // Until the supervisor has seen the process go, it still hands out the dead
+                // connection, and every attempt fails at once on it. The loop below runs the
+                // executor's pauses between attempts (500 ms on its clock) in about 10 ms of
+                // real time, so on a loaded machine all of them could come before the
+                // supervisor notices, and the batch fails. Once it has, calls wait for the
+                // restarted runtime (the old connection and pid go together).
+                try await eventually("the supervisor to see the runtime go") { supervised.pid != pid }
                 // Time moves on the executor's clock (flush timeout, pauses between attempts)
                 // until the submission is done.
                 group.addTask {
