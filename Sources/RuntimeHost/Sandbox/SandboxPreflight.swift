@@ -11,7 +11,10 @@ import Synchronization
 ///
 /// The result is cached per binary path, success and failure alike, for the life of the node
 /// process: the host does not change under a running node, and a failed preflight should fail
-/// every start the same way rather than flap. Two first starts racing may both run the check.
+/// every start the same way rather than flap. A check that ran out of time is the exception: it
+/// says the host was slow, not that the sandbox cannot work, so the next start checks again
+/// (cached, one slow moment would have kept sandboxed runtimes from starting until the node
+/// restarted). Two first starts racing may both run the check.
 /// No process outlives a check: the trivial sandbox is killed if it runs past its timeout.
 public enum SandboxPreflight {
     private static let results = Mutex<[String: RuntimeProcessError?]>([:])
@@ -30,20 +33,21 @@ public enum SandboxPreflight {
             if let error = cached { throw error }
             return
         }
-        let outcome = await run(options)
+        let (outcome, timedOut) = await run(options)
         if Task.isCancelled, outcome != nil {
             // A cancelled check says nothing about the host: do not cache it.
             throw RuntimeProcessError(.preflightFailed, "sandbox preflight failed: the check was cancelled")
         }
-        results.withLock { $0[path] = .some(outcome) }
+        if !timedOut { results.withLock { $0[path] = .some(outcome) } }
         if let outcome { throw outcome }
     }
 
-    /// Runs the check; nil means the sandbox works.
-    static func run(_ options: SandboxOptions) async -> RuntimeProcessError? {
+    /// Runs the check; a nil error means the sandbox works. `timedOut` marks the one failure
+    /// that says nothing lasting about the host.
+    static func run(_ options: SandboxOptions) async -> (error: RuntimeProcessError?, timedOut: Bool) {
         let path = options.bubblewrapPath
-        func failed(_ reason: String) -> RuntimeProcessError {
-            RuntimeProcessError(.preflightFailed, "sandbox preflight failed: \(reason)")
+        func failed(_ reason: String, timedOut: Bool = false) -> (RuntimeProcessError?, Bool) {
+            (RuntimeProcessError(.preflightFailed, "sandbox preflight failed: \(reason)"), timedOut)
         }
         var info = stat()
         guard stat(path, &info) == 0 else {
@@ -69,9 +73,10 @@ public enum SandboxPreflight {
         guard let status else {
             await process.kill()
             return failed(
-                "\(path) did not finish a trivial sandbox within \(options.preflightTimeout) (\(unconfinedHint))")
+                "\(path) did not finish a trivial sandbox within \(options.preflightTimeout) (\(unconfinedHint))",
+                timedOut: true)
         }
-        if status.isSuccess { return nil }
+        if status.isSuccess { return (nil, false) }
         let stderr = process.stderrLines.reader.availableLines(limit: 3).joined(separator: " / ")
         let detail = stderr.isEmpty ? status.description : "\(status.description): \(stderr)"
         return failed(
