@@ -86,6 +86,7 @@ func runNode(_ config: NodeConfig, banner: String?, signals: TerminationSignals)
             group.addTask {
                 for await _ in caught { await node.shutdown() }
             }
+            signals.nodeRuns()
             try await node.run(signals: false)
             group.cancelAll()
         }
