@@ -382,12 +382,13 @@ struct ControlServerTests {
             // Bounded wait for run() to bind (generous: a loaded machine can take seconds to
             // start the service).
             var answered = false
+            var lastError = ""
             let end = ContinuousClock.now + .seconds(120)
             while !answered && ContinuousClock.now < end {
-                answered = (try? await ControlClient(socketPath: path).get("/v1/echo").status) == 200
+                do { answered = try await ControlClient(socketPath: path).get("/v1/echo").status == 200 } catch { lastError = "\(error)" }
                 if !answered { try await Task.sleep(for: .milliseconds(10)) }
             }
-            #expect(answered)
+            #expect(answered, "\(lastError)")
         }
         #expect(SocketFile.entry(at: path) == .missing)
         let error = await #expect(throws: ControlClientError.self) {
