@@ -1,6 +1,6 @@
 import Glibc
 import OasisCommon
-import RuntimeHost
+@testable import RuntimeHost
 import RuntimeHostProtocol
 import Testing
 
@@ -78,6 +78,28 @@ struct ProvisionerBoundaryTests {
                 + "/nonexistent/isgx exists; enable SGX in the firmware and load the SGX driver, or configure a "
                 + "non-SGX build of the runtime")
         }
+    }
+
+    @Test("a sandboxed SGX runtime gets the SGX device with device access (--dev-bind), as v21.1's BindDev")
+    func sgxDeviceBind() async throws {
+        // /dev/zero stands in for the SGX device: the configuration only needs it to exist.
+        let provisioner = SandboxProvisioner(
+            hostInfo: Fixtures.hostInfo, mode: .sandboxed(Fixtures.sandboxOptions()), clock: RecordingClock(),
+            logger: Fixtures.logger, sgx: SGXOptions(loaderPath: "/usr/bin/oasis-sgx-loader", devicePaths: ["/dev/zero"]))
+        let runtime = try await runtime(
+            provisioner, path: "/opt/runtime.sgxs",
+            extra: .sgx(signaturePath: "/opt/runtime.sig", unsafeDebugGenerateSigstruct: false))
+        let configuration = try runtime.processConfiguration(socketPath: "/tmp/oasis-runtime-test/host.sock")
+        let libraries = ResolvedLibraries(interpreter: nil, libraries: [])
+        let options = BubblewrapCommand.options(
+            for: configuration, sandbox: Fixtures.sandboxOptions(), libraries: libraries)
+        func hasTriple(_ triple: [String]) -> Bool {
+            options.indices.dropLast(2).contains { Array(options[$0..<$0 + 3]) == triple }
+        }
+        // A plain --bind is mounted nodev: the loader could not open the device.
+        #expect(hasTriple(["--dev-bind", "/dev/zero", "/dev/zero"]), "\(options)")
+        #expect(!hasTriple(["--bind", "/dev/zero", "/dev/zero"]), "\(options)")
+        #expect(hasTriple(["--bind", "/var/run/aesmd/aesm.socket", "/var/run/aesmd/aesm.socket"]))
     }
 
     @Test("the initializer runs after the handshake and its TEE capability is in the started event")

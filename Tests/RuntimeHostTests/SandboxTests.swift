@@ -70,6 +70,21 @@ struct SandboxTests {
         #expect(finished.stdout == ["hello world"])
     }
 
+    @Test("a device node in deviceBinds can be opened in the sandbox; one in readWriteBinds cannot")
+    func deviceBinds() async throws {
+        // /dev/zero under another name, so that bubblewrap's own /dev does not provide it.
+        let inside = "/dev/oasis-test-device"
+        var configuration = probe(["read", inside], Fixtures.sandboxed)
+        configuration.deviceBinds = ["/dev/zero": inside]
+        let bound = try await run(configuration)
+        #expect(bound.result("read") == "ok", "\(bound.stderr)")
+        // bubblewrap mounts a plain bind without device access (what the SGX device got before).
+        configuration.deviceBinds = [:]
+        configuration.readWriteBinds = ["/dev/zero": inside]
+        let plain = try await run(configuration)
+        #expect(plain.result("read") == "errno \(EACCES)", "\(plain.stderr)")
+    }
+
     @Test("seccomp: clone3 fails with ENOSYS, an unlisted system call with EPERM, and threads still work")
     func seccompFilter() async throws {
         let finished = try await run(probe(["clone3", "denied", "thread"], Fixtures.sandboxed))

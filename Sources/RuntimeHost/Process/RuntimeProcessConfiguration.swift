@@ -75,7 +75,12 @@ public struct RuntimeProcessConfiguration: Sendable {
     /// Sandboxed only: read-only binds, host path → sandbox path. Ignored when unconfined.
     public var readOnlyBinds: [String: String]
     /// Sandboxed only: read-write binds, host path → sandbox path. Ignored when unconfined.
+    /// bubblewrap mounts them without device access: a device node bound here cannot be
+    /// opened in the sandbox (use `deviceBinds`).
     public var readWriteBinds: [String: String]
+    /// Sandboxed only: device nodes, host path → sandbox path, bound with device access
+    /// (`--dev-bind`, v21.1's `BindDev`), such as the SGX device. Ignored when unconfined.
+    public var deviceBinds: [String: String]
 
     /// A configuration with no socket, no extra environment and no binds.
     public init(
@@ -86,7 +91,8 @@ public struct RuntimeProcessConfiguration: Sendable {
         environment: [String: String] = [:],
         bindData: [String: [UInt8]] = [:],
         readOnlyBinds: [String: String] = [:],
-        readWriteBinds: [String: String] = [:]
+        readWriteBinds: [String: String] = [:],
+        deviceBinds: [String: String] = [:]
     ) {
         self.executablePath = executablePath
         self.arguments = arguments
@@ -96,6 +102,7 @@ public struct RuntimeProcessConfiguration: Sendable {
         self.bindData = bindData
         self.readOnlyBinds = readOnlyBinds
         self.readWriteBinds = readWriteBinds
+        self.deviceBinds = deviceBinds
     }
 
     /// The path of the host socket inside the sandbox.

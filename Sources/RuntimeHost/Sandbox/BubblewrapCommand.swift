@@ -58,6 +58,10 @@ enum BubblewrapCommand {
         for (host, inside) in configuration.readOnlyBinds.sorted(by: { $0.value < $1.value }) {
             options += ["--dir", LibraryResolver.directoryName(inside), "--ro-bind", host, inside]
         }
+        // `--bind` mounts without device access; a device node needs `--dev-bind`.
+        for (host, inside) in configuration.deviceBinds.sorted(by: { $0.value < $1.value }) {
+            options += ["--dev-bind", host, inside]
+        }
         if let interpreter = libraries.interpreter {
             options += ["--ro-bind", interpreter.hostPath, interpreterMountPath(interpreter.path)]
         }

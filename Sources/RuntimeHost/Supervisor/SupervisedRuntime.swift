@@ -497,7 +497,8 @@ public final class SupervisedRuntime: HostedRuntime {
 
     // MARK: Process description
 
-    private func processConfiguration(socketPath: String) throws -> RuntimeProcessConfiguration {
+    /// What one start attempt spawns (internal for tests).
+    func processConfiguration(socketPath: String) throws -> RuntimeProcessConfiguration {
         let isolation: ProcessIsolation
         switch provisioner.mode {
         case .unconfined: isolation = .unconfined
@@ -532,7 +533,8 @@ public final class SupervisedRuntime: HostedRuntime {
                 ],
                 isolation: isolation, hostSocketPath: socketPath,
                 readOnlyBinds: [config.path: "/runtime", signaturePath: "/runtime.sig"],
-                readWriteBinds: ["/var/run/aesmd/aesm.socket": "/var/run/aesmd/aesm.socket", device: device])
+                readWriteBinds: ["/var/run/aesmd/aesm.socket": "/var/run/aesmd/aesm.socket"],
+                deviceBinds: [device: device])
         }
     }
 }
