@@ -102,6 +102,23 @@ struct ProvisionerBoundaryTests {
         #expect(hasTriple(["--bind", "/var/run/aesmd/aesm.socket", "/var/run/aesmd/aesm.socket"]))
     }
 
+    @Test("an SGX runtime without a SIGSTRUCT fails with 'failed to configure sandbox:' sandboxed, '…process:' unconfined")
+    func sgxWithoutSignature() async throws {
+        for (mode, step) in [(HostMode.sandboxed, "sandbox"), (.unconfined, "process")] {
+            // /dev/zero stands in for the SGX device; nothing is spawned.
+            let provisioner = SandboxProvisioner(
+                hostInfo: Fixtures.hostInfo, mode: mode.sandboxMode, clock: RecordingClock(), logger: Fixtures.logger,
+                sgx: SGXOptions(loaderPath: "/usr/bin/oasis-sgx-loader", devicePaths: ["/dev/zero"]))
+            let runtime = try await runtime(
+                provisioner, path: "/opt/runtime.sgxs", extra: .sgx(signaturePath: nil, unsafeDebugGenerateSigstruct: false))
+            try await hosting(runtime) { log in
+                runtime.start()
+                guard case .failedToStart(let error) = try await log.waitFor("failedToStart") else { return }
+                #expect("\(error)" == "failed to configure \(step): enclave SIGSTRUCT not available")
+            }
+        }
+    }
+
     @Test("the initializer runs after the handshake and its TEE capability is in the started event")
     func initializerHook() async throws {
         let capability = CapabilityTEE(hardware: .intelSGX, rak: PublicKey(raw: .zero), attestation: [1, 2, 3])

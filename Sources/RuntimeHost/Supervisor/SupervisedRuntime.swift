@@ -516,7 +516,9 @@ public final class SupervisedRuntime: HostedRuntime {
         }
         guard let signaturePath else {
             let reason = generate ? "generating a debug SIGSTRUCT is not supported; set a signature path" : "enclave SIGSTRUCT not available"
-            throw HostRuntimeError(.startFailed, "failed to configure process: \(reason)")
+            // v21.1's prefixes (host.md §6.4 step 3): the sandbox's configuration when sandboxed.
+            let step = if case .sandboxed = isolation { "failed to configure sandbox" } else { "failed to configure process" }
+            throw HostRuntimeError(.startFailed, "\(step): \(reason)")
         }
         switch isolation {
         case .unconfined:
