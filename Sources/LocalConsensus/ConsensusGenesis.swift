@@ -113,12 +113,12 @@ public struct ConsensusGenesis: Sendable, Hashable {
     /// Parses and validates a genesis document from YAML or JSON bytes.
     public static func parse(_ data: Data) throws(LocalConsensusError) -> ConsensusGenesis {
         guard let text = String(data: data, encoding: .utf8) else { throw .invalidGenesis("not UTF-8 text") }
+        try requireBoundedSize(text)
         let json: Data
         do {
             guard let root = try Yams.compose(yaml: text) else {
                 throw LocalConsensusError.invalidGenesis("empty document")
             }
-            try requireBoundedSize(root)
             try requireConstructible(root, path: "")
             let tree = root.any
             // JSONSerialization traps, rather than throws, on a top level that is not a
@@ -219,9 +219,6 @@ struct DurationValue: Codable, Hashable {
     }
 }
 
-/// Refuses what Yams's constructor (`Node.any`) would trap on rather than report: a mapping key
-/// that is itself a mapping or a sequence (`{[a]: 1}`; every key is force-unwrapped as a string)
-/// and a YAML 1.1 base-60 integer (`1:30`), whose value is computed with overflowing arithmetic.
 /// The largest genesis file read: one with the most runtimes (64) is a few hundred KiB.
 let maxDocumentSize = 16 << 20
 
@@ -229,34 +226,21 @@ let maxDocumentSize = 16 << 20
 /// one with the most runtimes has about 10^4.
 let maxDocumentValues = 1_000_000
 
-/// Refuses a document that expands to more than ``maxDocumentValues`` values. Yams resolves an
-/// alias to a copy of its anchor, so a few lines of nested anchors can stand for billions of
-/// values ("billion laughs"), and every walk of the tree below would take that long. Counts
-/// without recursion and stops at the bound.
-private func requireBoundedSize(_ root: Yams.Node) throws(LocalConsensusError) {
-    var pending = [root]
-    var count = 0
-    while let node = pending.popLast() {
-        count += 1
-        guard count <= maxDocumentValues else {
-            throw .invalidGenesis(
-                "the document expands to more than \(maxDocumentValues) values (anchors and aliases count "
-                    + "once per use); a genesis has far fewer, so remove the nested aliases")
-        }
-        switch node {
-        case .mapping(let mapping):
-            for (key, value) in mapping {
-                pending.append(key)
-                pending.append(value)
-            }
-        case .sequence(let sequence):
-            pending.append(contentsOf: sequence)
-        case .scalar, .alias:
-            break
-        }
+/// Refuses a document that expands to more than ``maxDocumentValues`` values, before Yams
+/// composes it. Yams resolves an alias to a copy of its anchor, so a few lines of nested anchors
+/// can stand for billions of values ("billion laughs"): every walk of the tree would take that
+/// long, and composing alone does when such an alias is a mapping key (Yams hashes each key).
+private func requireBoundedSize(_ text: String) throws(LocalConsensusError) {
+    guard yamlExpandedValueCount(text, limit: maxDocumentValues) != nil else {
+        throw .invalidGenesis(
+            "the document expands to more than \(maxDocumentValues) values (anchors and aliases count "
+                + "once per use); a genesis has far fewer, so remove the nested aliases")
     }
 }
 
+/// Refuses what Yams's constructor (`Node.any`) would trap on rather than report: a mapping key
+/// that is itself a mapping or a sequence (`{[a]: 1}`; every key is force-unwrapped as a string)
+/// and a YAML 1.1 base-60 integer (`1:30`), whose value is computed with overflowing arithmetic.
 private func requireConstructible(_ node: Yams.Node, path: String) throws(LocalConsensusError) {
     switch node {
     case .mapping(let mapping):

@@ -215,6 +215,22 @@ struct ConfigLoadingTests {
         }
     }
 
+    @Test("a config of nested aliases (billion laughs), even as a mapping key, is refused before it is composed")
+    func aliasBomb() async throws {
+        try await ConfigFixture.with { fixture in
+            // Nine levels of nine aliases stand for 9^9 values; Yams hashes a mapping key while
+            // composing, so the key alone would take hours if Yams saw it first.
+            var yaml = "x0: &x0 [a, a, a, a, a, a, a, a, a]\n"
+            for level in 1...9 {
+                yaml += "x\(level): &x\(level) [" + Array(repeating: "*x\(level - 1)", count: 9).joined(separator: ", ") + "]\n"
+            }
+            let error = Self.loadError(yaml + "k: {? *x9 : 1}\n", in: fixture)
+            #expect(error?.key == nil)
+            #expect(error?.message == "config file '\(fixture.configPath)' expands to more than 1000000 values")
+            #expect(error?.description.hasSuffix("a config has far fewer, so remove the nested aliases") == true)
+        }
+    }
+
     @Test("malformed YAML names the file, line and column")
     func malformedYAML() async throws {
         try await ConfigFixture.with { fixture in

@@ -6,6 +6,7 @@ import Musl
 import Darwin
 #endif
 import Foundation
+import LocalConsensus
 import OasisCommon
 import Yams
 
@@ -46,11 +47,16 @@ extension NodeConfig {
         return config
     }
 
-    /// The file's YAML tree; `nil` for an empty file.
     /// The largest config file read (a config names at most 64 runtimes, a few KiB): a path
     /// such as `/dev/zero` is refused instead of filling memory.
     static let maxConfigFileSize = 4 << 20
 
+    /// The most values a config file may expand to once its aliases are resolved (a config
+    /// has a few hundred): nested anchors ("billion laughs") are refused before Yams composes
+    /// them, which for an alias used as a mapping key takes hours.
+    static let maxConfigValues = 1_000_000
+
+    /// The file's YAML tree; `nil` for an empty file.
     private static func readYAML(path: String) throws(NodeConfigError) -> Node? {
         func unreadable(_ why: String) -> NodeConfigError {
             NodeConfigError(
@@ -65,6 +71,12 @@ extension NodeConfig {
             throw unreadable(error.description)
         }
         guard let text = String(validating: bytes, as: UTF8.self) else { throw unreadable("it is not UTF-8 text") }
+        guard yamlExpandedValueCount(text, limit: maxConfigValues) != nil else {
+            throw NodeConfigError(
+                key: nil, message: "config file '\(path)' expands to more than \(maxConfigValues) values",
+                description: "config file '\(path)' expands to more than \(maxConfigValues) values (anchors and "
+                    + "aliases count once per use); a config has far fewer, so remove the nested aliases")
+        }
         do {
             return try Yams.compose(yaml: text)
         } catch let error as YamlError {
