@@ -73,7 +73,9 @@ struct PreflightTests {
         let fixed = directory.write("bwrap", "#!/bin/sh\nexit 0\n")
         chmod(fixed, 0o755)
         #expect(fixed == bwrap)
-        try await SandboxPreflight.check(options)
+        // Same path (the cache's key), but a generous timeout: with the 500 ms a loaded machine
+        // could time this check out too, and it would fail with the same sentence.
+        try await SandboxPreflight.check(SandboxOptions(bubblewrapPath: bwrap, preflightTimeout: .seconds(600)))
     }
 
     @Test("the system bubblewrap passes the preflight")
