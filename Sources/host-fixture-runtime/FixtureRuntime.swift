@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Dispatch
 import Logging
 import OasisCommon
 import RuntimeHostProtocol
@@ -14,6 +15,8 @@ import RuntimeHostProtocol
 /// * `hang-pings`: answers the handshake and aborts, but never answers a ping;
 /// * `hang-aborts`: answers the handshake and pings, but never answers an abort;
 /// * `chatty`: writes 1,500 lines to stderr once connected, then behaves;
+/// * `close-on-usr1`: behaves until it gets SIGUSR1, then closes its connection and keeps
+///   running (until killed);
 /// * anything else: answers the handshake, pings and aborts.
 @main
 enum FixtureRuntime {
@@ -43,6 +46,14 @@ enum FixtureRuntime {
             logger.critical("host-fixture-runtime: cannot connect", metadata: ["error": "\(error)"])
             exit(2)
         }
+        // Ready before the handshake, so a SIGUSR1 sent once the host has seen it is caught;
+        // the source lives as long as the process.
+        let (signals, signalled) = AsyncStream.makeStream(of: Void.self)
+        signal(SIGUSR1, SIG_IGN)
+        let usr1 = DispatchSource.makeSignalSource(signal: SIGUSR1, queue: .global())
+        usr1.setEventHandler { signalled.yield() }
+        usr1.resume()
+        defer { usr1.cancel() }
         connection.initGuest()
         if mode == "chatty" {
             for line in 1...1500 {
@@ -60,6 +71,16 @@ enum FixtureRuntime {
                         try? await Task.sleep(for: .milliseconds(100))
                         logger.info("host-fixture-runtime: exiting after the handshake")
                         exit(1)
+                    }
+                }
+            }
+            if mode == "close-on-usr1" {
+                group.addTask {
+                    for await _ in signals {
+                        logger.info("host-fixture-runtime: closing the connection on SIGUSR1")
+                        await connection.close()
+                        // Alive, but with nobody to talk to.
+                        while true { pause() }
                     }
                 }
             }

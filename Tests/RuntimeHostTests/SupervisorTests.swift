@@ -135,6 +135,32 @@ struct SupervisorTests {
         }
     }
 
+    @Test("a runtime that closes its connection but keeps running is killed and restarted, without the watchdog")
+    func connectionClosedByRuntime() async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let clock = RecordingClock()
+        // No watchdog (the shared timings turn it off): only the connection's end can tell.
+        #expect(Self.timings.watchdogInterval == nil)
+        let runtime = try await runtime(
+            path: Fixtures.fixtureRuntime(mode: "close-on-usr1", in: directory), clock: clock)
+        try await hosting(runtime) { log in
+            runtime.start()
+            try await log.waitFor("started")
+            let silent = try #require(runtime.pid)
+            // The fixture closes its connection on SIGUSR1 and goes on running.
+            kill(silent, SIGUSR1)
+            try await log.waitFor("stopped")
+            #expect(await waitUntilGone(silent))
+            #expect(try await clock.nextSleep() == .milliseconds(500))
+            try await clock.waitForSleeper()
+            clock.advance(by: .milliseconds(500))
+            try await log.waitFor("started", after: 2)
+            #expect(log.kinds.prefix(3) == ["started", "stopped", "started"])
+            #expect(runtime.restartCount >= 1)
+        }
+    }
+
     @Test("a graceful abort unanswered by its deadline kills the runtime: abort returns after stopped, and it restarts at once")
     func unansweredAbort() async throws {
         let directory = TemporaryDirectory()

@@ -50,6 +50,9 @@ public final class SupervisedRuntime: HostedRuntime {
         case stopRequested
         case unresponsive
         case aborted
+        /// The connection ended (the runtime closed it, or broke the protocol and the host
+        /// did) while the process went on.
+        case connectionLost
     }
 
     private enum Outcome {
@@ -183,7 +186,7 @@ public final class SupervisedRuntime: HostedRuntime {
                 switch ending {
                 case .stopRequested: return
                 case .aborted: continue
-                case .exited, .unresponsive: break
+                case .exited, .unresponsive, .connectionLost: break
                 }
             }
 
@@ -279,6 +282,15 @@ public final class SupervisedRuntime: HostedRuntime {
                 case .exited: logger.warning("runtime host: the runtime exited", metadata: ["runtime.exit": "\(exit)"])
                 case .unresponsive: logger.warning("runtime host: killed the runtime, which stopped answering pings")
                 case .aborted: logger.warning("runtime host: killed the runtime to abort its work")
+                case .connectionLost:
+                    // A runtime that exits closes its socket too, and either may be seen first.
+                    if case .exited = exit {
+                        logger.warning("runtime host: the runtime exited", metadata: ["runtime.exit": "\(exit)"])
+                    } else {
+                        logger.warning(
+                            "runtime host: the runtime's connection closed; killed the runtime",
+                            metadata: ["runtime.exit": "\(exit)"])
+                    }
                 case .stopRequested: logger.info("runtime host: stopped the runtime")
                 }
                 broadcaster.publish(.stopped)
@@ -405,9 +417,13 @@ public final class SupervisedRuntime: HostedRuntime {
     private func superviseInstance(connection: Connection, process: RuntimeProcess, logger: Logger) async -> Ending {
         await withTaskGroup(of: Ending?.self) { group in
             group.addTask {
-                // Serves the runtime's requests; ends when the connection closes.
+                // Serves the runtime's requests; ends when the connection closes. A runtime
+                // without its connection can do nothing: it is killed and restarted now, not
+                // when the watchdog's ping fails. A graceful shutdown closes the connection
+                // too, and ends the instance through stop().
                 try? await connection.run()
-                return nil
+                let stopping = Task.isCancelled || Task.isShuttingDownGracefully || self.stopSignal.isOpen
+                return stopping ? nil : .connectionLost
             }
             group.addTask { (try? await process.waitForExit()).map { .exited($0) } }
             group.addTask { await self.stopSignal.waitUnlessCancelled() ? .stopRequested : nil }
