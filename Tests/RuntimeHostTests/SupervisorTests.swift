@@ -342,6 +342,29 @@ struct SupervisorTests {
         }
     }
 
+    @Test("a runtime that exits during its start has its exit status in the failure's log line")
+    func exitStatusLogged() async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let script = directory.write("crashing-runtime", "#!/bin/sh\nexit 3\n")
+        chmod(script, 0o755)
+        let logs = RecordingLogHandler.Store()
+        let provisioner = SandboxProvisioner(
+            hostInfo: Fixtures.hostInfo, mode: .unconfined, clock: RecordingClock(),
+            logger: Logger(label: "test") { _ in RecordingLogHandler(store: logs) }, timings: Self.timings)
+        let runtime = try #require(
+            try await provisioner.newRuntime(HostConfig(runtimeID: Fixtures.runtimeID, path: script)) as? SupervisedRuntime)
+        try await hosting(runtime) { log in
+            runtime.start()
+            guard case .failedToStart(let error) = try await log.waitFor("failedToStart") else { return }
+            #expect("\(error)" == "terminated while waiting for runtime to connect")
+            let failure = logs.records.withLock { records in
+                records.first { $0.message == "runtime host: the runtime failed to start" }
+            }
+            #expect(failure?.metadata["runtime.exit"] == "process terminated with exit code 3")
+        }
+    }
+
     @Test("a runtime that exits before connecting has what it left in its process group killed with it")
     func failedStartKillsTheGroup() async throws {
         let directory = TemporaryDirectory()

@@ -56,7 +56,8 @@ public final class SupervisedRuntime: HostedRuntime {
     }
 
     private enum Outcome {
-        case failedToStart(any Error)
+        /// `exit`: how the runtime's process ended, when it ended by itself during the start.
+        case failedToStart(any Error, exit: ProcessExit? = nil)
         case ended(Ending, uptime: Duration)
     }
 
@@ -170,7 +171,7 @@ public final class SupervisedRuntime: HostedRuntime {
             logger.info("runtime host: starting the runtime")
 
             switch await runInstance(logger: logger) {
-            case .failedToStart(let error):
+            case .failedToStart(let error, let exit):
                 if stopSignal.isOpen {
                     // stop() cut the attempt short: no failure of the runtime's. The event keeps
                     // its sentence (`…: runtime is stopped`) with the code `stopped`.
@@ -179,7 +180,11 @@ public final class SupervisedRuntime: HostedRuntime {
                     return
                 }
                 failureCounter.increment()
-                logger.error("runtime host: the runtime failed to start", metadata: ["runtime.error": "\(error)"])
+                var metadata: Logger.Metadata = ["runtime.error": "\(error)"]
+                // A runtime that crashed during its start shows as a closed connection; its exit
+                // status says why.
+                if let exit { metadata["runtime.exit"] = "\(exit)" }
+                logger.error("runtime host: the runtime failed to start", metadata: metadata)
                 broadcaster.publish(.failedToStart(error))
             case .ended(let ending, let uptime):
                 if uptime >= timings.healthyAfter { backoff.reset() }
@@ -246,8 +251,8 @@ public final class SupervisedRuntime: HostedRuntime {
             let outcome: Outcome
             switch started {
             case .failure(let error):
-                await process.kill()
-                outcome = .failedToStart(error)
+                let exit = await process.kill()
+                outcome = .failedToStart(error, exit: exit.endedByItself ? exit : nil)
             case .success(let (connection, version, capability)):
                 let startedAt = provisioner.clock.elapsed()
                 let connected = state.withLock { s in
@@ -558,6 +563,18 @@ public final class SupervisedRuntime: HostedRuntime {
 }
 
 // MARK: Errors and the runtime directory
+
+extension ProcessExit {
+    /// Whether the process ended on its own: an exit, or a signal other than the SIGKILL
+    /// the supervisor sends.
+    fileprivate var endedByItself: Bool {
+        switch self {
+        case .exited: true
+        case .signaled(let signal): signal != SIGKILL
+        case .waitFailed: false
+        }
+    }
+}
 
 private struct TerminatedBeforeConnecting: Error, CustomStringConvertible {
     var description: String { "terminated while waiting for runtime to connect" }

@@ -77,8 +77,14 @@ public final class ConnectionListener: Sendable {
         }
         // `wrapping` returns once the channel is active. Only then may the server close: the
         // bootstrap closes a child whose server closed while the child was being set up.
-        let connection = try await Connection.wrapping(
-            channel: channel, handler: handler, configuration: configuration, logger: logger)
+        let connection: Connection
+        do {
+            connection = try await Connection.wrapping(
+                channel: channel, handler: handler, configuration: configuration, logger: logger)
+        } catch ChannelError.ioOnClosedChannel {
+            // The peer connected and closed (typically: it exited) before the channel was set up.
+            throw PeerClosedDuringAccept(path: path)
+        }
         server.close(promise: nil)
         return connection
     }
@@ -89,6 +95,13 @@ public final class ConnectionListener: Sendable {
         try? await server.closeFuture.get()
         slot.giveUp(with: ChannelError.ioOnClosedChannel)
     }
+}
+
+/// The peer connected and closed its end before the connection was set up.
+public struct PeerClosedDuringAccept: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The socket path listened on.
+    public let path: String
+    public var description: String { "rhp: the peer on \(path) closed its connection as it was accepted" }
 }
 
 /// Nobody connected to the socket in time.
