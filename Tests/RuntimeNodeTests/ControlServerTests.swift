@@ -649,6 +649,48 @@ struct ControlServerTests {
         }
     }
 
+    @Test("a client that half-closes after its request (as socat and nc -N do) still gets the answer", arguments: [
+        ("GET /v1/echo HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 200"),
+        // Half a request head: answered 400 (or closed), never left waiting for the rest.
+        ("GET /v1/ec", "HTTP/1.1 400"),
+    ])
+    func halfClosedClientAnswered(request: String, expected: String) async throws {
+        try await Support.withControlServer { path, _ in
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .channelOption(.allowRemoteHalfClosure, value: true)
+                .connect(unixDomainSocketPath: path) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
+                            wrappingChannelSynchronously: channel,
+                            configuration: .init(isOutboundHalfClosureEnabled: true))
+                    }
+                }
+            let answer = try await withThrowingTaskGroup(of: String?.self) { group in
+                group.addTask {
+                    try await channel.executeThenClose { inbound, outbound in
+                        try await outbound.write(ByteBuffer(string: request))
+                        // shutdown(SHUT_WR): nothing more will come.
+                        outbound.finish()
+                        var received: [UInt8] = []
+                        do {
+                            for try await buffer in inbound { received.append(contentsOf: buffer.readableBytesView) }
+                        } catch let error as IOError where error.errnoCode == ECONNRESET {
+                            // Closed with the answer unread: nothing received counts.
+                        }
+                        return String(decoding: received, as: UTF8.self)
+                    }
+                }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(120))
+                    return nil
+                }
+                defer { group.cancelAll() }
+                return try await group.next() ?? nil
+            }
+            #expect(answer?.hasPrefix(expected) == true, "\(answer ?? "no answer within 120 s")")
+        }
+    }
+
     @Test("beyond the connection cap a connection is closed at once; the server answers once others go")
     func connectionCap() async throws {
         var limits = Support.patientLimits

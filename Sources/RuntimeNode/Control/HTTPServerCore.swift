@@ -59,6 +59,10 @@ final class HTTPServerCore: Sendable {
     func bind(_ address: Address) async throws -> HTTPListenerChannel {
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 128)
+            // A client may shut down its sending side once its request is out (socat, `nc -N`
+            // and scripts do): the request is still answered. Without this NIO closed the whole
+            // connection at the end of input, and such a client got nothing.
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
         let limits = limits
         let logger = logger
         let initializer: @Sendable (any Channel) -> EventLoopFuture<HTTPServerConnection> = { channel in
