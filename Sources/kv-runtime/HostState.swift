@@ -112,7 +112,9 @@ struct HostState: KVStateAccess {
         do {
             let proof = try VerifiedProof(response.proofResponse.proof, trustedRoot: root.hash)
             // Answering the query on the proof also checks that the proof covers the key.
-            entry = ProofCache.Entry(proof: proof, value: try proof.get(key))
+            entry = ProofCache.Entry(
+                proof: proof, value: try proof.get(key),
+                size: key.count + response.proofResponse.proof.entries.reduce(0) { $0 + $1.count })
         } catch {
             throw KVHandler.dispatcherError(
                 "state proof for key \(Self.describe(key)) does not verify against root \(root.hash): \(error)")
@@ -136,15 +138,21 @@ final class ProofCache: Sendable {
     struct Entry: Sendable {
         let proof: VerifiedProof
         let value: [UInt8]?
+        /// About the memory it holds: its key and the proof's bytes (which hold the value).
+        let size: Int
     }
 
     /// Roots kept, and keys kept per root: enough for a batch and concurrent queries.
     static let rootLimit = 4
     static let keyLimit = 16_384
+    /// Bytes kept per root (``Entry/size``): with large values the key limit alone would let
+    /// the cache grow to gigabytes.
+    static let byteLimit = 64 << 20
 
     private struct Roots {
         var order: [Hash] = []
         var entries: [Hash: [[UInt8]: Entry]] = [:]
+        var bytes: [Hash: Int] = [:]
     }
 
     private let roots = Mutex(Roots())
@@ -159,11 +167,17 @@ final class ProofCache: Sendable {
                 roots.order.append(root)
                 roots.entries[root] = [:]
                 if roots.order.count > Self.rootLimit {
-                    roots.entries[roots.order.removeFirst()] = nil
+                    let evicted = roots.order.removeFirst()
+                    roots.entries[evicted] = nil
+                    roots.bytes[evicted] = nil
                 }
             }
-            guard roots.entries[root, default: [:]].count < Self.keyLimit else { return }
+            let bytes = roots.bytes[root, default: 0]
+            guard roots.entries[root, default: [:]].count < Self.keyLimit, bytes + entry.size <= Self.byteLimit,
+                roots.entries[root]?[key] == nil
+            else { return }
             roots.entries[root]?[key] = entry
+            roots.bytes[root] = bytes + entry.size
         }
     }
 }

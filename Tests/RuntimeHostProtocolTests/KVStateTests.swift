@@ -165,6 +165,27 @@ struct KVRuntimeStateTests {
             ioRoot: batch.header.ioRoot ?? .empty, stateRoot: stateRoot, messagesHash: batch.header.messagesHash ?? .empty)
     }
 
+    @Test("the proof cache holds at most byteLimit bytes of proofs per root")
+    func proofCacheByteBound() throws {
+        let cache = ProofCache()
+        let proof = try VerifiedProof(Proof(untrustedRoot: .empty, entries: []), trustedRoot: .empty)
+        let half = ProofCache.byteLimit / 2
+        let root = Hash.digest([1])
+        let other = Hash.digest([2])
+        cache.insert(ProofCache.Entry(proof: proof, value: nil, size: half), root: root, key: [1])
+        cache.insert(ProofCache.Entry(proof: proof, value: nil, size: half), root: root, key: [2])
+        // A third would pass the bound, though far below the key limit: it is not kept.
+        cache.insert(ProofCache.Entry(proof: proof, value: nil, size: 1), root: root, key: [3])
+        #expect(cache.entry(root: root, key: [1]) != nil)
+        #expect(cache.entry(root: root, key: [2]) != nil)
+        #expect(cache.entry(root: root, key: [3]) == nil)
+        // Inserting a key again does not count it twice.
+        cache.insert(ProofCache.Entry(proof: proof, value: nil, size: half), root: root, key: [1])
+        // The bound is per root.
+        cache.insert(ProofCache.Entry(proof: proof, value: nil, size: 1), root: other, key: [3])
+        #expect(cache.entry(root: other, key: [3]) != nil)
+    }
+
     @Test("two batches read state through verified host proofs and their roots equal the host's trie; get queries read the latest root")
     func batchesAndQueries() async throws {
         let storage = TestStorageHost()
