@@ -78,6 +78,24 @@ struct PreflightTests {
         try await SandboxPreflight.check(SandboxOptions(bubblewrapPath: bwrap, preflightTimeout: .seconds(600)))
     }
 
+    @Test("a bubblewrap that cannot be spawned fails the preflight, and the next check runs again")
+    func unspawnableBinary() async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        // Executable, but neither a script nor a loadable binary: exec fails with ENOEXEC.
+        let bwrap = directory.write("bwrap", "\u{7f}ELF, but cut short")
+        chmod(bwrap, 0o755)
+        let options = SandboxOptions(bubblewrapPath: bwrap, preflightTimeout: .seconds(600))
+        let error = await #expect(throws: RuntimeProcessError.self) { try await SandboxPreflight.check(options) }
+        #expect(error?.message.hasPrefix("sandbox preflight failed: \(bwrap) could not be started") == true, "\(String(describing: error))")
+        // Not cached: the failure may have been the host's moment (no processes or descriptors
+        // left), so the next check runs again, here against a bubblewrap that now works.
+        unlink(bwrap)
+        let fixed = directory.write("bwrap", "#!/bin/sh\nexit 0\n")
+        chmod(fixed, 0o755)
+        try await SandboxPreflight.check(options)
+    }
+
     @Test("the system bubblewrap passes the preflight")
     func workingBinary() async throws {
         try await SandboxPreflight.check(Fixtures.sandboxOptions())

@@ -11,10 +11,12 @@ import Synchronization
 ///
 /// The result is cached per binary path, success and failure alike, for the life of the node
 /// process: the host does not change under a running node, and a failed preflight should fail
-/// every start the same way rather than flap. A check that ran out of time is the exception: it
-/// says the host was slow, not that the sandbox cannot work, so the next start checks again
-/// (cached, one slow moment would have kept sandboxed runtimes from starting until the node
-/// restarted). Two first starts racing may both run the check.
+/// every start the same way rather than flap. Two failures are not cached, as they may say
+/// nothing lasting about the host: a check that ran out of time (the host was slow) and a
+/// bubblewrap that could not be spawned (out of processes, descriptors or memory, as well as a
+/// broken binary, which fails the next check the same way). Cached, one bad moment kept
+/// sandboxed runtimes from starting until the node restarted; the next start checks again.
+/// Two first starts racing may both run the check.
 /// No process outlives a check: the trivial sandbox is killed if it runs past its timeout.
 public enum SandboxPreflight {
     private static let results = Mutex<[String: RuntimeProcessError?]>([:])
@@ -33,21 +35,21 @@ public enum SandboxPreflight {
             if let error = cached { throw error }
             return
         }
-        let (outcome, timedOut) = await run(options)
+        let (outcome, lasting) = await run(options)
         if Task.isCancelled, outcome != nil {
             // A cancelled check says nothing about the host: do not cache it.
             throw RuntimeProcessError(.preflightFailed, "sandbox preflight failed: the check was cancelled")
         }
-        if !timedOut { results.withLock { $0[path] = .some(outcome) } }
+        if lasting { results.withLock { $0[path] = .some(outcome) } }
         if let outcome { throw outcome }
     }
 
-    /// Runs the check; a nil error means the sandbox works. `timedOut` marks the one failure
-    /// that says nothing lasting about the host.
-    static func run(_ options: SandboxOptions) async -> (error: RuntimeProcessError?, timedOut: Bool) {
+    /// Runs the check; a nil error means the sandbox works. `lasting` is false for the failures
+    /// that may say nothing lasting about the host (see the type's comment).
+    static func run(_ options: SandboxOptions) async -> (error: RuntimeProcessError?, lasting: Bool) {
         let path = options.bubblewrapPath
-        func failed(_ reason: String, timedOut: Bool = false) -> (RuntimeProcessError?, Bool) {
-            (RuntimeProcessError(.preflightFailed, "sandbox preflight failed: \(reason)"), timedOut)
+        func failed(_ reason: String, lasting: Bool = true) -> (RuntimeProcessError?, Bool) {
+            (RuntimeProcessError(.preflightFailed, "sandbox preflight failed: \(reason)"), lasting)
         }
         var info = stat()
         guard stat(path, &info) == 0 else {
@@ -66,7 +68,7 @@ public enum SandboxPreflight {
             process = try RuntimeProcess.spawnSandboxed(
                 RuntimeProcessConfiguration(executablePath: trivial, isolation: .sandboxed(options)), sandbox: options)
         } catch {
-            return failed("\(path) could not be started (\(error.message); \(unconfinedHint))")
+            return failed("\(path) could not be started (\(error.message); \(unconfinedHint))", lasting: false)
         }
 
         let status = await withDeadline(options.preflightTimeout) { try? await process.waitForExit() }
@@ -74,9 +76,9 @@ public enum SandboxPreflight {
             await process.kill()
             return failed(
                 "\(path) did not finish a trivial sandbox within \(options.preflightTimeout) (\(unconfinedHint))",
-                timedOut: true)
+                lasting: false)
         }
-        if status.isSuccess { return (nil, false) }
+        if status.isSuccess { return (nil, true) }
         let stderr = process.stderrLines.reader.availableLines(limit: 3).joined(separator: " / ")
         let detail = stderr.isEmpty ? status.description : "\(status.description): \(stderr)"
         return failed(
