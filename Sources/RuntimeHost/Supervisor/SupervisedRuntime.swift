@@ -288,8 +288,9 @@ public final class SupervisedRuntime: HostedRuntime {
                 case .unresponsive: logger.warning("runtime host: killed the runtime, which stopped answering pings")
                 case .aborted: logger.warning("runtime host: killed the runtime to abort its work")
                 case .connectionLost:
-                    // A runtime that exits closes its socket too, and either may be seen first.
-                    if case .exited = exit {
+                    // A runtime that exits or crashes closes its socket too, and either may be
+                    // seen first.
+                    if exit.endedByItself {
                         logger.warning("runtime host: the runtime exited", metadata: ["runtime.exit": "\(exit)"])
                     } else {
                         logger.warning(
