@@ -1,5 +1,5 @@
 public import Logging
-import RuntimeHost
+public import RuntimeHost
 
 extension ProvisionerFactory {
     /// The host module's provisioners: ``MockProvisioner``, and ``SandboxProvisioner`` unconfined
@@ -8,7 +8,10 @@ extension ProvisionerFactory {
     /// - Parameters:
     ///   - clock: drives the supervisors' restarts, watchdog and call deadlines.
     ///   - logger: for the supervisors and the runtimes' output.
-    public static func standard(clock: any Clock<Duration> = ContinuousClock(), logger: Logger) -> ProvisionerFactory {
+    ///   - timings: the supervisors' deadlines, restart backoff and watchdog.
+    public static func standard(
+        clock: any Clock<Duration> = ContinuousClock(), logger: Logger, timings: SupervisorTimings = SupervisorTimings()
+    ) -> ProvisionerFactory {
         @Sendable func mode(_ insecureNoSandbox: Bool, _ sandboxBinary: String) -> SandboxMode {
             insecureNoSandbox ? .unconfined : .sandboxed(SandboxOptions(bubblewrapPath: sandboxBinary))
         }
@@ -16,12 +19,13 @@ extension ProvisionerFactory {
             mock: { MockProvisioner() },
             sandbox: { hostInfo, insecureNoSandbox, sandboxBinary in
                 SandboxProvisioner(
-                    hostInfo: hostInfo, mode: mode(insecureNoSandbox, sandboxBinary), clock: clock, logger: logger)
+                    hostInfo: hostInfo, mode: mode(insecureNoSandbox, sandboxBinary), clock: clock, logger: logger,
+                    timings: timings)
             },
             sgx: { hostInfo, loader, sandboxBinary, insecureNoSandbox in
                 SandboxProvisioner(
                     hostInfo: hostInfo, mode: mode(insecureNoSandbox, sandboxBinary), clock: clock, logger: logger,
-                    sgx: SGXOptions(loaderPath: loader))
+                    timings: timings, sgx: SGXOptions(loaderPath: loader))
             })
     }
 }

@@ -100,7 +100,7 @@ struct ExecutorNode {
             options: RuntimeOptions(
                 supported: [id.description], provisioner: "unconfined", paths: [id.description: kvRuntimeBinaryPath],
                 tagIndexerBackend: "sqlite", debugDontBlameOasis: true),
-            consensus: consensus, provisioners: unconfinedProvisioners(timings: timings), logger: executorTestLogger)
+            consensus: consensus, provisioners: .standard(logger: executorTestLogger, timings: timings), logger: executorTestLogger)
         try await registry.finishInitialization()
         let runtime = try registry.runtime(id)
 
@@ -148,18 +148,6 @@ struct ExecutorNode {
         await registry.cleanup()
         return try outcome.get()
     }
-}
-
-/// Provisioners that run kv-runtime unconfined with the given supervisor timings.
-private func unconfinedProvisioners(timings: SupervisorTimings) -> ProvisionerFactory {
-    ProvisionerFactory(
-        mock: { MockProvisioner() },
-        sandbox: { hostInfo, _, _ in
-            SandboxProvisioner(hostInfo: hostInfo, mode: .unconfined, logger: executorTestLogger, timings: timings)
-        },
-        sgx: { hostInfo, _, _, _ in
-            SandboxProvisioner(hostInfo: hostInfo, mode: .unconfined, logger: executorTestLogger, timings: timings)
-        })
 }
 
 /// The outcome of one submission, comparable in expectations.
