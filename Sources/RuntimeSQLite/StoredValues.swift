@@ -26,7 +26,7 @@ package struct StoredValueMismatch: Error, Sendable, CustomStringConvertible {
     }
 
     /// A stored value as a phrase, at most 40 characters of text.
-    package static func describe(_ value: DatabaseValue) -> String {
+    private static func describe(_ value: DatabaseValue) -> String {
         switch value.storage {
         case .null: "NULL"
         case .int64(let integer): "the integer \(integer)"
