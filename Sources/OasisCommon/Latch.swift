@@ -3,7 +3,8 @@ internal import Synchronization
 /// A one-shot signal: ``open()`` releases every current and future waiter and never closes
 /// again (oasis-core's closed-channel latches). Waiting is cancellable, in two forms: ``wait()``
 /// throws `CancellationError`, ``waitUnlessCancelled()`` returns `false`, so a latch can take
-/// part in task-group races.
+/// part in task-group races. Clean-up that must not be cut short (closing a store only after
+/// its writer has quit) uses ``waitIgnoringCancellation()``.
 public final class Latch: Sendable {
     private struct State {
         var isOpen = false
@@ -19,6 +20,10 @@ public final class Latch: Sendable {
 
     /// Whether the latch has opened.
     public var isOpen: Bool { state.withLock { $0.isOpen } }
+
+    /// How many tasks are waiting for the latch to open (for tests that need to know a waiter
+    /// has arrived).
+    package var waiterCount: Int { state.withLock { $0.waiters.count } }
 
     /// Opens the latch and wakes every waiter; idempotent. Returns whether this call opened it.
     @discardableResult
@@ -38,6 +43,22 @@ public final class Latch: Sendable {
     public func wait() async throws {
         try Task.checkCancellation()
         guard await waitUnlessCancelled() else { throw CancellationError() }
+    }
+
+    /// Returns once the latch is open, whether or not the task is cancelled meanwhile: for
+    /// clean-up that must wait for something to finish, even while shutting down in a hurry.
+    public func waitIgnoringCancellation() async {
+        let id = state.withLock { s in
+            s.nextID += 1
+            return s.nextID
+        }
+        _ = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let isOpen = state.withLock { s in
+                if !s.isOpen { s.waiters[id] = continuation }
+                return s.isOpen
+            }
+            if isOpen { continuation.resume(returning: true) }
+        }
     }
 
     /// Waits until the latch opens (`true`) or the task is cancelled (`false`).

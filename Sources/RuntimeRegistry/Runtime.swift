@@ -291,8 +291,11 @@ public final class Runtime: Service, Sendable {
         localStorage?.close()
         if let storage = storageSlot.current { await storage.cleanup() }
         // v21.1 stops the indexer and waits for it to quit before closing the history; its
-        // backend, which v21.1 never closes, is closed once nothing uses it.
-        if indexing { try? await indexerQuit.wait() }
+        // backend, which v21.1 never closes, is closed once nothing uses it. The wait holds
+        // even when the stopping task is cancelled (a hurried shutdown): the indexer quits
+        // promptly once `stopped` opens, and closing its stores under it would fail its
+        // last write.
+        if indexing { await indexerQuit.waitIgnoringCancellation() }
         tagIndexer?.backend.close()
         if history != nil { await consensus.untrackRuntime(id: id) }
         history?.close()

@@ -197,6 +197,28 @@ struct ConcurrencyToolsTests {
         #expect(!latch.isOpen)
     }
 
+    @Test("a waiter that ignores cancellation returns only once the latch opens, even when its task is cancelled")
+    func latchIgnoresCancellation() async {
+        let latch = Latch()
+        let waiter = Task {
+            await latch.waitIgnoringCancellation()
+            return latch.isOpen
+        }
+        waiter.cancel()
+        // Bounded: the waiter registers however slow the machine is.
+        let clock = ContinuousClock()
+        let end = clock.now + .seconds(120)
+        while latch.waiterCount == 0, clock.now < end { await Task.yield() }
+        // Cancelled, and still waiting.
+        #expect(latch.waiterCount == 1)
+        latch.open()
+        #expect(await waiter.value)
+        // Already open: returns at once, cancelled or not.
+        let late = Task { await latch.waitIgnoringCancellation() }
+        late.cancel()
+        await late.value
+    }
+
     @Test("cancelling a sleeper ends its sleep with CancellationError")
     func cancelSleep() async {
         let clock = ManualClock()
