@@ -69,6 +69,9 @@ public enum RegistryError: Error, Sendable, Hashable, CustomStringConvertible {
     case setupFailed(Namespace, String)
     /// `failed to add runtime <hex>: <err>` (from building the registry)
     case addRuntimeFailed(Namespace, String)
+    /// `runtime/registry: cannot add runtime <hex>: the registry has been cleaned up`: an add
+    /// that came after ``Registry/cleanup()`` began (nothing of the runtime is left open).
+    case cleanedUp(Namespace)
 
     public var description: String {
         switch self {
@@ -82,6 +85,7 @@ public enum RegistryError: Error, Sendable, Hashable, CustomStringConvertible {
         case .noProvisionerForTEE(let tee): "no provisioner suitable for TEE hardware '\(tee)'"
         case .setupFailed(_, let message): message
         case .addRuntimeFailed(let id, let why): "failed to add runtime \(id): \(why)"
+        case .cleanedUp(let id): "runtime/registry: cannot add runtime \(id): the registry has been cleaned up"
         }
     }
 }

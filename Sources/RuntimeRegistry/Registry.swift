@@ -24,8 +24,9 @@ public final class Registry: Sendable {
 
     private struct State {
         var runtimes: [Namespace: Runtime] = [:]
-        /// IDs being added right now, so two concurrent adds of one ID cannot both succeed.
-        var pending: Set<Namespace> = []
+        /// IDs being added right now, so two concurrent adds of one ID cannot both succeed;
+        /// each latch opens when its add has ended, so ``cleanup()`` can wait for it.
+        var pending: [Namespace: Latch] = [:]
         var services: [Namespace: [any Service]] = [:]
         var cleanedUp = false
     }
@@ -123,27 +124,41 @@ public final class Registry: Sendable {
     /// `addSupportedRuntime` (spec/core.md §1.8): at most ``maxRuntimeCount`` runtimes, no
     /// duplicates; state directory, history, local storage, tag indexer, tracking in consensus.
     /// When a step fails, everything already made for this runtime is closed again.
+    ///
+    /// An add that comes after ``cleanup()`` began fails with ``RegistryError/cleanedUp(_:)``;
+    /// one that was under way when it began is stopped again before `cleanup()` returns.
     public func addSupportedRuntime(_ id: Namespace) async throws {
+        let done = Latch()
+        defer { done.open() }
         try state.withLock { s throws(RegistryError) in
+            guard !s.cleanedUp else { throw .cleanedUp(id) }
             guard s.runtimes.count + s.pending.count < maxRuntimeCount else { throw .tooManyRuntimes }
-            guard s.runtimes[id] == nil, !s.pending.contains(id) else { throw .runtimeAlreadyRegistered(id) }
-            s.pending.insert(id)
+            guard s.runtimes[id] == nil, s.pending[id] == nil else { throw .runtimeAlreadyRegistered(id) }
+            s.pending[id] = done
         }
+        let runtime: Runtime
         do {
-            let runtime = try await buildRuntime(id)
-            state.withLock { s in
-                s.pending.remove(id)
-                s.runtimes[id] = runtime
-                var services: [any Service] = [runtime]
-                if let history = runtime.history { services.append(history.pruner) }
-                if let indexer = runtime.tagIndexer { services.append(TagIndexerStarter(runtime: runtime, indexer: indexer)) }
-                s.services[id] = services
-            }
-            logger.info("runtime added", metadata: ["runtime.id": "\(id)"])
+            runtime = try await buildRuntime(id)
         } catch {
-            _ = state.withLock { $0.pending.remove(id) }
+            _ = state.withLock { $0.pending.removeValue(forKey: id) }
             throw error
         }
+        let added = state.withLock { s -> Bool in
+            s.pending.removeValue(forKey: id)
+            guard !s.cleanedUp else { return false }
+            s.runtimes[id] = runtime
+            var services: [any Service] = [runtime]
+            if let history = runtime.history { services.append(history.pruner) }
+            if let indexer = runtime.tagIndexer { services.append(TagIndexerStarter(runtime: runtime, indexer: indexer)) }
+            s.services[id] = services
+            return true
+        }
+        guard added else {
+            // Cleanup began while this runtime was being set up, and waits for this.
+            await runtime.stop()
+            throw RegistryError.cleanedUp(id)
+        }
+        logger.info("runtime added", metadata: ["runtime.id": "\(id)"])
     }
 
     private func buildRuntime(_ id: Namespace) async throws -> Runtime {
@@ -218,15 +233,17 @@ public final class Registry: Sendable {
         }
     }
 
-    /// Stops every runtime (watcher, local storage, storage, tag indexer, history). The
-    /// runtimes stay listed. Idempotent.
+    /// Stops every runtime (watcher, local storage, storage, tag indexer, history) and waits
+    /// for adds under way, which then stop what they set up and fail; later adds fail at once.
+    /// The runtimes stay listed. Idempotent.
     public func cleanup() async {
-        let runtimes = state.withLock { s -> [Runtime] in
-            guard !s.cleanedUp else { return [] }
+        let (runtimes, adds) = state.withLock { s -> ([Runtime], [Latch]) in
+            guard !s.cleanedUp else { return ([], []) }
             s.cleanedUp = true
-            return s.runtimes.values.sorted { $0.id < $1.id }
+            return (s.runtimes.values.sorted { $0.id < $1.id }, Array(s.pending.values))
         }
         for runtime in runtimes { await runtime.stop() }
+        for add in adds { await add.waitIgnoringCancellation() }
     }
 }
 
