@@ -251,6 +251,45 @@ struct SupervisorTests {
         #expect(runtime.pid == nil)
     }
 
+    @Test(
+        "cancelling the service while the initializer runs kills the runtime and is logged as an interruption, not a failure",
+        .timeLimit(.minutes(5)))
+    func cancelDuringInitializer() async throws {
+        let initializing = Shared<Int32?>(nil)
+        let logs = RecordingLogHandler.Store()
+        let provisioner = SandboxProvisioner(
+            hostInfo: Fixtures.hostInfo, mode: .unconfined, clock: RecordingClock(),
+            logger: Logger(label: "test") { _ in RecordingLogHandler(store: logs) }, timings: Self.timings,
+            initializer: { context in
+                initializing.set(context.pid)
+                try await Task.sleep(for: .seconds(3600))
+                return nil
+            })
+        let runtime = try #require(
+            try await provisioner.newRuntime(HostConfig(runtimeID: Fixtures.runtimeID, path: Fixtures.kvRuntime))
+                as? SupervisedRuntime)
+        let log = EventLog()
+        let events = runtime.events()
+        let recording = Task { await log.record(events) }
+        let service = Task { try await runtime.run() }
+        runtime.start()
+        for _ in 0..<6000 where initializing.value == nil { try await Task.sleep(for: .milliseconds(20)) }
+        let pid = try #require(initializing.value)
+        service.cancel()
+        // The service returns and the subscription ends (bounded by the time limit).
+        try await service.value
+        await recording.value
+        #expect(await waitUntilGone(pid))
+        #expect(log.kinds == ["failedToStart"])
+        if case .failedToStart(let error) = log.all.first {
+            #expect((error as? HostRuntimeError)?.code == .stopped)
+        }
+        let records = logs.records.withLock { $0 }
+        #expect(records.contains { $0.message == "runtime host: cancellation interrupted the start" && $0.level == .info })
+        #expect(!records.contains { $0.level >= .error }, "\(records.filter { $0.level >= .error }.map(\.message))")
+        #expect(runtime.pid == nil)
+    }
+
     @Test("stop during the sandbox preflight interrupts it, and no bubblewrap starts afterwards")
     func stopDuringPreflight() async throws {
         let directory = TemporaryDirectory()

@@ -172,10 +172,12 @@ public final class SupervisedRuntime: HostedRuntime {
 
             switch await runInstance(logger: logger) {
             case .failedToStart(let error, let exit):
-                if stopSignal.isOpen {
-                    // stop() cut the attempt short: no failure of the runtime's. The event keeps
-                    // its sentence (`…: runtime is stopped`) with the code `stopped`.
-                    logger.info("runtime host: stop interrupted the start", metadata: ["runtime.error": "\(error)"])
+                if stopSignal.isOpen || Task.isCancelled {
+                    // stop() or the service's cancellation cut the attempt short: no failure of
+                    // the runtime's. The event keeps its sentence (`…: runtime is stopped`, or
+                    // the cancellation's) with the code `stopped`.
+                    let cause = stopSignal.isOpen ? "stop" : "cancellation"
+                    logger.info("runtime host: \(cause) interrupted the start", metadata: ["runtime.error": "\(error)"])
                     broadcaster.publish(.failedToStart(HostRuntimeError(.stopped, "\(error)")))
                     return
                 }
