@@ -11,14 +11,27 @@ import Synchronization
 /// Like the v21.1 Rust runtime it refuses everything but info and ping until the host has sent
 /// `RuntimeInfoRequest`, and refuses what a runtime never serves (shutdown, `Host*` requests)
 /// with `method not supported`; all of these are module `dispatcher`, code 1. Requests are
-/// served concurrently; an abort fails the batch in progress at its next transaction.
+/// served concurrently.
+///
+/// An abort fails every batch that started before it, at the batch's next transaction, and is
+/// answered once those batches have ended (v21.1's runtime answers an abort when its
+/// dispatcher has acknowledged it): when the host gets the answer, nothing it aborted still
+/// runs, and a batch it sends next is not affected. A batch stuck in a host call holds the
+/// answer back, and the host's abort deadline then kills the runtime.
 final class KVHandler: RequestHandler {
     /// The runtime's own version, reported in the handshake.
     static let version = Version(major: 0, minor: 1, patch: 0)
 
     private struct Environment {
         var runtimeID: Namespace?
-        var aborted = false
+        /// The number of the last batch that started (batches are numbered from 1).
+        var lastBatch: UInt64 = 0
+        /// Batches that have started and not ended.
+        var runningBatches: Set<UInt64> = []
+        /// Every batch numbered up to this one is aborted.
+        var abortedThrough: UInt64 = 0
+        /// Aborts waiting for the batches they abort (numbered up to `through`) to end.
+        var abortWaiters: [(through: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
     }
 
     private let environment = Mutex(Environment())
@@ -62,7 +75,7 @@ final class KVHandler: RequestHandler {
         }
         switch request {
         case .runtimeAbortRequest:
-            environment.withLock { $0.aborted = true }
+            await abortRunningBatches()
             return .runtimeAbortResponse
         case .runtimeCheckTxBatchRequest(let check):
             return .runtimeCheckTxBatchResponse(RuntimeCheckTxBatchResponse(results: check.inputs.map(checkTx)))
@@ -105,8 +118,51 @@ final class KVHandler: RequestHandler {
         }
     }
 
+    /// How many aborts wait for batches to end (for tests).
+    var waitingAborts: Int { environment.withLock { $0.abortWaiters.count } }
+
+    /// Aborts every batch that has started, and returns once each of them has ended.
+    private func abortRunningBatches() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let idle = environment.withLock { e -> Bool in
+                e.abortedThrough = e.lastBatch
+                // Every running batch is numbered up to `lastBatch`, so all of them are aborted.
+                guard e.runningBatches.isEmpty else {
+                    e.abortWaiters.append((e.lastBatch, continuation))
+                    return false
+                }
+                return true
+            }
+            if idle { continuation.resume() }
+        }
+    }
+
+    /// Runs a batch under the next number, so that an abort fails it exactly when the abort
+    /// came after it started.
+    private func runningBatch<T>(_ body: (_ isAborted: @escaping @Sendable () -> Bool) async throws -> T) async throws -> T {
+        let number = environment.withLock { e in
+            e.lastBatch += 1
+            e.runningBatches.insert(e.lastBatch)
+            return e.lastBatch
+        }
+        defer {
+            let released = environment.withLock { e -> [CheckedContinuation<Void, Never>] in
+                e.runningBatches.remove(number)
+                let oldest = e.runningBatches.min() ?? .max
+                let done = e.abortWaiters.filter { $0.through < oldest }
+                e.abortWaiters.removeAll { $0.through < oldest }
+                return done.map(\.continuation)
+            }
+            for waiter in released { waiter.resume() }
+        }
+        return try await body { self.environment.withLock { $0.abortedThrough >= number } }
+    }
+
     private func executeTx(_ request: RuntimeExecuteTxBatchRequest) async throws -> ComputedBatch {
-        environment.withLock { $0.aborted = false }
+        try await runningBatch { isAborted in try await executeTx(request, isAborted: isAborted) }
+    }
+
+    private func executeTx(_ request: RuntimeExecuteTxBatchRequest, isAborted: () -> Bool) async throws -> ComputedBatch {
         let header = request.block.header
         let (round, overflow) = header.round.addingReportingOverflow(1)
         guard !overflow else { throw Self.dispatcherError("block round \(header.round) is the last one; no round follows it") }
@@ -114,9 +170,11 @@ final class KVHandler: RequestHandler {
         let result: BatchResult
         do {
             result = try await executeBatch(
-                request.inputs, isAborted: { environment.withLock { $0.aborted } },
+                request.inputs, isAborted: isAborted,
                 prefetch: { keys in await state.prefetch(keys, at: stateRoot) },
                 read: { key in try await state.value(of: key, at: stateRoot) })
+            // The new roots may need more host reads: an abort that came meanwhile ends it here.
+            if isAborted() { throw BatchAborted() }
         } catch let aborted as BatchAborted {
             throw Self.dispatcherError(aborted.description)
         }

@@ -6,6 +6,7 @@ import ProcessTesting
 import RuntimeHostProtocol
 import RuntimeHostProtocolTesting
 import RuntimeStorage
+import Synchronization
 import Testing
 
 @testable import kv_runtime
@@ -138,6 +139,35 @@ struct InMemoryState: KVStateAccess {
     }
 }
 
+/// Lines appended from several tasks, in the order they came.
+final class Lines: Sendable {
+    private let lines = Mutex<[String]>([])
+    func append(_ line: String) { lines.withLock { $0.append(line) } }
+    var all: [String] { lines.withLock { $0 } }
+}
+
+/// State without values whose reads of the `held` keys wait until `release` opens.
+struct HeldState: KVStateAccess {
+    let held: Set<[UInt8]>
+    /// Opens when a held read begins.
+    let reading = Latch()
+    let release = Latch()
+
+    func value(of key: [UInt8], at root: StorageRoot) async throws -> [UInt8]? {
+        if held.contains(key) {
+            reading.open()
+            await release.waitIgnoringCancellation()
+        }
+        return nil
+    }
+
+    func stateRoot(after writeLog: WriteLog, on root: StorageRoot) async throws -> Hash {
+        try await InMemoryState(values: [:]).stateRoot(after: writeLog, on: root)
+    }
+
+    func ioRoot(of writeLog: WriteLog) throws -> Hash { try InMemoryState(values: [:]).ioRoot(of: writeLog) }
+}
+
 @Suite("kv-runtime handler")
 struct KVHandlerTests {
     let runtimeID = Namespace.test(seed: "kv-handler")
@@ -202,6 +232,52 @@ struct KVHandlerTests {
             ErrorBody(mapping: error) == ErrorBody(
                 module: "dispatcher", code: 1, message: "block round 18446744073709551615 is the last one; no round follows it")
         }
+    }
+
+    @Test(
+        "an abort fails the batch under way and is answered once that batch has ended; a batch sent after the abort runs",
+        .timeLimit(.minutes(5)))
+    func abortWaitsForTheBatch() async throws {
+        let (logger, _) = capturingLogger()
+        let state = HeldState(held: [Array("slow".utf8)])
+        let handler = KVHandler(state: state, logger: logger)
+        _ = try await handler.handle(.runtimeInfoRequest(RuntimeInfoRequest(runtimeID: runtimeID)))
+        let header = BlockHeader(namespace: runtimeID, round: 3, headerType: .normal)
+        @Sendable func execute(_ key: String) async throws -> Body {
+            try await handler.handle(.runtimeExecuteTxBatchRequest(RuntimeExecuteTxBatchRequest(
+                inputs: [KVTransaction.insert(key: key, value: "v").encoded], block: Block(header: header))))
+        }
+        let order = Lines()
+        let old = Task {
+            do {
+                _ = try await execute("slow")
+                order.append("old batch committed")
+            } catch {
+                order.append("old batch failed: \(ErrorBody(mapping: error).message)")
+            }
+        }
+        // The old batch waits in its read of "slow".
+        try await state.reading.wait()
+        let abort = Task {
+            _ = try await handler.handle(.runtimeAbortRequest)
+            order.append("abort answered")
+        }
+        try await waitUntil(.seconds(120), "the abort waits or is answered") {
+            handler.waitingAborts == 1 || !order.all.isEmpty
+        }
+        #expect(order.all.isEmpty, "the abort was answered while the batch it aborts still ran")
+        // A batch that starts after the abort is not aborted by it.
+        guard case .runtimeExecuteTxBatchResponse(let fresh) = try await execute("fast") else {
+            Issue.record("the batch after the abort did not commit")
+            return
+        }
+        #expect(fresh.batch.stateWriteLog.map(\.key) == [Array("fast".utf8)])
+        state.release.open()
+        await old.value
+        try await abort.value
+        #expect(order.all == ["old batch failed: batch aborted", "abort answered"])
+        // With no batch under way, an abort is answered at once.
+        #expect(try await handler.handle(.runtimeAbortRequest) == .runtimeAbortResponse)
     }
 
     @Test("a get query reads state at the header's root")
