@@ -97,7 +97,7 @@ private struct PollTimedOut: Error {}
 
 /// The fixture's consensus, except that `trackRuntime` holds until `release` opens, and what it
 /// is asked to track and untrack is recorded.
-private final class HeldTracking: ConsensusBackend {
+private final class HeldTracking: DelegatingConsensus {
     let base: any ConsensusBackend
     let entered = Latch()
     let release = Latch()
@@ -119,17 +119,4 @@ private final class HeldTracking: ConsensusBackend {
         calls.withLock { $0.untracked.append(id) }
         await base.untrackRuntime(id: id)
     }
-
-    func waitSynced() async throws { try await base.waitSynced() }
-    func watchEpochs() -> AsyncStream<EpochTime> { base.watchEpochs() }
-    func watchRuntimes() -> AsyncStream<RuntimeDescriptor> { base.watchRuntimes() }
-    func runtimeState(id: Namespace, height: Int64) async throws -> RuntimeState {
-        try await base.runtimeState(id: id, height: height)
-    }
-    func latestBlock(id: Namespace, height: Int64) async throws -> AnnotatedBlock {
-        try await base.latestBlock(id: id, height: height)
-    }
-    func watchBlocks(id: Namespace) -> AsyncStream<AnnotatedBlock> { base.watchBlocks(id: id) }
-    func status() async throws -> ConsensusStatus { try await base.status() }
-    func chainContext() async throws -> String { try await base.chainContext() }
 }

@@ -55,6 +55,29 @@ func keyManagerDescriptor() -> RuntimeDescriptor {
         governanceModel: .entity)
 }
 
+/// A consensus that passes every call on to `base`: a test's wrapper implements only the
+/// calls it changes.
+protocol DelegatingConsensus: ConsensusBackend {
+    var base: any ConsensusBackend { get }
+}
+
+extension DelegatingConsensus {
+    func waitSynced() async throws { try await base.waitSynced() }
+    func watchEpochs() -> AsyncStream<EpochTime> { base.watchEpochs() }
+    func watchRuntimes() -> AsyncStream<RuntimeDescriptor> { base.watchRuntimes() }
+    func runtimeState(id: Namespace, height: Int64) async throws -> RuntimeState {
+        try await base.runtimeState(id: id, height: height)
+    }
+    func latestBlock(id: Namespace, height: Int64) async throws -> AnnotatedBlock {
+        try await base.latestBlock(id: id, height: height)
+    }
+    func watchBlocks(id: Namespace) -> AsyncStream<AnnotatedBlock> { base.watchBlocks(id: id) }
+    func trackRuntime(history: any RoothashHistory) async throws { try await base.trackRuntime(history: history) }
+    func untrackRuntime(id: Namespace) async { await base.untrackRuntime(id: id) }
+    func status() async throws -> ConsensusStatus { try await base.status() }
+    func chainContext() async throws -> String { try await base.chainContext() }
+}
+
 /// A data directory and an embedded consensus for one test, removed afterwards.
 struct Fixture {
     let dataDir: String

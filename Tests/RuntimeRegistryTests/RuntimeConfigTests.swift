@@ -3,8 +3,8 @@ import RuntimeRegistry
 import Testing
 
 /// A consensus whose status or chain context cannot be read.
-struct UnreachableConsensus: ConsensusBackend {
-    let base: LocalConsensus
+struct UnreachableConsensus: DelegatingConsensus {
+    let base: any ConsensusBackend
     var failStatus = true
 
     struct Down: Error, CustomStringConvertible {
@@ -12,16 +12,6 @@ struct UnreachableConsensus: ConsensusBackend {
     }
 
     func waitSynced() async throws {}
-    func watchEpochs() -> AsyncStream<EpochTime> { base.watchEpochs() }
-    func watchRuntimes() -> AsyncStream<RuntimeDescriptor> { base.watchRuntimes() }
-    func runtimeState(id: Namespace, height: Int64) async throws -> RuntimeState {
-        try await base.runtimeState(id: id, height: height)
-    }
-    func latestBlock(id: Namespace, height: Int64) async throws -> AnnotatedBlock {
-        try await base.latestBlock(id: id, height: height)
-    }
-    func watchBlocks(id: Namespace) -> AsyncStream<AnnotatedBlock> { base.watchBlocks(id: id) }
-    func trackRuntime(history: any RoothashHistory) async throws { try await base.trackRuntime(history: history) }
     func status() async throws -> ConsensusStatus {
         if failStatus { throw Down() }
         return try await base.status()
