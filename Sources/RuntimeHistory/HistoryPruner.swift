@@ -86,9 +86,16 @@ public final class HistoryPruner: Service, Sendable {
         try? await cancelWhenGracefulShutdown { [self] in
             while !Task.isCancelled {
                 try await clock.sleep(for: interval, tolerance: nil)
+                if store?.isClosed == true { break }
                 let report = await prunePass()
                 log(report)
             }
+        }
+        // The history was closed (its runtime stopped) while the node runs on: nothing is left
+        // to prune, and a pass on every tick would only log that the history is closed.
+        if store?.isClosed == true, !Task.isCancelled {
+            logger.info("history pruner stopped: the history is closed")
+            try? await gracefulShutdown()
         }
     }
 

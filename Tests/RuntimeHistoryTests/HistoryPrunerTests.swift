@@ -273,6 +273,32 @@ struct HistoryPrunerTests {
         }
     }
 
+    @Test("once its history is closed the pruner service stops pruning instead of failing a pass on every tick")
+    func closedHistoryIdles() async throws {
+        try await withTemporaryDirectory { dir in
+            let clock = ManualClock()
+            let logs = RecordingLogs()
+            let history = try RuntimeHistory(
+                directory: dir, runtimeID: id,
+                configuration: HistoryConfiguration(pruner: .keepLast(1), pruneInterval: .seconds(1)), clock: clock,
+                logger: logs.logger)
+            try await commitRounds(history, through: 5)
+            try await withPrunerRunning(history.pruner, clock) {
+                // The runtime stops (its history closes) while the node runs on.
+                history.close()
+                clock.advance(by: .seconds(1))
+                let stopped = "history pruner stopped: the history is closed"
+                let clock = ContinuousClock()
+                let end = clock.now + .seconds(120)
+                while !logs.all.contains(where: { $0.message == stopped || $0.level >= .error }), clock.now < end {
+                    try await Task.sleep(for: .milliseconds(5))
+                }
+                #expect(logs.all.contains { $0.message == stopped && $0.level == .info })
+                #expect(!logs.all.contains { $0.level >= .warning }, "\(logs.all.map(\.message))")
+            }
+        }
+    }
+
     @Test("strategy names parse case-insensitively and unknown ones are refused")
     func strategyNames() throws {
         #expect(try PrunerStrategy(name: "None", numKept: 5) == .none)
