@@ -63,6 +63,24 @@ struct NodeCacheTests {
         #expect(cache.statistics.misses == 1)
     }
 
+    @Test("a sharded cache finds what it holds, counts over every shard, and keeps at most twice its capacity")
+    func shards() {
+        let cache = NodeCache(capacity: 16, shards: 16)
+        let leaves = (0..<1000).map { leaf("key \($0)") }
+        for leaf in leaves { cache.insert(leaf) }
+        let kept = leaves.filter { cache.node($0.hash) != nil }
+        // Each shard keeps its share: 1 node per generation, 2 in all; 32 over the 16 shards.
+        #expect(kept.count <= 32)
+        #expect(kept.contains { $0 === leaves.last })
+        #expect(cache.statistics.hits + cache.statistics.misses == 1000)
+        #expect(cache.statistics.hits == kept.count)
+
+        let roomy = NodeCache(capacity: NodeCache.defaultCapacity, shards: NodeCache.defaultShards)
+        for leaf in leaves.prefix(64) { roomy.insert(leaf) }
+        #expect(leaves.prefix(64).allSatisfy { roomy.node($0.hash) === $0 })
+        #expect(roomy.statistics.hits == 64)
+    }
+
     @Test("large values fill a generation by bytes: the cache keeps a few MiB, not 8,192 values")
     func boundedBytes() {
         let cache = NodeCache(capacity: NodeCache.defaultCapacity)
