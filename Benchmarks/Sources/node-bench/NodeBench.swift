@@ -1,6 +1,7 @@
 // node-bench: sustained localnet throughput through the real pipeline.
 //
 //   cd Benchmarks && swift run -c release node-bench [--json] [--kv-runtime PATH] [--quick]
+//       [--batch N] [--transactions N]   (one batch size, for profiling)
 //
 // For batch sizes 1, 10 and 100 (the descriptor's max_batch_size), 2×B concurrent clients
 // submit kv-runtime `insert`s to a `LocalnetExecutor` on the embedded consensus, with kv-runtime
@@ -28,14 +29,20 @@ struct NodeBench {
         var json = false
         var quick = false
         var kvRuntime = "../.build/release/kv-runtime"
+        var batches = [1, 10, 100]
+        var transactions: Int?
         var arguments = CommandLine.arguments.dropFirst().makeIterator()
         while let argument = arguments.next() {
             switch argument {
             case "--json": json = true
             case "--quick": quick = true
             case "--kv-runtime": kvRuntime = arguments.next() ?? kvRuntime
+            // For profiling one batch size: --batch 100 --transactions 5000.
+            case "--batch": batches = [arguments.next().flatMap { Int($0) }].compactMap { $0 }.filter { $0 > 0 }
+            case "--transactions": transactions = arguments.next().flatMap { Int($0) }.flatMap { $0 > 0 ? $0 : nil }
             default:
-                FileHandle.standardError.write(Data("usage: node-bench [--json] [--quick] [--kv-runtime PATH]\n".utf8))
+                FileHandle.standardError.write(Data(
+                    "usage: node-bench [--json] [--quick] [--kv-runtime PATH] [--batch N] [--transactions N]\n".utf8))
                 exit(2)
             }
         }
@@ -47,8 +54,12 @@ struct NodeBench {
         let commit = try durableCommitNanoseconds(count: quick ? 100 : 300)
         progress(String(format: "baseline: one durable SQLite commit = %.2f ms", commit / 1e6))
         var rows: [BenchRow] = []
-        for batch in [1, 10, 100] {
-            let total = quick ? max(50, batch * 5) : max(300, batch * 20)
+        guard !batches.isEmpty else {
+            FileHandle.standardError.write(Data("node-bench: --batch takes a positive number\n".utf8))
+            exit(2)
+        }
+        for batch in batches {
+            let total = transactions ?? (quick ? max(50, batch * 5) : max(300, batch * 20))
             let result = try await measure(batch: batch, transactions: total, kvRuntime: kv)
             progress(result.summary)
             rows.append(BenchRow(
