@@ -23,13 +23,16 @@ struct SupervisorTests {
         return timings
     }
 
+    /// A supervised runtime; its supervisor logs to `logs` when given, and counts to `metrics`.
     func runtime(
         path: String, clock: RecordingClock, timings: SupervisorTimings = Self.timings,
-        mode: SandboxMode = .unconfined, initializer: HostInitializer? = nil
+        mode: SandboxMode = .unconfined, initializer: HostInitializer? = nil, logs: RecordingLogHandler.Store? = nil,
+        metrics: TestMetrics? = nil
     ) async throws -> SupervisedRuntime {
+        let logger = logs.map { logs in Logger(label: "test") { _ in RecordingLogHandler(store: logs) } } ?? Fixtures.logger
         let provisioner = SandboxProvisioner(
-            hostInfo: Fixtures.hostInfo, mode: mode, clock: clock, logger: Fixtures.logger, timings: timings,
-            initializer: initializer)
+            hostInfo: Fixtures.hostInfo, mode: mode, clock: clock, logger: logger, timings: timings,
+            initializer: initializer, metricsFactory: metrics)
         return try #require(
             try await provisioner.newRuntime(HostConfig(runtimeID: Fixtures.runtimeID, path: path)) as? SupervisedRuntime)
     }
@@ -75,14 +78,9 @@ struct SupervisorTests {
         let metrics = TestMetrics()
         let logs = RecordingLogHandler.Store()
         // The clock does not move, so the burst of 1,000 lines is all that passes.
-        let provisioner = SandboxProvisioner(
-            hostInfo: Fixtures.hostInfo, mode: .unconfined, clock: RecordingClock(),
-            logger: Logger(label: "test") { _ in RecordingLogHandler(store: logs) }, timings: Self.timings,
-            metricsFactory: metrics)
-        let runtime = try #require(
-            try await provisioner.newRuntime(
-                HostConfig(runtimeID: Fixtures.runtimeID, path: Fixtures.fixtureRuntime(mode: "chatty", in: directory)))
-                as? SupervisedRuntime)
+        let runtime = try await runtime(
+            path: Fixtures.fixtureRuntime(mode: "chatty", in: directory), clock: RecordingClock(), logs: logs,
+            metrics: metrics)
         try await hosting(runtime) { log in
             runtime.start()
             _ = try await log.waitFor("started")
@@ -257,17 +255,13 @@ struct SupervisorTests {
     func cancelDuringInitializer() async throws {
         let initializing = Shared<Int32?>(nil)
         let logs = RecordingLogHandler.Store()
-        let provisioner = SandboxProvisioner(
-            hostInfo: Fixtures.hostInfo, mode: .unconfined, clock: RecordingClock(),
-            logger: Logger(label: "test") { _ in RecordingLogHandler(store: logs) }, timings: Self.timings,
+        let runtime = try await runtime(
+            path: Fixtures.kvRuntime, clock: RecordingClock(),
             initializer: { context in
                 initializing.set(context.pid)
                 try await Task.sleep(for: .seconds(3600))
                 return nil
-            })
-        let runtime = try #require(
-            try await provisioner.newRuntime(HostConfig(runtimeID: Fixtures.runtimeID, path: Fixtures.kvRuntime))
-                as? SupervisedRuntime)
+            }, logs: logs)
         let log = EventLog()
         let events = runtime.events()
         let recording = Task { await log.record(events) }
@@ -388,11 +382,7 @@ struct SupervisorTests {
         let script = directory.write("crashing-runtime", "#!/bin/sh\nexit 3\n")
         chmod(script, 0o755)
         let logs = RecordingLogHandler.Store()
-        let provisioner = SandboxProvisioner(
-            hostInfo: Fixtures.hostInfo, mode: .unconfined, clock: RecordingClock(),
-            logger: Logger(label: "test") { _ in RecordingLogHandler(store: logs) }, timings: Self.timings)
-        let runtime = try #require(
-            try await provisioner.newRuntime(HostConfig(runtimeID: Fixtures.runtimeID, path: script)) as? SupervisedRuntime)
+        let runtime = try await runtime(path: script, clock: RecordingClock(), logs: logs)
         try await hosting(runtime) { log in
             runtime.start()
             guard case .failedToStart(let error) = try await log.waitFor("failedToStart") else { return }
