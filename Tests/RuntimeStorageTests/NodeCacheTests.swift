@@ -63,7 +63,7 @@ struct NodeCacheTests {
         #expect(cache.statistics.misses == 1)
     }
 
-    @Test("a sharded cache finds what it holds, counts over every shard, and keeps at most twice its capacity")
+    @Test("a sharded cache finds what it holds, counts over every shard, keeps at most twice its capacity, and bounds each shard by its share")
     func shards() {
         let cache = NodeCache(capacity: 16, shards: 16)
         let leaves = (0..<1000).map { leaf("key \($0)") }
@@ -74,6 +74,25 @@ struct NodeCacheTests {
         #expect(kept.contains { $0 === leaves.last })
         #expect(cache.statistics.hits + cache.statistics.misses == 1000)
         #expect(cache.statistics.hits == kept.count)
+
+        // Each shard has its own share: a second node in a shard pushes out the first, while
+        // nodes in the other shards stay (one cache of 16 would keep both).
+        let tight = NodeCache(capacity: 16, shards: 16)
+        let first = leaves[0]
+        let sameShard = leaves.dropFirst().first { $0.hash.raw.firstByte % 16 == first.hash.raw.firstByte % 16 }!
+        let otherShard = leaves.first { $0.hash.raw.firstByte % 16 != first.hash.raw.firstByte % 16 }!
+        tight.insert(first)
+        tight.insert(otherShard)
+        tight.insert(sameShard)
+        #expect(tight.node(first.hash) == nil)
+        #expect(tight.node(sameShard.hash) === sameShard)
+        #expect(tight.node(otherShard.hash) === otherShard)
+
+        // A leaf over one shard's share of the bytes is not kept.
+        let small = NodeCache(capacity: 64, byteCapacity: 16 * 1000, shards: 16)
+        let large = MerkleNode(record: .leaf(key: Array("large".utf8), value: [UInt8](repeating: 1, count: 2000)))
+        small.insert(large)
+        #expect(small.node(large.hash) == nil)
 
         let roomy = NodeCache(capacity: NodeCache.defaultCapacity, shards: NodeCache.defaultShards)
         for leaf in leaves.prefix(64) { roomy.insert(leaf) }
