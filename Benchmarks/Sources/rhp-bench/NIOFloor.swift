@@ -34,6 +34,35 @@ enum NIOFloor {
         return samples
     }
 
+    /// Frames per second with `depth` frames outstanding, shaped like the C baseline's
+    /// pipelining: after each read the client tops the window up with one write of as many
+    /// frames as came back. No RHP: no CBOR, no tasks, no pending table; what is between this
+    /// and RHP's pipelined calls is ours.
+    static func pipelined(payload: Int, total: Int, depth: Int) async throws -> Double {
+        var fds: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0 else { throw BenchError("socketpair failed") }
+        let loops = Array(MultiThreadedEventLoopGroup.singleton.makeIterator())
+        guard loops.count >= 2 else { throw BenchError("the NIO floor needs two event loops") }
+        let echo = try await ClientBootstrap(group: loops[1])
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(FrameEcho()) }
+            }
+            .withConnectedSocket(fds[1]).get()
+        let done = loops[0].makePromise(of: Double.self)
+        let client = try await ClientBootstrap(group: loops[0])
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        WindowClient(payload: payload, total: total, depth: depth, done: done))
+                }
+            }
+            .withConnectedSocket(fds[0]).get()
+        let rate = try await done.futureResult.get()
+        try await client.close()
+        try? await echo.closeFuture.get()
+        return rate
+    }
+
     /// Splits frames off a cumulation buffer.
     static func frames(in buffer: inout ByteBuffer) -> [ByteBuffer] {
         var frames: [ByteBuffer] = []
@@ -105,6 +134,60 @@ enum NIOFloor {
                 send(context: context)
             }
             pending.discardReadBytes()
+        }
+    }
+
+    /// Keeps `depth` frames outstanding until `total` have come back; reports frames per second.
+    final class WindowClient: ChannelInboundHandler {
+        typealias InboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
+        private let payload: Int
+        private let total: Int
+        private let depth: Int
+        private let done: EventLoopPromise<Double>
+        private var pending = ByteBuffer()
+        private var sent = 0
+        private var received = 0
+        private var start = NIODeadline.now()
+
+        init(payload: Int, total: Int, depth: Int, done: EventLoopPromise<Double>) {
+            self.payload = payload
+            self.total = total
+            self.depth = depth
+            self.done = done
+        }
+
+        func channelActive(context: ChannelHandlerContext) {
+            start = .now()
+            topUp(context: context)
+        }
+
+        /// Writes as many frames as the window has room for, in one buffer, and flushes.
+        private func topUp(context: ChannelHandlerContext) {
+            let room = min(depth - (sent - received), total - sent)
+            guard room > 0 else { return }
+            var burst = context.channel.allocator.buffer(capacity: room * (4 + payload))
+            for _ in 0..<room {
+                burst.writeInteger(UInt32(payload))
+                burst.writeRepeatingByte(0x6b, count: payload)
+            }
+            sent += room
+            context.writeAndFlush(wrapOutboundOut(burst), promise: nil)
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            var incoming = unwrapInboundIn(data)
+            pending.writeBuffer(&incoming)
+            received += NIOFloor.frames(in: &pending).count
+            pending.discardReadBytes()
+            if received >= total {
+                let elapsed = NIODeadline.now() - start
+                done.succeed(Double(received) / (Double(elapsed.nanoseconds) / 1e9))
+            }
+        }
+
+        func channelReadComplete(context: ChannelHandlerContext) {
+            if received < total { topUp(context: context) }
         }
     }
 }

@@ -13,8 +13,8 @@ import Synchronization
 ///
 /// Modes measured:
 /// * `uds`: C client, C echo thread, socketpair; 64 B and 4 KiB frames.
-/// * `nio`: the same 64 B frames between two NIO channels on two event loops, no RHP: the floor
-///   the event loop itself sets.
+/// * `nio`: the same 64 B frames between two NIO channels on two event loops, no RHP (ping-pong
+///   and a window of `depth` frames): the floor the event loop itself sets.
 /// * `rhp.thread`: two `Connection`s in this process over a socketpair (host ↔ guest).
 /// * `rhp.kv`: our host ↔ the `kv-runtime` process (when its binary is found).
 @main
@@ -106,6 +106,18 @@ enum RHPBench {
         rows.append(BenchRow(
             figure: "NIO floor: ping rtt between two event loops, no RHP, median" + regime, ours: nioFloor.median * 1000,
             baseline: baselinePing.median * 1000, unit: "ns", maxRatio: .infinity))
+
+        // The event loop's floor for pipelining: the same window of frames, no RHP.
+        if !options.pingOnly && !options.queryOnly {
+            let nioPipe = try await NIOFloor.pipelined(payload: 64, total: options.pipelined, depth: options.depth)
+            say("RESULT nio.thread.pipe\(options.depth).64 msgs_per_s=\(Int(nioPipe))")
+            summary.append(String(
+                format: "nio floor pipelined: %.0f msgs/s = %.1f%% of raw", nioPipe, 100 * nioPipe / baselinePipe))
+            rows.append(BenchRow(
+                figure: "NIO floor: pipelined msgs/s, \(options.depth) outstanding, two event loops, no RHP (vs raw msgs/s)"
+                    + regime,
+                ours: nioPipe, baseline: baselinePipe, unit: "/s", lowerIsBetter: false, maxRatio: .infinity))
+        }
 
         // RHP between two connections in this process.
         if !options.pingOnly && !options.pipelineOnly && !options.queryOnly {
