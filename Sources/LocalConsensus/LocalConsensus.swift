@@ -134,6 +134,7 @@ public final class LocalConsensus: ConsensusBackend, Service {
                             + "genesis file the data directory was created with, or remove '\(store.path)' to start a "
                             + "new chain")
                 }
+                try Self.checkTimestamps(of: loaded.latestBlocks.values, genesis: genesis, path: store.path)
                 var s = State(height: loaded.height, epoch: loaded.epoch)
                 for record in loaded.runtimes {
                     s.runtimes[record.registry.id] = Entry(
@@ -579,6 +580,28 @@ public final class LocalConsensus: ConsensusBackend, Service {
         guard height == 0 || height == current else {
             throw RoothashErrors.invalidArgument.wrapping(
                 "the local consensus keeps only the latest state (asked for height \(height), latest is \(current))")
+        }
+    }
+
+    /// Block timestamps follow from `genesis_time` and `block_interval` (see `timestamp`), so a
+    /// stored block with another timestamp than this genesis gives its height was made under
+    /// other values. Going on would move the chain's clock: back, if the interval shrank, and
+    /// the next blocks would be older than the stored ones. The block at the greatest height
+    /// is named, as the one that tells the interval best.
+    private static func checkTimestamps(
+        of blocks: some Collection<AnnotatedBlock>, genesis: ConsensusGenesis, path: String
+    ) throws(LocalConsensusError) {
+        for annotated in blocks.sorted(by: { $0.consensusHeight > $1.consensusHeight }) {
+            guard let header = annotated.block?.header, annotated.consensusHeight >= 1 else { continue }
+            let expected = try timestamp(annotated.consensusHeight, genesis)
+            guard header.timestamp == expected else {
+                throw .invalidGenesis(
+                    "genesis_time \(genesis.genesisTime) and block_interval \(GoDuration.compactText(genesis.blockInterval)) "
+                        + "do not match the chain stored in '\(path)' (runtime \(header.namespace)'s block at height "
+                        + "\(annotated.consensusHeight) has timestamp \(header.timestamp) there, but \(expected) with these "
+                        + "values); a changed genesis needs a fresh consensus directory: use the genesis file the data "
+                        + "directory was created with, or remove '\(path)' to start a new chain")
+            }
         }
     }
 

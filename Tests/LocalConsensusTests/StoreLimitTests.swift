@@ -216,4 +216,38 @@ struct StoreLimitTests {
             #expect(consensus.height == 2)
         }
     }
+
+    @Test(
+        "a restart with another block_interval or genesis_time is refused, so block timestamps never go back",
+        arguments: [(UInt64(1_700_000_000), Duration.milliseconds(500)), (UInt64(1_600_000_000), Duration.seconds(1))])
+    func changedBlockTiming(genesisTime: UInt64, blockInterval: Duration) async throws {
+        func timed(_ time: UInt64, _ interval: Duration) -> ConsensusGenesis {
+            ConsensusGenesis(
+                chainContext: "test-chain", genesisTime: time, blockInterval: interval, epochInterval: 3,
+                runtimes: [computeRuntime()])
+        }
+        try await withTemporaryDirectory { dir in
+            var consensus = try LocalConsensus(genesis: timed(1_700_000_000, .seconds(1)), directory: dir, logger: quiet)
+            for _ in 0..<6 { try await consensus.advanceBlock() }  // height 7; the last epoch block at height 6
+            consensus.close()
+
+            do {
+                consensus = try LocalConsensus(genesis: timed(genesisTime, blockInterval), directory: dir, logger: quiet)
+                consensus.close()
+                Issue.record("a changed genesis_time or block_interval was accepted")
+            } catch let error as LocalConsensusError {
+                guard case .invalidGenesis(let why) = error else { throw error }
+                #expect(why.hasPrefix(
+                    "genesis_time \(genesisTime) and block_interval \(GoDuration.compactText(blockInterval)) "
+                        + "do not match the chain stored in"), "\(why)")
+                #expect(why.contains("block at height 6 has timestamp 1700000005 there"), "\(why)")
+                #expect(why.contains("a changed genesis needs a fresh consensus directory"))
+            }
+
+            // The original genesis still opens it where it was.
+            consensus = try LocalConsensus(genesis: timed(1_700_000_000, .seconds(1)), directory: dir, logger: quiet)
+            defer { consensus.close() }
+            #expect(consensus.height == 7)
+        }
+    }
 }
