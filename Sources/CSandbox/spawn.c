@@ -44,6 +44,8 @@ struct spawn_request {
     const int *fd_map;
     size_t n_pairs;
     int flags;
+    /* RLIMIT_DATA for CSB_SPAWN_RUNTIME_LIMITS; 0: left as inherited. */
+    unsigned long long memory_limit;
     pid_t parent_pid;
     /* Written by the child when a step before the exec fails. */
     volatile int child_error;
@@ -117,6 +119,14 @@ __attribute__((noreturn, noinline)) static void child_exec(struct spawn_request 
             files.rlim_max = CSB_RUNTIME_MAX_OPEN_FILES;
         files.rlim_cur = files.rlim_max;
         if (setrlimit(RLIMIT_NOFILE, &files) < 0) child_fail(r, errno);
+        if (r->memory_limit > 0) {
+            struct rlimit data;
+            if (getrlimit(RLIMIT_DATA, &data) < 0) child_fail(r, errno);
+            if (data.rlim_max == RLIM_INFINITY || data.rlim_max > (rlim_t)r->memory_limit)
+                data.rlim_max = (rlim_t)r->memory_limit;
+            data.rlim_cur = data.rlim_max;
+            if (setrlimit(RLIMIT_DATA, &data) < 0) child_fail(r, errno);
+        }
         int adj = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
         if (adj >= 0) {
             /* Raising one's own score needs no privilege. */
@@ -245,6 +255,12 @@ static int spawn_on_spawner_thread(struct spawn_request *r) {
 
 int csb_spawn(const char *path, char *const argv[], char *const envp[],
               const int *fd_map, size_t n_pairs, int flags, pid_t *pid_out) {
+    return csb_spawn_limited(path, argv, envp, fd_map, n_pairs, flags, 0, pid_out);
+}
+
+int csb_spawn_limited(const char *path, char *const argv[], char *const envp[],
+                      const int *fd_map, size_t n_pairs, int flags, unsigned long long memory_limit,
+                      pid_t *pid_out) {
     if (path == NULL || argv == NULL || envp == NULL || pid_out == NULL) return -EINVAL;
     if (n_pairs > 0 && fd_map == NULL) return -EINVAL;
     for (size_t i = 0; i < n_pairs; i++) {
@@ -261,6 +277,7 @@ int csb_spawn(const char *path, char *const argv[], char *const envp[],
     r.fd_map = fd_map;
     r.n_pairs = n_pairs;
     r.flags = flags;
+    r.memory_limit = memory_limit;
     int result = (flags & CSB_SPAWN_DIE_WITH_PARENT) ? spawn_on_spawner_thread(&r) : spawn_here(&r);
     if (result == 0) *pid_out = r.pid;
     return result;

@@ -46,6 +46,25 @@ struct ProcessTests {
         #expect(await process.kill() == .signaled(signal: SIGKILL))
     }
 
+    @Test("a memory limit bounds what each process of a runtime may allocate, unconfined and in the sandbox", arguments: [false, true])
+    func memoryLimit(sandboxed: Bool) async throws {
+        var configuration = probe(["alloc", "16", "alloc", "256", "sleep"], sandboxed ? Fixtures.sandboxed : .unconfined)
+        configuration.memoryLimit = 128 << 20
+        let process = try await RuntimeProcess.spawn(configuration)
+        let lines = try await bounded(process) {
+            var lines = process.stdoutLines.makeAsyncIterator()
+            return [await lines.next(), await lines.next()]
+        }
+        #expect(lines == ["alloc 16 ok", "alloc 256 failed"])
+        let tree = descendants(of: process.pid)
+        #expect(tree.count == (sandboxed ? 3 : 1), "bubblewrap, its pid-namespace init and the probe")
+        for pid in tree {
+            let limits = readFile("/proc/\(pid)/limits") ?? ""
+            #expect(limits.contains(/Max data size\s+134217728\s+134217728\s+bytes/), "pid \(pid)")
+        }
+        #expect(await process.kill() == .signaled(signal: SIGKILL))
+    }
+
     @Test("an unconfined child's environment is only OASIS_WORKER_HOST with the host socket path")
     func onlyWorkerHost() async throws {
         // The test process has an environment (PATH at least) that must not reach the child. It is

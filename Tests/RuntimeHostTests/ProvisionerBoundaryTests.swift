@@ -102,6 +102,30 @@ struct ProvisionerBoundaryTests {
         #expect(hasTriple(["--bind", "/var/run/aesmd/aesm.socket", "/var/run/aesmd/aesm.socket"]))
     }
 
+    @Test("the provisioner's memory limit is on every process it spawns: a runtime, or the SGX loader running one")
+    func memoryLimit() async throws {
+        for mode in [HostMode.sandboxed, .unconfined] {
+            // /dev/zero stands in for the SGX device; nothing is spawned.
+            let limited = SandboxProvisioner(
+                hostInfo: Fixtures.hostInfo, mode: mode.sandboxMode, clock: RecordingClock(), logger: Fixtures.logger,
+                sgx: SGXOptions(loaderPath: "/usr/bin/oasis-sgx-loader", devicePaths: ["/dev/zero"]),
+                memoryLimit: 512 << 20)
+            let plain = try await runtime(limited, path: "/opt/runtime")
+            let enclave = try await runtime(
+                limited, path: "/opt/runtime.sgxs",
+                extra: .sgx(signaturePath: "/opt/runtime.sig", unsafeDebugGenerateSigstruct: false))
+            for runtime in [plain, enclave] {
+                let configuration = try runtime.processConfiguration(socketPath: "/tmp/oasis-runtime-test/host.sock")
+                #expect(configuration.memoryLimit == 512 << 20, "\(mode)")
+            }
+            let unlimited = SandboxProvisioner(
+                hostInfo: Fixtures.hostInfo, mode: mode.sandboxMode, clock: RecordingClock(), logger: Fixtures.logger)
+            let configuration = try await runtime(unlimited, path: "/opt/runtime")
+                .processConfiguration(socketPath: "/tmp/oasis-runtime-test/host.sock")
+            #expect(configuration.memoryLimit == nil, "\(mode)")
+        }
+    }
+
     @Test("an SGX runtime without a SIGSTRUCT fails with 'failed to configure sandbox:' sandboxed, '…process:' unconfined")
     func sgxWithoutSignature() async throws {
         for (mode, step) in [(HostMode.sandboxed, "sandbox"), (.unconfined, "process")] {

@@ -62,6 +62,19 @@ int csb_spawn(const char *path, char *const argv[], char *const envp[],
               const int *fd_map, size_t n_pairs, int flags, pid_t *pid_out);
 
 /*
+ * csb_spawn with a memory limit: with CSB_SPAWN_RUNTIME_LIMITS and a non-zero `memory_limit`,
+ * the child's RLIMIT_DATA (soft and hard; lower if the caller's own hard limit is) is
+ * `memory_limit` bytes. Linux counts the heap and every private writable mapping against it
+ * (anonymous mmap, thread stacks, malloc arenas as they are used), not reserved address space
+ * or shared and file-backed read-only mappings, so it bounds what the process can allocate.
+ * Like the other runtime limits it is inherited by everything the child starts; each process
+ * has its own.
+ */
+int csb_spawn_limited(const char *path, char *const argv[], char *const envp[],
+                      const int *fd_map, size_t n_pairs, int flags, unsigned long long memory_limit,
+                      pid_t *pid_out);
+
+/*
  * Returns a pidfd for `pid` (pidfd_open, close-on-exec), or a negated errno. A pidfd becomes
  * readable when the process exits and lets the caller reap it without pid reuse races.
  */

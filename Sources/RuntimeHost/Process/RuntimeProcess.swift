@@ -10,8 +10,9 @@ import Synchronization
 /// exits, for whatever reason, what is left of its process group is killed. It gets
 /// exactly three descriptors (stdin on `/dev/null`, stdout and stderr on pipes), and exactly
 /// the environment of its configuration. It writes no core dumps (`RLIMIT_CORE` 0), opens at
-/// most 4,096 descriptors (`RLIMIT_NOFILE`, lower if the node's own hard limit is) and is the
-/// OOM killer's first choice (`oom_score_adj` 1000), and so is everything it starts. Its exit
+/// most 4,096 descriptors (`RLIMIT_NOFILE`, lower if the node's own hard limit is), allocates
+/// at most its configuration's ``RuntimeProcessConfiguration/memoryLimit`` (`RLIMIT_DATA`) and
+/// is the OOM killer's first choice (`oom_score_adj` 1000), and so is everything it starts. Its exit
 /// is observed through a pidfd, so waiting never blocks a thread of the cooperative pool and a
 /// recycled pid can never be signalled.
 ///
@@ -60,7 +61,7 @@ public final class RuntimeProcess: Sendable {
             return try launch(
                 path: configuration.executablePath,
                 arguments: [configuration.executablePath] + configuration.arguments,
-                environment: environment, extraDescriptors: [])
+                environment: environment, extraDescriptors: [], memoryLimit: configuration.memoryLimit)
         case .sandboxed(let sandbox):
             try await SandboxPreflight.check(sandbox)
             return try spawnSandboxed(configuration, sandbox: sandbox)
@@ -116,13 +117,14 @@ public final class RuntimeProcess: Sendable {
             path: sandbox.bubblewrapPath,
             arguments: BubblewrapCommand.commandLine(
                 bubblewrapPath: sandbox.bubblewrapPath, arguments: configuration.arguments),
-            environment: [], extraDescriptors: descriptors)
+            environment: [], extraDescriptors: descriptors, memoryLimit: configuration.memoryLimit)
     }
 
     /// Spawns `path` with stdin on /dev/null, stdout and stderr on pipes, and `extraDescriptors`
     /// as 3, 4, …; nothing else is inherited.
-    private static func launch(path: String, arguments: [String], environment: [String], extraDescriptors: [Int32])
-        throws(RuntimeProcessError) -> RuntimeProcess
+    private static func launch(
+        path: String, arguments: [String], environment: [String], extraDescriptors: [Int32], memoryLimit: UInt64?
+    ) throws(RuntimeProcessError) -> RuntimeProcess
     {
         func failure(_ what: String, _ code: Int32) -> RuntimeProcessError {
             RuntimeProcessError(.spawnFailed, "\(what) \(path): \(errnoText(code))")
@@ -154,9 +156,10 @@ public final class RuntimeProcess: Sendable {
         var pid: pid_t = 0
         let result = withCStrings(arguments) { argv in
             withCStrings(environment) { envp in
-                csb_spawn(
+                csb_spawn_limited(
                     path, argv, envp, map, map.count / 2,
-                    CSB_SPAWN_NEW_PROCESS_GROUP | CSB_SPAWN_DIE_WITH_PARENT | CSB_SPAWN_RUNTIME_LIMITS, &pid)
+                    CSB_SPAWN_NEW_PROCESS_GROUP | CSB_SPAWN_DIE_WITH_PARENT | CSB_SPAWN_RUNTIME_LIMITS,
+                    memoryLimit ?? 0, &pid)
             }
         }
         guard result == 0 else { throw failure("exec", -result) }

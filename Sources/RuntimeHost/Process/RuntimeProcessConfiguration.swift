@@ -81,6 +81,14 @@ public struct RuntimeProcessConfiguration: Sendable {
     /// Sandboxed only: device nodes, host path → sandbox path, bound with device access
     /// (`--dev-bind`, v21.1's `BindDev`), such as the SGX device. Ignored when unconfined.
     public var deviceBinds: [String: String]
+    /// The most memory each process of the runtime may allocate, in bytes (`RLIMIT_DATA`, soft
+    /// and hard, set before the exec and inherited by everything the runtime starts; bubblewrap
+    /// and the sandbox's processes included). Linux counts the heap and private writable
+    /// mappings (anonymous memory, thread stacks, malloc arenas as they are used), not reserved
+    /// address space or the binary and its libraries. An allocation over it fails (`malloc`
+    /// returns `NULL`, `mmap` `ENOMEM`); what the runtime does then is its own affair, usually
+    /// exiting, and the supervisor restarts it. `nil`: no limit beyond the node's own.
+    public var memoryLimit: UInt64?
 
     /// A configuration with no socket, no extra environment and no binds.
     public init(
@@ -92,7 +100,8 @@ public struct RuntimeProcessConfiguration: Sendable {
         bindData: [String: [UInt8]] = [:],
         readOnlyBinds: [String: String] = [:],
         readWriteBinds: [String: String] = [:],
-        deviceBinds: [String: String] = [:]
+        deviceBinds: [String: String] = [:],
+        memoryLimit: UInt64? = nil
     ) {
         self.executablePath = executablePath
         self.arguments = arguments
@@ -103,6 +112,7 @@ public struct RuntimeProcessConfiguration: Sendable {
         self.readOnlyBinds = readOnlyBinds
         self.readWriteBinds = readWriteBinds
         self.deviceBinds = deviceBinds
+        self.memoryLimit = memoryLimit
     }
 
     /// The path of the host socket inside the sandbox.

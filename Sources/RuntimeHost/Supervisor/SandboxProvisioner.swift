@@ -100,6 +100,7 @@ public struct SandboxProvisioner: Provisioner {
     let initializer: HostInitializer?
     let sgx: SGXOptions?
     let metricsFactory: (any MetricsFactory)?
+    let memoryLimit: UInt64?
 
     /// A provisioner.
     /// - Parameters:
@@ -112,10 +113,12 @@ public struct SandboxProvisioner: Provisioner {
     ///   - sgx: the SGX loader; nil runs SGX runtimes' paths as plain binaries (as v21.1 does
     ///     without a loader).
     ///   - metricsFactory: where the start/restart/failure counters go; nil for `MetricsSystem`.
+    ///   - memoryLimit: bytes each process of a runtime may allocate
+    ///     (``RuntimeProcessConfiguration/memoryLimit``); nil for no limit.
     public init<C: Clock>(
         hostInfo: HostInfo, mode: SandboxMode, clock: C = ContinuousClock(), logger: Logger,
         timings: SupervisorTimings = SupervisorTimings(), initializer: HostInitializer? = nil,
-        sgx: SGXOptions? = nil, metricsFactory: (any MetricsFactory)? = nil
+        sgx: SGXOptions? = nil, metricsFactory: (any MetricsFactory)? = nil, memoryLimit: UInt64? = nil
     ) where C.Duration == Duration {
         self.hostInfo = hostInfo
         self.mode = mode
@@ -125,6 +128,7 @@ public struct SandboxProvisioner: Provisioner {
         self.initializer = initializer
         self.sgx = sgx
         self.metricsFactory = metricsFactory
+        self.memoryLimit = memoryLimit
     }
 
     /// Creates the supervised runtime; does no I/O and never fails.

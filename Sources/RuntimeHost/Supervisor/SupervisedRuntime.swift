@@ -529,7 +529,9 @@ public final class SupervisedRuntime: HostedRuntime {
         case .sandboxed(let options): isolation = .sandboxed(options)
         }
         guard case .sgx(let signaturePath, let generate) = config.extra, let sgx = provisioner.sgx else {
-            return RuntimeProcessConfiguration(executablePath: config.path, isolation: isolation, hostSocketPath: socketPath)
+            return RuntimeProcessConfiguration(
+                executablePath: config.path, isolation: isolation, hostSocketPath: socketPath,
+                memoryLimit: provisioner.memoryLimit)
         }
         guard let device = sgx.devicePaths.first(where: { access($0, F_OK) == 0 }) else {
             throw HostRuntimeError(
@@ -549,7 +551,7 @@ public final class SupervisedRuntime: HostedRuntime {
             return RuntimeProcessConfiguration(
                 executablePath: sgx.loaderPath,
                 arguments: ["--host-socket", socketPath, "--type", "sgxs", "--signature", signaturePath, config.path],
-                isolation: isolation, hostSocketPath: socketPath)
+                isolation: isolation, hostSocketPath: socketPath, memoryLimit: provisioner.memoryLimit)
         case .sandboxed:
             return RuntimeProcessConfiguration(
                 executablePath: sgx.loaderPath,
@@ -560,7 +562,7 @@ public final class SupervisedRuntime: HostedRuntime {
                 isolation: isolation, hostSocketPath: socketPath,
                 readOnlyBinds: [config.path: "/runtime", signaturePath: "/runtime.sig"],
                 readWriteBinds: ["/var/run/aesmd/aesm.socket": "/var/run/aesmd/aesm.socket"],
-                deviceBinds: [device: device])
+                deviceBinds: [device: device], memoryLimit: provisioner.memoryLimit)
         }
     }
 }
