@@ -10,7 +10,7 @@ public let runtimesDir = "runtimes"
 /// directory `worker-local-storage.badger.db`; ours is one SQLite file.
 public let localStorageFile = "local-storage.sqlite"
 
-/// The seed's configuration keys (`runtime.*`), with the same strings.
+/// The seed's configuration keys (`runtime.*`), with the same strings, and ours beside them.
 public enum ConfigKey {
     /// IDs of the supported runtimes (`<hex-id>[:<value>]`, repeatable).
     public static let supported = "runtime.supported"
@@ -34,6 +34,8 @@ public enum ConfigKey {
     public static let tagIndexerBackend = "runtime.history.tag_indexer.backend"
     /// The unsafe debug opt-in that `mock` and `unconfined` require.
     public static let debugDontBlameOasis = "debug.dont_blame_oasis"
+    /// Not a seed key: the bytes each process of a hosted runtime may allocate; 0 is no limit.
+    public static let memoryLimit = "runtime.limits.memory"
 }
 
 /// How runtime binaries are started.

@@ -12,20 +12,20 @@ extension ProvisionerFactory {
     public static func standard(
         clock: any Clock<Duration> = ContinuousClock(), logger: Logger, timings: SupervisorTimings = SupervisorTimings()
     ) -> ProvisionerFactory {
-        @Sendable func mode(_ insecureNoSandbox: Bool, _ sandboxBinary: String) -> SandboxMode {
-            insecureNoSandbox ? .unconfined : .sandboxed(SandboxOptions(bubblewrapPath: sandboxBinary))
+        @Sendable func mode(_ settings: ProcessProvisionerSettings) -> SandboxMode {
+            settings.insecureNoSandbox ? .unconfined : .sandboxed(SandboxOptions(bubblewrapPath: settings.sandboxBinary))
         }
         return ProvisionerFactory(
             mock: { MockProvisioner() },
-            sandbox: { hostInfo, insecureNoSandbox, sandboxBinary in
+            sandbox: { settings in
                 SandboxProvisioner(
-                    hostInfo: hostInfo, mode: mode(insecureNoSandbox, sandboxBinary), clock: clock, logger: logger,
-                    timings: timings)
+                    hostInfo: settings.hostInfo, mode: mode(settings), clock: clock, logger: logger, timings: timings,
+                    memoryLimit: settings.memoryLimit)
             },
-            sgx: { hostInfo, loader, sandboxBinary, insecureNoSandbox in
+            sgx: { settings, loader in
                 SandboxProvisioner(
-                    hostInfo: hostInfo, mode: mode(insecureNoSandbox, sandboxBinary), clock: clock, logger: logger,
-                    timings: timings, sgx: SGXOptions(loaderPath: loader))
+                    hostInfo: settings.hostInfo, mode: mode(settings), clock: clock, logger: logger, timings: timings,
+                    sgx: SGXOptions(loaderPath: loader), memoryLimit: settings.memoryLimit)
             })
     }
 }

@@ -44,24 +44,42 @@ public struct RuntimeHostConfig: Sendable {
     }
 }
 
+/// What the options say about the process provisioners (unconfined, sandboxed, SGX).
+public struct ProcessProvisionerSettings: Sendable {
+    /// What the handshake tells runtimes about the node.
+    public var hostInfo: HostInfo
+    /// Run binaries unconfined (`runtime.provisioner: unconfined`), not in the sandbox.
+    public var insecureNoSandbox: Bool
+    /// `runtime.sandbox.binary`: bubblewrap.
+    public var sandboxBinary: String
+    /// `runtime.limits.memory` in bytes; nil when it is 0 (no limit).
+    public var memoryLimit: UInt64?
+
+    /// Settings from their parts.
+    public init(hostInfo: HostInfo, insecureNoSandbox: Bool, sandboxBinary: String, memoryLimit: UInt64? = nil) {
+        self.hostInfo = hostInfo
+        self.insecureNoSandbox = insecureNoSandbox
+        self.sandboxBinary = sandboxBinary
+        self.memoryLimit = memoryLimit
+    }
+}
+
 /// How the registry makes provisioners: the one place that knows the host module's
 /// constructors, replaceable so tests and benchmarks can count or fake them.
 public struct ProvisionerFactory: Sendable {
     /// The mock provisioner.
     public var mock: @Sendable () -> any Provisioner
-    /// A process provisioner: `insecureNoSandbox` runs binaries unconfined, otherwise in the
-    /// sandbox binary (bubblewrap).
-    public var sandbox: @Sendable (_ hostInfo: HostInfo, _ insecureNoSandbox: Bool, _ sandboxBinary: String) throws
-        -> any Provisioner
+    /// A process provisioner: unconfined or in the sandbox binary (bubblewrap), as the
+    /// settings say.
+    public var sandbox: @Sendable (_ settings: ProcessProvisionerSettings) throws -> any Provisioner
     /// An SGX provisioner with the loader binary.
-    public var sgx: @Sendable (_ hostInfo: HostInfo, _ loader: String, _ sandboxBinary: String, _ insecureNoSandbox: Bool)
-        throws -> any Provisioner
+    public var sgx: @Sendable (_ settings: ProcessProvisionerSettings, _ loader: String) throws -> any Provisioner
 
     /// A factory from closures.
     public init(
         mock: @escaping @Sendable () -> any Provisioner,
-        sandbox: @escaping @Sendable (HostInfo, Bool, String) throws -> any Provisioner,
-        sgx: @escaping @Sendable (HostInfo, String, String, Bool) throws -> any Provisioner
+        sandbox: @escaping @Sendable (ProcessProvisionerSettings) throws -> any Provisioner,
+        sgx: @escaping @Sendable (ProcessProvisionerSettings, String) throws -> any Provisioner
     ) {
         self.mock = mock
         self.sandbox = sandbox
@@ -98,6 +116,8 @@ public struct RuntimeConfig: Sendable {
     ///    config per path entry, and at least one entry;
     /// 2. the pruner strategy (any case); 3. the prune interval (at least 1s);
     /// 4. the tag indexer backend (`""`, `sqlite`, or `bleve` read as `sqlite`, any case).
+    /// Before all of them, as the provisioner: the memory limit (0, or at least
+    /// ``RuntimeOptions/minimumMemoryLimit``), which only this implementation has.
     public static func make(
         options: RuntimeOptions, consensus: any ConsensusBackend, provisioners factory: ProvisionerFactory,
         logger: Logger
@@ -107,6 +127,12 @@ public struct RuntimeConfig: Sendable {
         // so a misspelt value is refused instead of ignored.
         guard RuntimeProvisionerKind(rawValue: options.provisioner) != nil else {
             throw RuntimeConfigError(key: ConfigKey.provisioner, "unsupported runtime provisioner: \(options.provisioner)")
+        }
+        guard options.memoryLimit == 0 || options.memoryLimit >= RuntimeOptions.minimumMemoryLimit else {
+            throw RuntimeConfigError(
+                key: ConfigKey.memoryLimit,
+                "runtime/registry: the memory limit must be 0 (no limit) or at least "
+                    + "\(ByteSize.text(RuntimeOptions.minimumMemoryLimit)) (got \(ByteSize.text(options.memoryLimit)))")
         }
         let signatures = try parseSignatures(options.sgxSignatures)
         if let paths = options.paths {
@@ -198,21 +224,23 @@ public struct RuntimeConfig: Sendable {
                         "failed to stat sandbox binary: stat \(options.sandboxBinary): \(goErrnoText(errno))")
                 }
             }
+            let settings = ProcessProvisionerSettings(
+                hostInfo: hostInfo, insecureNoSandbox: unconfined, sandboxBinary: options.sandboxBinary,
+                memoryLimit: options.memoryLimit == 0 ? nil : options.memoryLimit)
             do {
-                provisioners[.invalid] = try factory.sandbox(hostInfo, unconfined, options.sandboxBinary)
+                provisioners[.invalid] = try factory.sandbox(settings)
             } catch {
                 throw RuntimeConfigError(key: ConfigKey.provisioner, "failed to create runtime provisioner: \(error)")
             }
             if options.sgxLoader.isEmpty {
                 do {
-                    provisioners[.intelSGX] = try factory.sandbox(hostInfo, unconfined, options.sandboxBinary)
+                    provisioners[.intelSGX] = try factory.sandbox(settings)
                 } catch {
                     throw RuntimeConfigError(key: ConfigKey.provisioner, "failed to create runtime provisioner: \(error)")
                 }
             } else {
                 do {
-                    provisioners[.intelSGX] = try factory.sgx(
-                        hostInfo, options.sgxLoader, options.sandboxBinary, unconfined)
+                    provisioners[.intelSGX] = try factory.sgx(settings, options.sgxLoader)
                 } catch {
                     throw RuntimeConfigError(key: ConfigKey.sgxLoader, "failed to create SGX runtime provisioner: \(error)")
                 }

@@ -26,6 +26,10 @@ public struct RuntimeOptions: Sendable, Hashable {
     public var tagIndexerBackend: String
     /// `debug.dont_blame_oasis`: the unsafe debug opt-in that `mock` and `unconfined` need.
     public var debugDontBlameOasis: Bool
+    /// `runtime.limits.memory` (not a seed option): the bytes each process of a hosted
+    /// runtime may allocate (`RLIMIT_DATA`); 0 (default) is no limit, otherwise at least
+    /// ``minimumMemoryLimit``.
+    public var memoryLimit: UInt64
 
     /// The seed's flag defaults.
     public init(
@@ -33,7 +37,7 @@ public struct RuntimeOptions: Sendable, Hashable {
         paths: [String: String]? = nil, sandboxBinary: String = "/usr/bin/bwrap", sgxLoader: String = "",
         sgxSignatures: [String: String] = [:], historyPrunerStrategy: String = "none",
         historyPrunerInterval: Duration = .seconds(120), historyPrunerNumKept: UInt64 = 600,
-        tagIndexerBackend: String = "", debugDontBlameOasis: Bool = false
+        tagIndexerBackend: String = "", debugDontBlameOasis: Bool = false, memoryLimit: UInt64 = 0
     ) {
         self.supported = supported
         self.provisioner = provisioner
@@ -46,5 +50,9 @@ public struct RuntimeOptions: Sendable, Hashable {
         self.historyPrunerNumKept = historyPrunerNumKept
         self.tagIndexerBackend = tagIndexerBackend
         self.debugDontBlameOasis = debugDontBlameOasis
+        self.memoryLimit = memoryLimit
     }
+
+    /// The least non-zero `runtime.limits.memory`: below it not even bubblewrap starts.
+    public static let minimumMemoryLimit: UInt64 = 16 << 20
 }

@@ -1,5 +1,6 @@
 import Foundation
 import RuntimeRegistry
+import Synchronization
 import Testing
 
 /// A consensus whose status or chain context cannot be read.
@@ -61,6 +62,8 @@ struct RuntimeConfigTests {
          RuntimeOptions(supported: ["2000000000000000" + String(repeating: "0", count: 48)])),
         ("runtime/registry: too many registered runtimes",
          RuntimeOptions(supported: (0...maxRuntimeCount).map { IDs.numbered($0).description })),
+        ("runtime/registry: the memory limit must be 0 (no limit) or at least 16MiB (got 1MiB)",
+         RuntimeOptions(supported: [id], memoryLimit: 1 << 20)),
     ]
 
     @Test("bad options are refused with oasis-core's message before the data directory is touched (29–35)",
@@ -71,6 +74,40 @@ struct RuntimeConfigTests {
             let text = await errorText { _ = try await fixture.registry(options) }
             #expect(text == message)
             #expect(fixture.dataDirEntries().isEmpty)
+        }
+    }
+
+    @Test("runtime.limits.memory reaches every process provisioner, and 0 is no limit")
+    func memoryLimit() async throws {
+        try await Fixture.with { fixture in
+            let seen = Mutex<[UInt64?]>([])
+            let recording = ProvisionerFactory(
+                mock: { MockProvisioner() },
+                sandbox: { settings in
+                    seen.withLock { $0.append(settings.memoryLimit) }
+                    return MockProvisioner()
+                },
+                sgx: { settings, _ in
+                    seen.withLock { $0.append(settings.memoryLimit) }
+                    return MockProvisioner()
+                })
+            for (limit, expected) in [(UInt64(256 << 20), UInt64?(256 << 20)), (0, nil)] {
+                seen.withLock { $0 = [] }
+                _ = try await RuntimeConfig.make(
+                    options: Self.hosted {
+                        $0.sandboxBinary = "/bin/sh"
+                        $0.sgxLoader = "/loader"
+                        $0.memoryLimit = limit
+                    },
+                    consensus: fixture.consensus, provisioners: recording, logger: quietLogger)
+                #expect(seen.withLock { $0 } == [expected, expected], "the runtime and the SGX provisioner")
+            }
+            let text = await errorText {
+                _ = try await RuntimeConfig.make(
+                    options: Self.hosted { $0.memoryLimit = RuntimeOptions.minimumMemoryLimit - 1 },
+                    consensus: fixture.consensus, provisioners: recording, logger: quietLogger)
+            }
+            #expect(text == "runtime/registry: the memory limit must be 0 (no limit) or at least 16MiB (got 16777215B)")
         }
     }
 
@@ -97,8 +134,8 @@ struct RuntimeConfigTests {
     func provisionerFails() async throws {
         try await Fixture.with { fixture in
             let failing = ProvisionerFactory(
-                mock: { MockProvisioner() }, sandbox: { _, _, _ in throw FactoryFailure() },
-                sgx: { _, _, _, _ in throw FactoryFailure() })
+                mock: { MockProvisioner() }, sandbox: { _ in throw FactoryFailure() },
+                sgx: { _, _ in throw FactoryFailure() })
             let cases: [(RuntimeOptions, String)] = [
                 (Self.hosted { $0.sandboxBinary = "/bin/sh" }, "failed to create runtime provisioner: boom"),
                 (Self.hosted { $0.provisioner = "unconfined"; $0.debugDontBlameOasis = true; $0.sandboxBinary = "/none" },
@@ -112,8 +149,8 @@ struct RuntimeConfigTests {
                 #expect(text == message)
             }
             let sgxOnly = ProvisionerFactory(
-                mock: { MockProvisioner() }, sandbox: { _, _, _ in MockProvisioner() },
-                sgx: { _, _, _, _ in throw FactoryFailure() })
+                mock: { MockProvisioner() }, sandbox: { _ in MockProvisioner() },
+                sgx: { _, _ in throw FactoryFailure() })
             let text = await errorText {
                 _ = try await RuntimeConfig.make(
                     options: Self.hosted { $0.sandboxBinary = "/bin/sh"; $0.sgxLoader = "/loader" },
@@ -131,7 +168,7 @@ struct RuntimeConfigTests {
                 consensus: fixture.consensus, provisioners: .standard(logger: quietLogger), logger: quietLogger)
             #expect(Set(mock.host!.provisioners.keys) == [.invalid])
             let counting = ProvisionerFactory(
-                mock: { MockProvisioner() }, sandbox: { _, _, _ in MockProvisioner() }, sgx: { _, _, _, _ in MockProvisioner() })
+                mock: { MockProvisioner() }, sandbox: { _ in MockProvisioner() }, sgx: { _, _ in MockProvisioner() })
             let sandboxed = try await RuntimeConfig.make(
                 options: Self.hosted { $0.sandboxBinary = "/bin/sh"; $0.sgxSignatures = [Self.id: "/sig"] },
                 consensus: fixture.consensus, provisioners: counting, logger: quietLogger)

@@ -34,6 +34,6 @@ extension ProvisionerFactory {
     /// A factory whose provisioners are all mock provisioners: building one starts and writes
     /// nothing, so the configuration checks can go through ``RuntimeConfig`` unchanged.
     static let inert = ProvisionerFactory(
-        mock: { MockProvisioner() }, sandbox: { _, _, _ in MockProvisioner() },
-        sgx: { _, _, _, _ in MockProvisioner() })
+        mock: { MockProvisioner() }, sandbox: { _ in MockProvisioner() },
+        sgx: { _, _ in MockProvisioner() })
 }
