@@ -36,6 +36,11 @@ struct NodeFlags: ParsableArguments {
     @Option(name: .customLong("runtime.history.tag_indexer.backend"), help: "\"\" (off), sqlite or bleve.")
     var tagIndexerBackend: String?
 
+    @Option(
+        name: .customLong("runtime.limits.memory"),
+        help: "The most memory each runtime process may allocate, like 2GiB (0: no limit).")
+    var memoryLimit: String?
+
     /// A bare `--debug.dont_blame_oasis` reaches the parser as `=true`
     /// (``RuntimeNodeCommand/withExplicitBooleans(_:)``); `=false` overrides a `true` in the file.
     @Option(
@@ -81,6 +86,7 @@ struct NodeFlags: ParsableArguments {
         set("runtime.history.pruner.interval", prunerInterval)
         set("runtime.history.pruner.num_kept", prunerNumKept)
         set("runtime.history.tag_indexer.backend", tagIndexerBackend)
+        set("runtime.limits.memory", memoryLimit)
         set("debug.dont_blame_oasis", dontBlameOasis)
         set("consensus.backend", consensusBackend)
         set("consensus.genesis", consensusGenesis)

@@ -27,12 +27,12 @@ struct SupervisorTests {
     func runtime(
         path: String, clock: RecordingClock, timings: SupervisorTimings = Self.timings,
         mode: SandboxMode = .unconfined, initializer: HostInitializer? = nil, logs: RecordingLogHandler.Store? = nil,
-        metrics: TestMetrics? = nil
+        metrics: TestMetrics? = nil, memoryLimit: UInt64? = nil
     ) async throws -> SupervisedRuntime {
         let logger = logs.map { logs in Logger(label: "test") { _ in RecordingLogHandler(store: logs) } } ?? Fixtures.logger
         let provisioner = SandboxProvisioner(
             hostInfo: Fixtures.hostInfo, mode: mode, clock: clock, logger: logger, timings: timings,
-            initializer: initializer, metricsFactory: metrics)
+            initializer: initializer, metricsFactory: metrics, memoryLimit: memoryLimit)
         return try #require(
             try await provisioner.newRuntime(HostConfig(runtimeID: Fixtures.runtimeID, path: path)) as? SupervisedRuntime)
     }
@@ -375,14 +375,16 @@ struct SupervisorTests {
         }
     }
 
-    @Test("a runtime that exits during its start has its exit status in the failure's log line")
-    func exitStatusLogged() async throws {
+    @Test(
+        "a runtime that exits during its start has its exit status, and any memory limit, in the failure's log line",
+        arguments: [nil, UInt64(64 << 20)])
+    func exitStatusLogged(memoryLimit: UInt64?) async throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         let script = directory.write("crashing-runtime", "#!/bin/sh\nexit 3\n")
         chmod(script, 0o755)
         let logs = RecordingLogHandler.Store()
-        let runtime = try await runtime(path: script, clock: RecordingClock(), logs: logs)
+        let runtime = try await runtime(path: script, clock: RecordingClock(), logs: logs, memoryLimit: memoryLimit)
         try await hosting(runtime) { log in
             runtime.start()
             guard case .failedToStart(let error) = try await log.waitFor("failedToStart") else { return }
@@ -391,6 +393,7 @@ struct SupervisorTests {
                 records.first { $0.message == "runtime host: the runtime failed to start" }
             }
             #expect(failure?.metadata["runtime.exit"] == "process terminated with exit code 3")
+            #expect(failure?.metadata["runtime.memory_limit"] == (memoryLimit == nil ? nil : "64MiB"))
         }
     }
 

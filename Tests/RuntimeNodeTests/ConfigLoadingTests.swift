@@ -58,6 +58,7 @@ struct ConfigLoadingTests {
                   history:
                     pruner: {strategy: keep_last, interval: 1h30m, num_kept: 42}
                     tag_indexer: {backend: sqlite}
+                  limits: {memory: 2GiB}
                 debug: {dont_blame_oasis: true}
                 consensus: {backend: local, genesis: /opt/genesis.yaml}
                 metrics: {address: "0.0.0.0:9100"}
@@ -70,7 +71,7 @@ struct ConfigLoadingTests {
                     supported: [Self.id], provisioner: "unconfined", paths: [Self.id: "/opt/kv-runtime"],
                     sandboxBinary: "/opt/bwrap", sgxLoader: "/opt/loader", sgxSignatures: [Self.id: "/opt/sig"],
                     historyPrunerStrategy: "keep_last", historyPrunerInterval: .seconds(5400), historyPrunerNumKept: 42,
-                    tagIndexerBackend: "sqlite", debugDontBlameOasis: true),
+                    tagIndexerBackend: "sqlite", debugDontBlameOasis: true, memoryLimit: 2 << 30),
                 consensus: ConsensusOptions(backend: "local", genesis: "/opt/genesis.yaml"),
                 metricsAddress: "0.0.0.0:9100", logLevel: .warning, logFormat: "json")
             #expect(config == expected)
@@ -94,6 +95,22 @@ struct ConfigLoadingTests {
             #expect(GoDuration.parse("2") == nil)
             #expect(GoDuration.parse("2x") == nil)
             #expect(GoDuration.parse("") == nil)
+        }
+    }
+
+    @Test("the memory limit is bytes or a whole number of KiB, MiB, GiB or TiB, in the file or a flag")
+    func sizes() async throws {
+        try await ConfigFixture.with { fixture in
+            let cases: [(String, UInt64)] = [
+                ("0", 0), ("536870912", 512 << 20), ("512MiB", 512 << 20), ("\"1 GiB\"", 1 << 30), ("2gib", 2 << 30),
+            ]
+            for (text, expected) in cases {
+                let config = try Self.load("runtime: {limits: {memory: \(text)}}\n", in: fixture)
+                #expect(config.runtime.memoryLimit == expected, "\(text)")
+            }
+            let flagged = try Self.load("", flags: ["runtime.limits.memory": ["64MiB"]], in: fixture)
+            #expect(flagged.runtime.memoryLimit == 64 << 20)
+            #expect(try Self.load("", in: fixture).runtime.memoryLimit == 0, "no limit by default")
         }
     }
 
@@ -249,7 +266,8 @@ struct ConfigLoadingTests {
             let nested = Self.loadError("runtime:\n  histroy:\n    pruner: {strategy: none}\n", in: fixture)
             #expect(nested?.key == "runtime.histroy")
             #expect(nested?.message
-                == "unknown config key runtime.histroy; known keys under runtime: supported, provisioner, paths, sandbox, sgx, history")
+                == "unknown config key runtime.histroy; known keys under runtime: supported, provisioner, paths, sandbox, sgx, history, "
+                + "limits")
             #expect(nested?.description.hasPrefix("unknown config key runtime.histroy (in \(fixture.configPath) line 3)") == true)
 
             let deep = Self.loadError("runtime: {history: {pruner: {intervall: 2m}}}\n", in: fixture)
@@ -280,8 +298,11 @@ struct ConfigLoadingTests {
                 ("debug: {dont_blame_oasis: maybe}\n", ConfigKey.debugDontBlameOasis, "expected true or false, not 'maybe'"),
                 ("runtime: {history: {pruner: {interval: soon}}}\n", ConfigKey.historyPrunerInterval,
                  "expected a duration like 500ms, 2m or 1h30m, or a number of seconds (got 'soon')"),
+                ("runtime: {limits: {memory: 2GB}}\n", ConfigKey.memoryLimit,
+                 "expected a size in bytes or a whole number of KiB, MiB, GiB or TiB, like 2GiB (got '2GB')"),
+                ("runtime: {limits: {memory: {a: 1}}}\n", ConfigKey.memoryLimit, "expected a size like 2GiB, not a mapping"),
                 ("runtime: 5\n", "runtime",
-                 "expected a mapping with keys supported, provisioner, paths, sandbox, sgx, history"),
+                 "expected a mapping with keys supported, provisioner, paths, sandbox, sgx, history, limits"),
                 ("log: {level: loud}\n", "log.level", "unknown log level 'loud'"),
                 ("log: {format: xml}\n", "log.format", "unknown log format 'xml'"),
             ]
@@ -314,7 +335,8 @@ struct ConfigLoadingTests {
                         paths: [Self.id: "/opt/kv runtime", Self.other: "/opt/b"], sandboxBinary: "/opt/bwrap",
                         sgxLoader: "/opt/loader", sgxSignatures: [Self.id: "/opt/sig"],
                         historyPrunerStrategy: "KEEP_LAST", historyPrunerInterval: .milliseconds(90_500),
-                        historyPrunerNumKept: 12, tagIndexerBackend: "bleve", debugDontBlameOasis: true),
+                        historyPrunerNumKept: 12, tagIndexerBackend: "bleve", debugDontBlameOasis: true,
+                        memoryLimit: 1536 << 20),
                     consensus: ConsensusOptions(genesis: "/opt/genesis.yaml"), metricsAddress: "",
                     logLevel: .critical, logFormat: "json"),
             ]
@@ -347,6 +369,7 @@ struct ConfigLoadingTests {
             "datadir", "runtime.supported", "runtime.provisioner", "runtime.paths", "runtime.sandbox.binary",
             "runtime.sgx.loader", "runtime.sgx.signatures", "runtime.history.pruner.strategy",
             "runtime.history.pruner.interval", "runtime.history.pruner.num_kept", "runtime.history.tag_indexer.backend",
+            "runtime.limits.memory",  // ours, beside the contract's
             "debug.dont_blame_oasis", "consensus.backend", "consensus.genesis", "metrics.address", "log.level",
             "log.format",
         ]

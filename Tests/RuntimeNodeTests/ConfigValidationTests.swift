@@ -112,6 +112,8 @@ struct ConfigValidationTests {
         ("runtime:\n  supported: [\"\(id)\"]\n  provisioner: mock\n  paths: {\"\(ConfigFixture.otherID)\": /bin/true}\n"
             + "debug: {dont_blame_oasis: true}\n",
          ConfigKey.paths, "runtime \(ConfigFixture.otherID) has a path but is not in runtime.supported"),
+        ("runtime:\n  limits:\n    memory: 15MiB\n", ConfigKey.memoryLimit,
+         "runtime/registry: the memory limit must be 0 (no limit) or at least 16MiB (got 15MiB)"),
         ("consensus: {backend: tendermint}\n", "consensus.backend", "unsupported consensus backend 'tendermint'"),
         ("metrics: {address: \"localhost\"}\n", "metrics.address", "'localhost' is not host:port (no port)"),
         ("metrics: {address: \"127.0.0.1:99999\"}\n", "metrics.address", "'127.0.0.1:99999' has no valid port (0-65535)"),

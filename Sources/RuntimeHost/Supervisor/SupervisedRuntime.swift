@@ -186,6 +186,9 @@ public final class SupervisedRuntime: HostedRuntime {
                 // A runtime that crashed during its start shows as a closed connection; its exit
                 // status says why.
                 if let exit { metadata["runtime.exit"] = "\(exit)" }
+                // Under too tight a limit a runtime may crash, or hang without connecting (a
+                // Swift runtime's libdispatch waits for good for a thread it cannot create).
+                if let limit = provisioner.memoryLimit { metadata["runtime.memory_limit"] = "\(ByteSize.text(limit))" }
                 logger.error("runtime host: the runtime failed to start", metadata: metadata)
                 broadcaster.publish(.failedToStart(error))
             case .ended(let ending, let uptime):

@@ -167,6 +167,8 @@ extension NodeConfig {
             return .uint64(number)
         case .duration:
             return .duration(try duration(last))
+        case .byteSize:
+            return .byteSize(try byteSize(last))
         case .list:
             return .list(
                 values.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
@@ -193,6 +195,13 @@ extension NodeConfig {
         if let seconds = Double(text), seconds.isFinite { return try duration(seconds: seconds, text: text) }
         throw NodeOptionValueProblem(
             message: "expected a duration like 500ms, 2m or 1h30m, or a number of seconds (got '\(text)')")
+    }
+
+    /// A size: bytes, or a whole number of KiB, MiB, GiB or TiB.
+    static func byteSize(_ text: String) throws(NodeOptionValueProblem) -> UInt64 {
+        if let bytes = ByteSize.parse(text) { return bytes }
+        throw NodeOptionValueProblem(
+            message: "expected a size in bytes or a whole number of KiB, MiB, GiB or TiB, like 2GiB (got '\(text)')")
     }
 
     /// A number of seconds (written as `text`) as a duration; refused past Int64 nanoseconds,
@@ -308,6 +317,11 @@ private struct YAMLConfigReader {
                 return .duration(try NodeConfig.duration(seconds: seconds, text: scalar.string))
             }
             return .duration(try NodeConfig.duration(scalar.string))
+        case .byteSize:
+            guard let scalar = node.scalar else {
+                throw NodeOptionValueProblem(message: "expected a size like 2GiB, not \(shape(node))")
+            }
+            return .byteSize(try NodeConfig.byteSize(scalar.string))
         case .list:
             if isNull { return .list([]) }
             if let sequence = node.sequence {

@@ -15,6 +15,8 @@ enum NodeOptionKind: Sendable {
     case uint64
     /// Go duration text (`500ms`, `2m`, `1h30m`) or a number of seconds.
     case duration
+    /// A size: bytes, or a whole number of `KiB`, `MiB`, `GiB` or `TiB` (``ByteSize``).
+    case byteSize
     /// A list of text items; on the command line repeatable and comma-separated.
     case list
     /// Runtime ID → path; `ID=PATH` on the command line (repeatable).
@@ -27,6 +29,7 @@ enum NodeOptionValue: Sendable, Hashable {
     case bool(Bool)
     case uint64(UInt64)
     case duration(Duration)
+    case byteSize(UInt64)
     case list([String])
     case map([String: String])
 }
@@ -59,6 +62,7 @@ struct NodeOptionDefinition: Sendable {
         case .bool: (typeText, repeatable) = ("bool", false)
         case .uint64: (typeText, repeatable) = ("uint64", false)
         case .duration: (typeText, repeatable) = ("duration", false)
+        case .byteSize: (typeText, repeatable) = ("size", false)
         case .list: (typeText, repeatable) = ("list of strings", true)
         case .pathMap: (typeText, repeatable) = ("map ID → path", true)
         }
@@ -160,6 +164,14 @@ extension NodeConfig {
             ConfigKey.tagIndexerBackend, .string, default: "\"\"",
             "Transaction tag index: `\"\"` (none), `sqlite`, or `bleve` (read as `sqlite`); any case.",
             store: { $0.runtime.tagIndexerBackend = text($1) }, current: { .string($0.runtime.tagIndexerBackend) }),
+        NodeOptionDefinition(
+            ConfigKey.memoryLimit, .byteSize, default: "0",
+            "The most memory each process of a hosted runtime may allocate (`RLIMIT_DATA`: heap, stacks and other "
+                + "private writable memory), e.g. `2GiB`; an allocation over it fails, and a runtime that exits for it "
+                + "is restarted. `0` is no limit; otherwise at least 16MiB. Not an oasis-core option.",
+            store: {
+                if case .byteSize(let bytes) = $1 { $0.runtime.memoryLimit = bytes }
+            }, current: { .byteSize($0.runtime.memoryLimit) }),
         NodeOptionDefinition(
             ConfigKey.debugDontBlameOasis, .bool, default: "false",
             "Unsafe debug opt-in, required by the `mock` and `unconfined` provisioners. Never in production.",

@@ -247,6 +247,8 @@ extension NodeConfig {
             return "use at least 1s, e.g. 2m"
         case ConfigKey.tagIndexerBackend:
             return "use \"\" (none), sqlite or bleve"
+        case ConfigKey.memoryLimit:
+            return "use 0 for no limit, or a size like 512MiB (kv-runtime needs about 64MiB on two cores)"
         default:
             return nil
         }

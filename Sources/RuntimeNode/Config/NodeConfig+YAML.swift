@@ -31,6 +31,8 @@ extension NodeConfig {
                 lines.append("\(indent)\(name): \(flag)")
             case .uint64(let number):
                 lines.append("\(indent)\(name): \(number)")
+            case .byteSize(let bytes):
+                lines.append("\(indent)\(name): \(NodeConfigText.quoted(ByteSize.text(bytes)))")
             case .duration(let duration):
                 lines.append("\(indent)\(name): \(NodeConfigText.quoted(GoDuration.compactText(duration)))")
             case .list(let items):
