@@ -9,29 +9,9 @@ import NIOPosix
 enum NIOFloor {
     /// Sequential round trips of `payload`-byte frames; returns the per-trip latencies (µs).
     static func roundTrips(payload: Int, count: Int, warmup: Int) async throws -> [Double] {
-        var fds: [Int32] = [-1, -1]
-        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0 else { throw BenchError("socketpair failed") }
-        // Two loops, so that each ping crosses threads as it does between host and runtime.
-        let loops = Array(MultiThreadedEventLoopGroup.singleton.makeIterator())
-        guard loops.count >= 2 else { throw BenchError("the NIO floor needs two event loops") }
-        let echo = try await ClientBootstrap(group: loops[1])
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(FrameEcho()) }
-            }
-            .withConnectedSocket(fds[1]).get()
-        let done = loops[0].makePromise(of: [Double].self)
-        let client = try await ClientBootstrap(group: loops[0])
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        PingClient(payload: payload, total: warmup + count, warmup: warmup, done: done))
-                }
-            }
-            .withConnectedSocket(fds[0]).get()
-        let samples = try await done.futureResult.get()
-        try await client.close()
-        try? await echo.closeFuture.get()
-        return samples
+        try await againstEcho { done in
+            PingClient(payload: payload, total: warmup + count, warmup: warmup, done: done)
+        }
     }
 
     /// Frames per second with `depth` frames outstanding, shaped like the C baseline's
@@ -39,6 +19,17 @@ enum NIOFloor {
     /// frames as came back. No RHP: no CBOR, no tasks, no pending table; what is between this
     /// and RHP's pipelined calls is ours.
     static func pipelined(payload: Int, total: Int, depth: Int) async throws -> Double {
+        try await againstEcho { done in
+            WindowClient(payload: payload, total: total, depth: depth, done: done)
+        }
+    }
+
+    /// Runs the client `makeClient` returns on the first loop against a ``FrameEcho`` on the
+    /// second (so that each frame crosses threads, as between host and runtime), over a
+    /// socketpair; returns what the client completes its promise with.
+    private static func againstEcho<Client: ChannelInboundHandler, Result: Sendable>(
+        _ makeClient: @escaping @Sendable (EventLoopPromise<Result>) -> Client
+    ) async throws -> Result {
         var fds: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0 else { throw BenchError("socketpair failed") }
         let loops = Array(MultiThreadedEventLoopGroup.singleton.makeIterator())
@@ -48,19 +39,16 @@ enum NIOFloor {
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(FrameEcho()) }
             }
             .withConnectedSocket(fds[1]).get()
-        let done = loops[0].makePromise(of: Double.self)
+        let done = loops[0].makePromise(of: Result.self)
         let client = try await ClientBootstrap(group: loops[0])
             .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        WindowClient(payload: payload, total: total, depth: depth, done: done))
-                }
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(makeClient(done)) }
             }
             .withConnectedSocket(fds[0]).get()
-        let rate = try await done.futureResult.get()
+        let result = try await done.futureResult.get()
         try await client.close()
         try? await echo.closeFuture.get()
-        return rate
+        return result
     }
 
     /// Splits frames off a cumulation buffer.
