@@ -16,7 +16,7 @@ struct NodeShutdownTests {
             // Without the request being kept, this runs until the suite's time limit.
             try await node.run(signals: false)
             // The node closed what it had opened: the data directory can be locked again.
-            let again = try await Self.node(fixture)
+            let again = try await whileLockLingers { try await Self.node(fixture) }
             await again.shutdown()
             try await again.run(signals: false)
         }

@@ -257,7 +257,9 @@ func makeDirectory(_ path: String) throws {
 /// The control socket alone cannot guarantee that: two nodes starting together over a stale
 /// socket could each find it dead, remove it and bind their own. Locking the directory writes
 /// nothing into it, and the kernel drops the lock when the process ends, however it ends, so a
-/// crashed node leaves nothing to clean up.
+/// crashed node leaves nothing to clean up. The lock belongs to the open descriptor: a child
+/// being spawned when it is released holds a copy until its exec closes it (close-on-exec), so
+/// in a process that spawns while it re-locks, the lock can linger that long after `release()`.
 final class DataDirectoryLock: Sendable {
     private let descriptor: Mutex<Int32?>
 
