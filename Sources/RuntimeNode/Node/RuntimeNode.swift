@@ -32,6 +32,11 @@ public final class RuntimeNode: Sendable {
     public static let controlSocketName = "internal.sock"
     /// How long a graceful shutdown may take before the node cancels what is left.
     public static let gracefulShutdownLimit: Duration = .seconds(8)
+    /// How long the services may take to end once cancelled (after ``gracefulShutdownLimit``,
+    /// or when the task running the node is cancelled) before swift-service-lifecycle stops
+    /// the process with a fatal error rather than let it hang. Cancelled services still close
+    /// stores and kill runtimes, which on a loaded machine took over 2 s.
+    public static let cancellationLimit: Duration = .seconds(10)
 
     /// The configuration the node runs with.
     public let config: NodeConfig
@@ -124,7 +129,8 @@ public final class RuntimeNode: Sendable {
     /// Runs the node until SIGINT/SIGTERM (or a graceful shutdown of the calling task), then
     /// shuts down in reverse order: the API, the hosted runtimes and executors, the registry's
     /// services, the consensus; then closes every store. A shutdown that takes longer than
-    /// ``gracefulShutdownLimit`` is escalated to cancellation.
+    /// ``gracefulShutdownLimit`` is escalated to cancellation, and one whose cancellation takes
+    /// longer than ``cancellationLimit`` ends the process.
     public func run(signals: Bool = true) async throws {
         // Shutdown runs backwards through this list.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
@@ -145,7 +151,7 @@ public final class RuntimeNode: Sendable {
             services: services, gracefulShutdownSignals: signals ? [.sigterm, .sigint] : [], cancellationSignals: [],
             logger: logger)
         configuration.maximumGracefulShutdownDuration = Self.gracefulShutdownLimit
-        configuration.maximumCancellationDuration = .seconds(2)
+        configuration.maximumCancellationDuration = Self.cancellationLimit
         let group = ServiceGroup(configuration: configuration)
         let requested = running.withLock { r -> Bool in
             r.group = group
