@@ -215,16 +215,17 @@ static void probe_limits(void) {
     fflush(stdout);
 }
 
-/* Allocates `mib` MiB and touches every page; prints whether the allocation was granted. */
-static void probe_alloc(const char *mib) {
+/* Allocates `mib` MiB and touches every page; prints whether the allocation was granted.
+ * With `keep`, the memory stays allocated (and resident) until the process ends. */
+static void probe_alloc(const char *mib, int keep) {
     size_t size = (size_t)strtoul(mib, NULL, 10) << 20;
     char *block = malloc(size);
     if (block != NULL) {
         for (size_t i = 0; i < size; i += 4096) block[i] = 1;
     }
-    printf("alloc %s %s\n", mib, block != NULL ? "ok" : "failed");
+    printf("%s %s %s\n", keep ? "hold" : "alloc", mib, block != NULL ? "ok" : "failed");
     fflush(stdout);
-    free(block);
+    if (!keep) free(block);
 }
 
 /* Forks a child that sleeps, prints its pid, and then sleeps too: kill must take both. */
@@ -299,7 +300,7 @@ static void usage(void) {
             "usage: sandbox-probe COMMAND...\n"
             "  fds | env | info | limits | thread | clone3 | int80 | denied | ptrace | mount | unshare | userns\n"
             "  read PATH | cat PATH | write PATH | unix PATH | connect IPV4 PORT | exit CODE | stderr TEXT\n"
-            "  signal PID | signals | say FD TEXT | orphan | sleep | fork-sleep | alloc MIB\n");
+            "  signal PID | signals | say FD TEXT | orphan | sleep | fork-sleep | alloc MIB | hold MIB\n");
 }
 
 int main(int argc, char **argv) {
@@ -325,7 +326,8 @@ int main(int argc, char **argv) {
         else if (strcmp(c, "say") == 0 && left >= 2) { probe_say(argv[i + 1], argv[i + 2]); i += 2; }
         else if (strcmp(c, "sleep") == 0) { for (;;) pause(); }
         else if (strcmp(c, "fork-sleep") == 0) probe_fork_sleep();
-        else if (strcmp(c, "alloc") == 0 && left >= 1) probe_alloc(argv[++i]);
+        else if (strcmp(c, "alloc") == 0 && left >= 1) probe_alloc(argv[++i], 0);
+        else if (strcmp(c, "hold") == 0 && left >= 1) probe_alloc(argv[++i], 1);
         else if (strcmp(c, "read") == 0 && left >= 1) probe_read(argv[++i]);
         else if (strcmp(c, "cat") == 0 && left >= 1) probe_cat(argv[++i]);
         else if (strcmp(c, "write") == 0 && left >= 1) probe_write(argv[++i]);

@@ -65,6 +65,23 @@ struct ProcessTests {
         #expect(await process.kill() == .signaled(signal: SIGKILL))
     }
 
+    @Test("a runtime's memory is read from /proc over its whole process tree, unconfined and in the sandbox", arguments: [false, true])
+    func treeMemory(sandboxed: Bool) async throws {
+        let process = try await RuntimeProcess.spawn(probe(["hold", "48", "sleep"], sandboxed ? Fixtures.sandboxed : .unconfined))
+        let line = try await bounded(process) {
+            var lines = process.stdoutLines.makeAsyncIterator()
+            return await lines.next()
+        }
+        #expect(line == "hold 48 ok")
+        let memory = try #require(ProcessTreeMemory.read(root: process.pid))
+        #expect(memory.processes == (sandboxed ? 3 : 1), "bubblewrap, its pid-namespace init and the probe")
+        // The probe's 48 MiB are touched, so resident, and private writable data.
+        #expect(memory.residentBytes >= 48 << 20)
+        #expect(memory.largestDataBytes >= 48 << 20)
+        #expect(await process.kill() == .signaled(signal: SIGKILL))
+        #expect(ProcessTreeMemory.read(root: process.pid) == nil, "a reaped process has nothing to read")
+    }
+
     @Test("an unconfined child's environment is only OASIS_WORKER_HOST with the host socket path")
     func onlyWorkerHost() async throws {
         // The test process has an environment (PATH at least) that must not reach the child. It is

@@ -522,6 +522,10 @@ public final class SupervisedRuntime: HostedRuntime {
         return false
     }
 
+    /// The bytes each of the runtime's processes may allocate (its provisioner's limit); nil
+    /// without one.
+    public var memoryLimit: UInt64? { provisioner.memoryLimit }
+
     // MARK: Process description
 
     /// What one start attempt spawns (internal for tests).
