@@ -102,6 +102,11 @@ func table(_ rows: [[String]]) -> String {
     }.joined(separator: "\n")
 }
 
+/// `18.5MiB`.
+func mebibytes(_ bytes: UInt64) -> String {
+    String(format: "%.1fMiB", Double(bytes) / 1_048_576)
+}
+
 /// `runtime-node control status`.
 struct ControlCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -120,11 +125,14 @@ struct ControlCommand: AsyncParsableCommand {
             print("node       pid \(status.node.pid), data dir \(status.node.datadir), metrics \(status.node.metricsAddress ?? "off")")
             print("consensus  \(c.backend), height \(c.height), epoch \(c.epoch), chain context \(c.chainContext)")
             print("")
-            var rows = [["RUNTIME", "KIND", "TEE", "PROVISIONER", "STATE", "VERSION", "PID", "RESTARTS", "ROUND", "HEIGHT"]]
+            var rows = [
+                ["RUNTIME", "KIND", "TEE", "PROVISIONER", "STATE", "VERSION", "PID", "RESTARTS", "RSS", "ROUND", "HEIGHT"]
+            ]
             for r in status.runtimes {
                 rows.append([
                     r.id, r.kind, r.teeHardware, r.provisioner, r.hosted.state.rawValue, r.hosted.version ?? "-",
-                    r.hosted.pid.map(String.init) ?? "-", "\(r.hosted.restarts)", "\(r.history.lastRound)",
+                    r.hosted.pid.map(String.init) ?? "-", "\(r.hosted.restarts)",
+                    r.hosted.memory.map { mebibytes($0.residentBytes) } ?? "-", "\(r.history.lastRound)",
                     "\(r.history.lastConsensusHeight)",
                 ])
             }

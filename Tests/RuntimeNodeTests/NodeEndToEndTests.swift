@@ -58,7 +58,10 @@ struct NodeEndToEndTests {
         let scratch = ScratchDirectory()
         defer { scratch.remove() }
         let dataDir = scratch.path + "/net"
-        let node = try NodeProcess(["localnet", "--datadir", dataDir, "--metrics.address", "127.0.0.1:0"], in: scratch)
+        // A memory limit far above what kv-runtime needs, however many cores (threads) it has.
+        let node = try NodeProcess(
+            ["localnet", "--datadir", dataDir, "--metrics.address", "127.0.0.1:0", "--runtime.limits.memory", "4GiB"],
+            in: scratch)
         defer { node.cleanUp() }
 
         // Status JSON carries every field of API.md.
@@ -79,6 +82,13 @@ struct NodeEndToEndTests {
         // deadlines (a 5 s connect, a 1 s handshake) that a loaded machine can miss on the
         // first start. killedRuntime checks that restarts counts.
         #expect(hosted["restarts"] is NSNumber)
+        // Its memory, read from /proc, and the limit it runs under.
+        let memory = try #require(hosted["memory"] as? [String: Any])
+        #expect((memory["resident_bytes"] as? NSNumber)?.uint64Value ?? 0 > 0)
+        #expect((memory["data_bytes"] as? NSNumber)?.uint64Value ?? 0 > 0)
+        #expect((memory["limit_bytes"] as? NSNumber)?.uint64Value == 4 << 30)
+        let limits = (try? String(contentsOfFile: "/proc/\(kvPID)/limits", encoding: .utf8)) ?? ""
+        #expect(limits.contains(/Max data size\s+4294967296\s+4294967296\s+bytes/), "\(limits)")
         let history = try #require(kv["history"] as? [String: Any])
         #expect(history["last_round"] is NSNumber)
         #expect(history["last_consensus_height"] is NSNumber)

@@ -32,14 +32,19 @@ public final class HostedRuntimeMonitor: Service, Sendable {
         self.logger = logger
     }
 
-    /// The hosted part of the runtime's status row.
+    /// The hosted part of the runtime's status row; a running runtime's memory is read from
+    /// `/proc` now.
     public var status: RuntimeStatus.Hosted {
         let supervised = runtime.runtime as? SupervisedRuntime
         let snapshot = state.withLock { $0 }
+        let pid = snapshot.state == .started ? supervised?.pid : nil
+        let memory = pid.flatMap(ProcessTreeMemory.read(root:)).map {
+            RuntimeStatus.Hosted.Memory(
+                residentBytes: $0.residentBytes, dataBytes: $0.largestDataBytes, limitBytes: supervised?.memoryLimit)
+        }
         return RuntimeStatus.Hosted(
             state: snapshot.state, version: snapshot.version.map { "\($0.major).\($0.minor).\($0.patch)" },
-            pid: snapshot.state == .started ? supervised?.pid : nil, restarts: supervised?.restartCount ?? 0,
-            lastError: snapshot.lastError)
+            pid: pid, restarts: supervised?.restartCount ?? 0, lastError: snapshot.lastError, memory: memory)
     }
 
     /// Whether the runtime is up right now.

@@ -95,17 +95,54 @@ public struct RuntimeStatus: Sendable, Hashable, Codable {
         public var restarts: Int
         /// The last start failure, if the latest attempt failed.
         public var lastError: String?
+        /// What the runtime's processes use, while one runs (read from `/proc` when asked).
+        public var memory: Memory?
 
-        public init(state: HostedState, version: String? = nil, pid: Int32? = nil, restarts: Int = 0, lastError: String? = nil) {
+        /// The memory of a running runtime.
+        public struct Memory: Sendable, Hashable, Codable {
+            /// Resident memory summed over the runtime's processes (bubblewrap's included when
+            /// sandboxed; a page two of them share counts for each).
+            public var residentBytes: UInt64
+            /// The largest heap and private writable memory of one of its processes (`VmData`),
+            /// which `runtime.limits.memory` bounds.
+            public var dataBytes: UInt64
+            /// `runtime.limits.memory`; nil without a limit.
+            public var limitBytes: UInt64?
+
+            public init(residentBytes: UInt64, dataBytes: UInt64, limitBytes: UInt64?) {
+                self.residentBytes = residentBytes
+                self.dataBytes = dataBytes
+                self.limitBytes = limitBytes
+            }
+
+            enum CodingKeys: String, CodingKey {
+                case residentBytes = "resident_bytes"
+                case dataBytes = "data_bytes"
+                case limitBytes = "limit_bytes"
+            }
+
+            public func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encode(residentBytes, forKey: .residentBytes)
+                try container.encode(dataBytes, forKey: .dataBytes)
+                try container.encode(limitBytes, forKey: .limitBytes)
+            }
+        }
+
+        public init(
+            state: HostedState, version: String? = nil, pid: Int32? = nil, restarts: Int = 0, lastError: String? = nil,
+            memory: Memory? = nil
+        ) {
             self.state = state
             self.version = version
             self.pid = pid
             self.restarts = restarts
             self.lastError = lastError
+            self.memory = memory
         }
 
         enum CodingKeys: String, CodingKey {
-            case state, version, pid, restarts
+            case state, version, pid, restarts, memory
             case lastError = "last_error"
         }
 
@@ -117,6 +154,7 @@ public struct RuntimeStatus: Sendable, Hashable, Codable {
             try container.encode(pid, forKey: .pid)
             try container.encode(restarts, forKey: .restarts)
             try container.encode(lastError, forKey: .lastError)
+            try container.encode(memory, forKey: .memory)
         }
     }
 
