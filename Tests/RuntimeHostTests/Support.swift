@@ -223,22 +223,5 @@ struct RecordingLogHandler: LogHandler {
 
 /// `pid` and every process below it, parents first (read from `/proc/<pid>/task/*/children`).
 func descendants(of pid: Int32) -> [Int32] {
-    var found: [Int32] = [pid]
-    var index = 0
-    while index < found.count {
-        let parent = found[index]
-        index += 1
-        guard let tasks = opendir("/proc/\(parent)/task") else { continue }
-        defer { closedir(tasks) }
-        while let entry = readdir(tasks) {
-            // Read the name in place: a dirent is only as long as its name, so copying the whole
-            // 256-byte `d_name` out of it would read past the end of the directory buffer.
-            let name = withUnsafePointer(to: &entry.pointee.d_name) {
-                String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
-            }
-            guard Int32(name) != nil, let children = readFile("/proc/\(parent)/task/\(name)/children") else { continue }
-            found += children.split(separator: " ").compactMap { Int32($0.trimmingPrefix(while: \.isWhitespace)) }
-        }
-    }
-    return found
+    ProcessTree.members(root: pid)
 }

@@ -19,15 +19,11 @@ public struct ProcessTreeMemory: Sendable, Hashable {
     public static func read(root pid: Int32) -> ProcessTreeMemory? {
         guard let root = figures(pid) else { return nil }
         var memory = ProcessTreeMemory(residentBytes: root.resident, largestDataBytes: root.data, processes: 1)
-        var pending = children(of: pid)
-        var seen: Set<Int32> = [pid]
-        // A tree of more than this many processes is read in part, rather than without end.
-        while let next = pending.popLast(), seen.count < 4_096 {
-            guard seen.insert(next).inserted, let figures = figures(next) else { continue }
+        for member in ProcessTree.members(root: pid).dropFirst() {
+            guard let figures = figures(member) else { continue }
             memory.residentBytes += figures.resident
             memory.largestDataBytes = max(memory.largestDataBytes, figures.data)
             memory.processes += 1
-            pending += children(of: next)
         }
         return memory
     }
@@ -53,6 +49,25 @@ public struct ProcessTreeMemory: Sendable, Hashable {
         return value * 1024
     }
 
+}
+
+/// A process and its descendants, from `/proc`.
+public enum ProcessTree {
+    /// `root` first, then every process below it (the children of each of its threads,
+    /// recursively), parents before their children; at most 4,096, so that a runtime forking
+    /// without end is read in part rather than for ever. A process that exits meanwhile may be
+    /// missing or listed.
+    public static func members(root: Int32) -> [Int32] {
+        var found: [Int32] = [root]
+        var seen: Set<Int32> = [root]
+        var index = 0
+        while index < found.count, found.count < 4_096 {
+            for child in children(of: found[index]) where seen.insert(child).inserted { found.append(child) }
+            index += 1
+        }
+        return found
+    }
+
     /// The children of every thread of `pid`.
     private static func children(of pid: Int32) -> [Int32] {
         guard let tasks = opendir("/proc/\(pid)/task") else { return [] }
@@ -68,9 +83,9 @@ public struct ProcessTreeMemory: Sendable, Hashable {
         }
         return found
     }
+}
 
-    private static func text(_ path: String) -> String? {
-        guard let bytes = try? BoundedFile.read(path, limit: 64 << 10) else { return nil }
-        return String(decoding: bytes, as: UTF8.self)
-    }
+private func text(_ path: String) -> String? {
+    guard let bytes = try? BoundedFile.read(path, limit: 64 << 10) else { return nil }
+    return String(decoding: bytes, as: UTF8.self)
 }
