@@ -3,7 +3,7 @@ import Glibc
 import Logging
 import MetricsTestKit
 import OasisCommon
-import RuntimeHost
+@testable import RuntimeHost
 import RuntimeHostProtocol
 import Synchronization
 import Testing
@@ -395,6 +395,46 @@ struct SupervisorTests {
             #expect(failure?.metadata["runtime.exit"] == "process terminated with exit code 3")
             #expect(failure?.metadata["runtime.memory_limit"] == (memoryLimit == nil ? nil : "64MiB"))
         }
+    }
+
+    @Test(
+        "a failed start says when the runtime was too close to its memory limit to start a thread, and only then",
+        arguments: [(UInt64(104 << 20), true), (UInt64(1 << 30), false)])
+    func memoryPressureNoted(limit: UInt64, noted: Bool) async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        // Holds 100 MiB, then connects and hangs up at once (so the start fails without a
+        // timeout), and sleeps on, as a runtime stuck at its limit would.
+        let script = directory.write(
+            "stuck-runtime", "#!/bin/sh\nexec \(Fixtures.probe) hold 100 unix \"$OASIS_WORKER_HOST\" sleep\n")
+        chmod(script, 0o755)
+        let runtime = try await runtime(path: script, clock: RecordingClock(), memoryLimit: limit)
+        try await hosting(runtime) { log in
+            runtime.start()
+            guard case .failedToStart(let error) = try await log.waitFor("failedToStart") else { return }
+            let text = "\(error)"
+            if noted {
+                #expect(text.contains(/; the runtime had allocated 10[01]\.\dMiB of its 104MiB memory limit, too close to it to start a thread; raise runtime\.limits\.memory$/), "\(text)")
+            } else {
+                #expect(!text.contains("memory limit"), "\(text)")
+            }
+        }
+    }
+
+    @Test("the memory note, which the watchdog's kill logs too, needs a limit and a process within a thread's room of it")
+    func memoryPressureNote() async throws {
+        let process = try await RuntimeProcess.spawn(probe(["hold", "100", "sleep"], .unconfined))
+        let line = try await bounded(process) {
+            var lines = process.stdoutLines.makeAsyncIterator()
+            return await lines.next()
+        }
+        #expect(line == "hold 100 ok")
+        let note = SupervisedRuntime.memoryPressureNote(pid: process.pid, limit: 104 << 20)
+        #expect(note?.hasSuffix("of its 104MiB memory limit, too close to it to start a thread; raise runtime.limits.memory") == true)
+        #expect(SupervisedRuntime.memoryPressureNote(pid: process.pid, limit: 1 << 30) == nil)
+        #expect(SupervisedRuntime.memoryPressureNote(pid: process.pid, limit: nil) == nil)
+        #expect(await process.kill() == .signaled(signal: SIGKILL))
+        #expect(SupervisedRuntime.memoryPressureNote(pid: process.pid, limit: 104 << 20) == nil, "nothing to read")
     }
 
     @Test("a runtime that exits before connecting has what it left in its process group killed with it")

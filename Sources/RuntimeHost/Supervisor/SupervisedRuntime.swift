@@ -256,8 +256,12 @@ public final class SupervisedRuntime: HostedRuntime {
             let outcome: Outcome
             switch started {
             case .failure(let error):
+                // Read before the kill, while the runtime's memory is still there to read.
+                let note = stopSignal.isOpen ? nil : Self.memoryPressureNote(pid: process.pid, limit: provisioner.memoryLimit)
                 let exit = await process.kill()
-                outcome = .failedToStart(error, exit: exit.endedByItself ? exit : nil)
+                outcome = .failedToStart(
+                    note.map { HostRuntimeError(.startFailed, "\(error); \($0)") } ?? error,
+                    exit: exit.endedByItself ? exit : nil)
             case .success(let (connection, version, capability)):
                 let startedAt = provisioner.clock.elapsed()
                 let connected = state.withLock { s in
@@ -287,10 +291,21 @@ public final class SupervisedRuntime: HostedRuntime {
                     return s.abortInFlight
                 }
                 await connection.close()
+                // A runtime that stopped answering may have hung at its memory limit: read it
+                // before the kill.
+                let note =
+                    if case .unresponsive = ending {
+                        Self.memoryPressureNote(pid: process.pid, limit: provisioner.memoryLimit)
+                    } else {
+                        String?.none
+                    }
                 let exit = await process.kill()
                 switch ending {
                 case .exited: logger.warning("runtime host: the runtime exited", metadata: ["runtime.exit": "\(exit)"])
-                case .unresponsive: logger.warning("runtime host: killed the runtime, which stopped answering pings")
+                case .unresponsive:
+                    logger.warning(
+                        "runtime host: killed the runtime, which stopped answering pings",
+                        metadata: note.map { ["runtime.memory": "\($0)"] })
                 case .aborted: logger.warning("runtime host: killed the runtime to abort its work")
                 case .connectionLost:
                     // A runtime that exits or crashes closes its socket too, and either may be
@@ -525,6 +540,26 @@ public final class SupervisedRuntime: HostedRuntime {
     /// The bytes each of the runtime's processes may allocate (its provisioner's limit); nil
     /// without one.
     public var memoryLimit: UInt64? { provisioner.memoryLimit }
+
+    /// A runtime may need this much room under its memory limit to start another thread (a
+    /// default 8 MiB stack, plus some).
+    static let threadHeadroom: UInt64 = 9 << 20
+
+    /// When the runtime under `pid` runs under a memory limit and one of its processes has less
+    /// room left under it than a thread needs, a sentence saying so. A runtime that cannot
+    /// allocate may hang instead of exiting (a Swift runtime's libdispatch waits for good for a
+    /// thread it cannot create), and all the node sees then is that it never connected.
+    static func memoryPressureNote(pid: Int32, limit: UInt64?) -> String? {
+        guard let limit, let memory = ProcessTreeMemory.read(root: pid),
+            memory.largestDataBytes + threadHeadroom > limit
+        else { return nil }
+        let tenths = (memory.largestDataBytes * 10 + (1 << 19)) >> 20
+        return "the runtime had allocated \(tenths / 10).\(tenths % 10)MiB of its \(ByteSize.text(limit)) memory limit, "
+            + "too close to it to start a thread; raise \(memoryLimitKey)"
+    }
+
+    /// The node's name for the limit, for messages.
+    static let memoryLimitKey = "runtime.limits.memory"
 
     // MARK: Process description
 
