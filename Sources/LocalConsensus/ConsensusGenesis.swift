@@ -226,15 +226,28 @@ let maxDocumentSize = 16 << 20
 /// one with the most runtimes has about 10^4.
 let maxDocumentValues = 1_000_000
 
-/// Refuses a document that expands to more than ``maxDocumentValues`` values, before Yams
-/// composes it. Yams resolves an alias to a copy of its anchor, so a few lines of nested anchors
-/// can stand for billions of values ("billion laughs"): every walk of the tree would take that
-/// long, and composing alone does when such an alias is a mapping key (Yams hashes each key).
+/// The deepest nesting of collections a genesis document may have: its runtime descriptors
+/// need fewer than ten levels.
+let maxDocumentDepth = 64
+
+/// Refuses a document that expands to more than ``maxDocumentValues`` values or nests deeper
+/// than ``maxDocumentDepth``, before Yams composes it. Yams resolves an alias to a copy of its
+/// anchor, so a few lines of nested anchors can stand for billions of values ("billion laughs"):
+/// every walk of the tree would take that long, and composing alone does when such an alias is
+/// a mapping key (Yams hashes each key). Composing and walking recurse once per level, so a
+/// deep enough document would overflow the stack instead.
 private func requireBoundedSize(_ text: String) throws(LocalConsensusError) {
-    guard yamlExpandedValueCount(text, limit: maxDocumentValues) != nil else {
+    switch YAMLExpansion.measure(text, maxValues: maxDocumentValues, maxDepth: maxDocumentDepth) {
+    case .within:
+        break
+    case .tooManyValues:
         throw .invalidGenesis(
             "the document expands to more than \(maxDocumentValues) values (anchors and aliases count "
                 + "once per use); a genesis has far fewer, so remove the nested aliases")
+    case .tooDeep:
+        throw .invalidGenesis(
+            "the document nests more than \(maxDocumentDepth) levels deep (aliases count with what they "
+                + "stand for); a genesis has far fewer, so remove the nesting")
     }
 }
 

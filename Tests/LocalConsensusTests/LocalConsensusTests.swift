@@ -114,6 +114,21 @@ struct LocalConsensusTests {
         }
     }
 
+    @Test("a genesis nested deeper than 64 levels is refused before Yams composes it", arguments: [false, true])
+    func deepGenesis(asKey: Bool) throws {
+        // 900 levels: within libyaml's own bound of 1,000, and deep enough that a stack can run
+        // out as Yams composes or hashes them.
+        let deep = String(repeating: "[", count: 900) + String(repeating: "]", count: 900)
+        let yaml = "block_interval: 1s\nepoch_interval: 2\nx: " + (asKey ? "{? \(deep) : 1}" : deep) + "\n"
+        #expect(
+            throws: LocalConsensusError.invalidGenesis(
+                "the document nests more than 64 levels deep (aliases count with what they stand for); "
+                    + "a genesis has far fewer, so remove the nesting")
+        ) {
+            try ConsensusGenesis.parse(Data(yaml.utf8))
+        }
+    }
+
     @Test("a genesis of nested aliases (billion laughs) or a file that never ends is refused, not expanded")
     func boundedGenesis() throws {
         // Nine levels of nine aliases stand for 9^9 (387 million) values in ten lines.

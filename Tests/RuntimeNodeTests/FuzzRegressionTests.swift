@@ -19,6 +19,39 @@ struct ConfigFuzzRegressionTests {
         }
     }
 
+    // Found by fuzz-config: 700 levels of `- ? - …` overflowed the stack (under
+    // AddressSanitizer) as Yams hashed a mapping key that was a nested sequence. libyaml itself
+    // stops at 1,000 levels; below that, how deep a stack lasts depends on the build and the
+    // thread, so the loader now stops at 64.
+    @Test(
+        "a config nested deeper than 64 levels is refused before Yams composes it, as a key or a value",
+        arguments: deepDocuments(levels: 900))
+    func deepNesting(yaml: String) async throws {
+        try await ConfigFixture.with { fixture in
+            let error = ConfigLoadingTests.loadError(yaml, in: fixture)
+            #expect(error?.key == nil)
+            #expect(error?.message == "config file '\(fixture.configPath)' nests more than 64 levels deep", "\(String(describing: error))")
+            #expect(error?.description.hasSuffix("a config has four, so remove the nesting") == true)
+        }
+    }
+
+    @Test("an alias counts with the depth of what it stands for")
+    func deepAlias() async throws {
+        try await ConfigFixture.with { fixture in
+            // Two anchors of 40 levels each, the second holding an alias of the first: 80 deep.
+            let forty = String(repeating: "[", count: 40)
+            let close = String(repeating: "]", count: 40)
+            let yaml = "a: &a \(forty)1\(close)\nb: \(forty)*a\(close)\n"
+            let error = ConfigLoadingTests.loadError(yaml, in: fixture)
+            #expect(error?.message == "config file '\(fixture.configPath)' nests more than 64 levels deep")
+            // 40 and 20 make 61 with the top mapping: within the bound, so the usual error.
+            let twenty = String(repeating: "[", count: 20)
+            let shallow = ConfigLoadingTests.loadError(
+                "a: &a \(forty)1\(close)\nb: \(twenty)*a\(String(repeating: "]", count: 20))\n", in: fixture)
+            #expect(shallow?.message.contains("nests more than") == false, "\(String(describing: shallow))")
+        }
+    }
+
     @Test(
         "a value with a C1 control character or U+FFFF is written by yaml() so that it loads back",
         arguments: ["a\u{94}b", "\u{80}\u{9F}\u{85}", "x\u{FFFF}\u{FFFE}", "\u{7F}\u{01}"])
@@ -45,4 +78,18 @@ struct ConfigFuzzRegressionTests {
             }
         }
     }
+}
+
+/// Well-formed YAML nested `levels` deep (under libyaml's own bound of 1,000) under a key `x`:
+/// block sequences, flow sequences, flow mappings, and a flow sequence as a mapping key (which
+/// Yams hashes while composing).
+func deepDocuments(levels: Int) -> [String] {
+    let open = String(repeating: "[", count: levels)
+    let close = String(repeating: "]", count: levels)
+    return [
+        "x:\n  " + String(repeating: "- ", count: levels) + "x\n",
+        "x: \(open)\(close)\n",
+        "x: " + String(repeating: "{a: ", count: levels) + "1" + String(repeating: "}", count: levels) + "\n",
+        "x: {? \(open)\(close) : 1}\n",
+    ]
 }

@@ -56,6 +56,10 @@ extension NodeConfig {
     /// them, which for an alias used as a mapping key takes hours.
     static let maxConfigValues = 1_000_000
 
+    /// The deepest nesting of collections a config file may have (it needs four): deeper ones
+    /// are refused before Yams composes them, which recurses once per level.
+    static let maxConfigDepth = 64
+
     /// The file's YAML tree; `nil` for an empty file.
     private static func readYAML(path: String) throws(NodeConfigError) -> Node? {
         func unreadable(_ why: String) -> NodeConfigError {
@@ -71,11 +75,19 @@ extension NodeConfig {
             throw unreadable(error.description)
         }
         guard let text = String(validating: bytes, as: UTF8.self) else { throw unreadable("it is not UTF-8 text") }
-        guard yamlExpandedValueCount(text, limit: maxConfigValues) != nil else {
+        switch YAMLExpansion.measure(text, maxValues: maxConfigValues, maxDepth: maxConfigDepth) {
+        case .within:
+            break
+        case .tooManyValues:
             throw NodeConfigError(
                 key: nil, message: "config file '\(path)' expands to more than \(maxConfigValues) values",
                 description: "config file '\(path)' expands to more than \(maxConfigValues) values (anchors and "
                     + "aliases count once per use); a config has far fewer, so remove the nested aliases")
+        case .tooDeep:
+            throw NodeConfigError(
+                key: nil, message: "config file '\(path)' nests more than \(maxConfigDepth) levels deep",
+                description: "config file '\(path)' nests more than \(maxConfigDepth) levels deep (aliases count "
+                    + "with what they stand for); a config has four, so remove the nesting")
         }
         do {
             return try Yams.compose(yaml: text)
