@@ -595,12 +595,13 @@ public final class LocalConsensus: ConsensusBackend, Service {
             guard let header = annotated.block?.header, annotated.consensusHeight >= 1 else { continue }
             let expected = try timestamp(annotated.consensusHeight, genesis)
             guard header.timestamp == expected else {
+                let interval = GoDuration.compactText(genesis.blockInterval)
                 throw .invalidGenesis(
-                    "genesis_time \(genesis.genesisTime) and block_interval \(GoDuration.compactText(genesis.blockInterval)) "
-                        + "do not match the chain stored in '\(path)' (runtime \(header.namespace)'s block at height "
-                        + "\(annotated.consensusHeight) has timestamp \(header.timestamp) there, but \(expected) with these "
-                        + "values); a changed genesis needs a fresh consensus directory: use the genesis file the data "
-                        + "directory was created with, or remove '\(path)' to start a new chain")
+                    "genesis_time \(genesis.genesisTime) and block_interval \(interval) do not match the chain "
+                        + "stored in '\(path)' (runtime \(header.namespace)'s block at height "
+                        + "\(annotated.consensusHeight) has timestamp \(header.timestamp) there, but \(expected) with "
+                        + "these values); a changed genesis needs a fresh consensus directory: use the genesis file the "
+                        + "data directory was created with, or remove '\(path)' to start a new chain")
             }
         }
     }

@@ -68,7 +68,9 @@ package enum YAMLExpansion: Equatable, Sendable {
                     open.append((name(event.data.mapping_start.anchor), 1, 0))
                     deepest = max(deepest, open.count)
                 case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
-                    if let closed = open.popLast() { add(closed.count, height: closed.height + 1, anchor: closed.anchor) }
+                    if let closed = open.popLast() {
+                        add(closed.count, height: closed.height + 1, anchor: closed.anchor)
+                    }
                 default:
                     break
                 }

@@ -13,7 +13,8 @@ extension ProvisionerFactory {
         clock: any Clock<Duration> = ContinuousClock(), logger: Logger, timings: SupervisorTimings = SupervisorTimings()
     ) -> ProvisionerFactory {
         @Sendable func mode(_ settings: ProcessProvisionerSettings) -> SandboxMode {
-            settings.insecureNoSandbox ? .unconfined : .sandboxed(SandboxOptions(bubblewrapPath: settings.sandboxBinary))
+            settings.insecureNoSandbox
+                ? .unconfined : .sandboxed(SandboxOptions(bubblewrapPath: settings.sandboxBinary))
         }
         return ProvisionerFactory(
             mock: { MockProvisioner() },

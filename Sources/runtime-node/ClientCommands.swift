@@ -126,7 +126,7 @@ struct ControlCommand: AsyncParsableCommand {
             print("consensus  \(c.backend), height \(c.height), epoch \(c.epoch), chain context \(c.chainContext)")
             print("")
             var rows = [
-                ["RUNTIME", "KIND", "TEE", "PROVISIONER", "STATE", "VERSION", "PID", "RESTARTS", "RSS", "ROUND", "HEIGHT"]
+                ["RUNTIME", "KIND", "TEE", "PROVISIONER", "STATE", "VERSION", "PID", "RESTARTS", "RSS", "ROUND", "HEIGHT"],
             ]
             for r in status.runtimes {
                 rows.append([

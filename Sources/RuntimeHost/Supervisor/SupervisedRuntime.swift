@@ -257,7 +257,8 @@ public final class SupervisedRuntime: HostedRuntime {
             switch started {
             case .failure(let error):
                 // Read before the kill, while the runtime's memory is still there to read.
-                let note = stopSignal.isOpen ? nil : Self.memoryPressureNote(pid: process.pid, limit: provisioner.memoryLimit)
+                let note =
+                    stopSignal.isOpen ? nil : Self.memoryPressureNote(pid: process.pid, limit: provisioner.memoryLimit)
                 let exit = await process.kill()
                 outcome = .failedToStart(
                     note.map { HostRuntimeError(.startFailed, "\(error); \($0)") } ?? error,
@@ -554,8 +555,8 @@ public final class SupervisedRuntime: HostedRuntime {
             memory.largestDataBytes + threadHeadroom > limit
         else { return nil }
         let tenths = (memory.largestDataBytes * 10 + (1 << 19)) >> 20
-        return "the runtime had allocated \(tenths / 10).\(tenths % 10)MiB of its \(ByteSize.text(limit)) memory limit, "
-            + "too close to it to start a thread; raise \(memoryLimitKey)"
+        return "the runtime had allocated \(tenths / 10).\(tenths % 10)MiB of its \(ByteSize.text(limit)) "
+            + "memory limit, too close to it to start a thread; raise \(memoryLimitKey)"
     }
 
     /// The node's name for the limit, for messages.
