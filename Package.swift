@@ -127,7 +127,9 @@ let package = Package(
         .target(name: "ProcessTesting", dependencies: ["CSandbox"], swiftSettings: strict),
         .executableTarget(
             name: "kv-runtime",
-            dependencies: ["RuntimeHostProtocol", "RuntimeStorage", "OasisCBOR", "OasisCommon", "ConsensusAPI", logging],
+            dependencies: [
+                "RuntimeHostProtocol", "RuntimeStorage", "OasisCBOR", "OasisCommon", "ConsensusAPI", nioPosix, logging,
+            ],
             swiftSettings: strict),
 
         // The umbrella.

@@ -7,6 +7,7 @@ import Foundation
 import Glibc
 #endif
 import Logging
+import NIOPosix
 import RuntimeHostProtocol
 
 /// The reference key-value runtime: connects to the host's socket (`OASIS_WORKER_HOST`),
@@ -32,13 +33,17 @@ enum KVRuntime {
         // handler does: the link is attached before the connection becomes Ready.
         let host = HostLink()
         let handler = KVHandler(state: HostState(host: host), logger: logger)
+        // One connection needs one event loop. NIO's shared group would start one per core, each
+        // thread's stack counting in full against a memory limit the node may set
+        // (`runtime.limits.memory`), so what the runtime needs would grow with the machine.
+        let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let connection: Connection
         do {
             // The handler mostly waits (on the host, for state), so it runs on the event loop.
             connection = try await Connection.connect(
                 unixSocketPath: socketPath, handler: handler,
                 configuration: Connection.Configuration(servesRequestsOnEventLoop: true, ignoresUnknownFields: true),
-                logger: logger)
+                logger: logger, eventLoopGroup: eventLoops)
         } catch {
             logger.critical("kv-runtime: cannot connect to the host", metadata: ["rhp.socket": "\(socketPath)", "error": "\(error)"])
             exit(2)
@@ -51,5 +56,6 @@ enum KVRuntime {
             logger.error("kv-runtime: connection ended with an error", metadata: ["error": "\(error)"])
         }
         logger.info("kv-runtime: host closed the connection", metadata: ["rhp.reason": "\(connection.closeReason ?? "")"])
+        try? await eventLoops.shutdownGracefully()
     }
 }

@@ -293,6 +293,25 @@ struct KVHandlerTests {
     "kv-runtime as a process",
     .enabled(if: FileManager.default.isExecutableFile(atPath: kvRuntimeBinary), "needs the kv-runtime binary"))
 struct KVRuntimeProcessTests {
+    @Test("kv-runtime runs one event loop thread, not one per core, so what it needs does not grow with the machine")
+    func oneEventLoop() async throws {
+        let (logger, _) = capturingLogger()
+        let status = try await withHostedRuntime(
+            executable: kvRuntimeBinary, runtimeID: Namespace.test(seed: "kv-runtime"), logger: logger
+        ) { hosted in
+            #expect(try await hosted.connection.call(.runtimePingRequest) == .empty)
+            let pid = hosted.process.processIdentifier
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []).compactMap {
+                try? String(contentsOfFile: "/proc/\(pid)/task/\($0)/comm", encoding: .utf8)
+            }
+            // NIO names its event loop threads `NIO-ELT-…`, or `NIO-SGLTN-…` in its shared group.
+            #expect(names.filter { $0.hasPrefix("NIO-") }.count == 1, "\(names)")
+            await hosted.connection.close()
+            return try await withDeadline(.seconds(120), "kv-runtime exiting") { await hosted.process.exitStatus() }
+        }
+        #expect(status == .exited(0))
+    }
+
     @Test("our host runs the handshake with kv-runtime, pings it, checks transactions and queries it")
     func hostedByOurHost() async throws {
         let (logger, _) = capturingLogger()

@@ -248,7 +248,7 @@ extension NodeConfig {
         case ConfigKey.tagIndexerBackend:
             return "use \"\" (none), sqlite or bleve"
         case ConfigKey.memoryLimit:
-            return "use 0 for no limit, or a size like 512MiB (kv-runtime needs about 64MiB on two cores)"
+            return "use 0 for no limit, or a size like 512MiB (kv-runtime needs about 48MiB on two cores)"
         default:
             return nil
         }
