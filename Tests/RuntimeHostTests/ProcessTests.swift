@@ -23,10 +23,7 @@ struct ProcessTests {
         // neither. The C probe has no /proc in the sandbox, so the scores are read from outside,
         // for bubblewrap and every process below it.
         let process = try await RuntimeProcess.spawn(probe(["limits", "sleep"], sandboxed ? Fixtures.sandboxed : .unconfined))
-        let line = try await bounded(process) {
-            var lines = process.stdoutLines.makeAsyncIterator()
-            return await lines.next()
-        }
+        let line = try await firstLines(of: process)[0]
         #expect(line == (sandboxed ? "limits core=0/0 oom_score_adj=?" : "limits core=0/0 oom_score_adj=1000"))
         // 4,096 descriptors, or fewer if the node itself may not have more.
         var own = rlimit()
@@ -51,10 +48,7 @@ struct ProcessTests {
         var configuration = probe(["alloc", "16", "alloc", "256", "sleep"], sandboxed ? Fixtures.sandboxed : .unconfined)
         configuration.memoryLimit = 128 << 20
         let process = try await RuntimeProcess.spawn(configuration)
-        let lines = try await bounded(process) {
-            var lines = process.stdoutLines.makeAsyncIterator()
-            return [await lines.next(), await lines.next()]
-        }
+        let lines = try await firstLines(of: process, 2)
         #expect(lines == ["alloc 16 ok", "alloc 256 failed"])
         let tree = descendants(of: process.pid)
         #expect(tree.count == (sandboxed ? 3 : 1), "bubblewrap, its pid-namespace init and the probe")
@@ -68,10 +62,7 @@ struct ProcessTests {
     @Test("a runtime's memory is read from /proc over its whole process tree, unconfined and in the sandbox", arguments: [false, true])
     func treeMemory(sandboxed: Bool) async throws {
         let process = try await RuntimeProcess.spawn(probe(["hold", "48", "sleep"], sandboxed ? Fixtures.sandboxed : .unconfined))
-        let line = try await bounded(process) {
-            var lines = process.stdoutLines.makeAsyncIterator()
-            return await lines.next()
-        }
+        let line = try await firstLines(of: process)[0]
         #expect(line == "hold 48 ok")
         let memory = try #require(ProcessTreeMemory.read(root: process.pid))
         #expect(memory.processes == (sandboxed ? 3 : 1), "bubblewrap, its pid-namespace init and the probe")
@@ -127,10 +118,7 @@ struct ProcessTests {
     @Test("kill returns after the process has exited, and takes its process group with it")
     func killTakesTheGroup() async throws {
         let process = try await RuntimeProcess.spawn(probe(["fork-sleep"], .unconfined))
-        let first = try await bounded(process) {
-            var lines = process.stdoutLines.makeAsyncIterator()
-            return await lines.next()
-        }
+        let first = try await firstLines(of: process)[0]
         let grandchild = try #require(first.flatMap { Int32($0.dropFirst("child ".count)) })
         let exit = await process.kill()
         #expect(process.exitStatus == exit)

@@ -117,10 +117,7 @@ struct SandboxTests {
     @Test("killing a sandboxed runtime kills bubblewrap and everything in the sandbox")
     func killSandbox() async throws {
         let process = try await RuntimeProcess.spawn(probe(["fork-sleep"], Fixtures.sandboxed))
-        let first = try await bounded(process) {
-            var lines = process.stdoutLines.makeAsyncIterator()
-            return await lines.next()
-        }
+        let first = try await firstLines(of: process)[0]
         #expect(first?.hasPrefix("child ") == true)
         #expect(await process.kill() == .signaled(signal: SIGKILL))
         // Every process in the sandbox inherited bubblewrap's stderr, so the pipe reaches end of

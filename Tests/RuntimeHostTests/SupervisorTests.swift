@@ -424,10 +424,7 @@ struct SupervisorTests {
     @Test("the memory note, which the watchdog's kill logs too, needs a limit and a process within a thread's room of it")
     func memoryPressureNote() async throws {
         let process = try await RuntimeProcess.spawn(probe(["hold", "100", "sleep"], .unconfined))
-        let line = try await bounded(process) {
-            var lines = process.stdoutLines.makeAsyncIterator()
-            return await lines.next()
-        }
+        let line = try await firstLines(of: process)[0]
         #expect(line == "hold 100 ok")
         let note = SupervisedRuntime.memoryPressureNote(pid: process.pid, limit: 104 << 20)
         #expect(note?.hasSuffix("of its 104MiB memory limit, too close to it to start a thread; raise runtime.limits.memory") == true)

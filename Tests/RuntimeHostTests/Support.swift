@@ -93,6 +93,17 @@ func bounded<T: Sendable>(
     return outcome
 }
 
+/// The first `count` lines `process` writes to stdout (nil past its end), within the bound of
+/// ``bounded(_:seconds:_:)``. The stream can be iterated once, so later lines are not read.
+func firstLines(of process: RuntimeProcess, _ count: Int = 1) async throws -> [String?] {
+    try await bounded(process) {
+        var lines = process.stdoutLines.makeAsyncIterator()
+        var read: [String?] = []
+        for _ in 0..<count { read.append(await lines.next()) }
+        return read
+    }
+}
+
 /// Reads both streams to the end and waits for the exit, within a bound.
 func finish(_ process: RuntimeProcess) async throws -> Finished {
     try await bounded(process) {
