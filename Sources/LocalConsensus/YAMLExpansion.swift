@@ -4,10 +4,9 @@ import CYaml
 /// What a YAML text stands for once every alias is replaced by a copy of its anchor, measured
 /// from libyaml's events without building anything.
 package enum YAMLExpansion: Equatable, Sendable {
-    /// Within both bounds: the number of values (scalars, sequences, mappings; keys included)
-    /// and the deepest nesting of collections.
-    case within(values: Int, depth: Int)
-    /// More values than the bound.
+    /// Within both bounds.
+    case within
+    /// More values (scalars, sequences, mappings; keys included) than the bound.
     case tooManyValues
     /// Collections nested deeper than the bound.
     case tooDeep
@@ -25,7 +24,7 @@ package enum YAMLExpansion: Equatable, Sendable {
         var bytes = Array(text.utf8)
         return bytes.withUnsafeMutableBufferPointer { buffer -> YAMLExpansion in
             var parser = yaml_parser_t()
-            guard yaml_parser_initialize(&parser) == 1 else { return .within(values: 0, depth: 0) }
+            guard yaml_parser_initialize(&parser) == 1 else { return .within }
             defer { yaml_parser_delete(&parser) }
             yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
             // An anchor's expanded size and the height of its collections (0 for a scalar).
@@ -55,7 +54,7 @@ package enum YAMLExpansion: Equatable, Sendable {
                 defer { yaml_event_delete(&event) }
                 switch event.type {
                 case YAML_STREAM_END_EVENT:
-                    return .within(values: total, depth: deepest)
+                    return .within
                 case YAML_SCALAR_EVENT:
                     add(1, height: 0, anchor: name(event.data.scalar.anchor))
                 case YAML_ALIAS_EVENT:
@@ -76,7 +75,7 @@ package enum YAMLExpansion: Equatable, Sendable {
                 }
             }
             if total > maxValues { return .tooManyValues }
-            return deepest > maxDepth ? .tooDeep : .within(values: total, depth: deepest)
+            return deepest > maxDepth ? .tooDeep : .within
         }
     }
 }
